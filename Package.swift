@@ -1,0 +1,51 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "nightcap",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "nightcap", targets: ["nightcap"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // C libraries, reached through pkg-config; their modules stay internal to the Swift wrappers.
+        .systemLibrary(
+            name: "CHDF5", pkgConfig: "hdf5-serial",
+            providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(
+            name: "CBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+
+        .target(name: "HDF5", dependencies: ["CHDF5"]),
+        .target(name: "RegionFeatures", dependencies: ["HDF5"]),
+        .target(name: "Captioner", dependencies: ["HDF5", "CBLAS"]),
+        .target(name: "CaptionMetrics"),
+        .target(name: "ResultStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        .target(
+            name: "Pipeline",
+            dependencies: [
+                "HDF5", "RegionFeatures", "Captioner", "CaptionMetrics", "ResultStore",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]),
+        .executableTarget(
+            name: "nightcap",
+            dependencies: [
+                "HDF5", "RegionFeatures", "Captioner", "CaptionMetrics", "ResultStore", "Pipeline",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
+        .testTarget(name: "RegionFeaturesTests", dependencies: ["RegionFeatures", "HDF5"]),
+        .testTarget(name: "CaptionerTests", dependencies: ["Captioner", "HDF5"], resources: [.copy("Goldens")]),
+        .testTarget(name: "CaptionMetricsTests", dependencies: ["CaptionMetrics"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ResultStoreTests", dependencies: ["ResultStore"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "HDF5"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["HDF5"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

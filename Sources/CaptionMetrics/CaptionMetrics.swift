@@ -1,0 +1,1 @@
+// The CaptionMetrics module; see ../shared/ARCHITECTURE.md for what it owns.

@@ -1,0 +1,1 @@
+// The Captioner module; see ../shared/ARCHITECTURE.md for what it owns.

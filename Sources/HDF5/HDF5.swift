@@ -1,0 +1,1 @@
+// The HDF5 module; see ../shared/ARCHITECTURE.md for what it owns.

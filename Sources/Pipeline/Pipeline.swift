@@ -1,0 +1,1 @@
+// The Pipeline module; see ../shared/ARCHITECTURE.md for what it owns.

@@ -1,0 +1,1 @@
+// The RegionFeatures module; see ../shared/ARCHITECTURE.md for what it owns.

@@ -1,0 +1,1 @@
+// The ResultStore module; see ../shared/ARCHITECTURE.md for what it owns.
