@@ -49,6 +49,14 @@ static inline H5Z_filter_t nc_H5Z_FILTER_SHUFFLE(void) { return H5Z_FILTER_SHUFF
 static inline H5Z_filter_t nc_H5Z_FILTER_FLETCHER32(void) { return H5Z_FILTER_FLETCHER32; }
 static inline H5Z_filter_t nc_H5Z_FILTER_SZIP(void) { return H5Z_FILTER_SZIP; }
 
-static inline herr_t nc_silence_errors(void) { return H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+// Automatic error printing is a per-thread setting in a thread-safe build: turn it off on each
+// thread that calls HDF5, once.
+static inline void nc_silence_errors_on_this_thread(void) {
+    static __thread int silenced = 0;
+    if (!silenced) {
+        H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+        silenced = 1;
+    }
+}
 
 #endif

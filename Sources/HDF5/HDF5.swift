@@ -1,1 +1,0 @@
-// The HDF5 module; see ../shared/ARCHITECTURE.md for what it owns.
