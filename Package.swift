@@ -39,13 +39,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
-        .testTarget(name: "RegionFeaturesTests", dependencies: ["RegionFeatures", "HDF5"]),
+        // Writers of synthetic inputs, shared by the test targets only.
+        .target(name: "TestSupport", dependencies: ["HDF5"], path: "Sources/TestSupport"),
+
+        .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
+        .testTarget(name: "RegionFeaturesTests", dependencies: ["RegionFeatures", "HDF5", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CaptionerTests", dependencies: ["Captioner", "HDF5"], resources: [.copy("Goldens")]),
         .testTarget(name: "CaptionMetricsTests", dependencies: ["CaptionMetrics"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ResultStoreTests", dependencies: ["ResultStore"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "HDF5"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["HDF5"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "HDF5", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["HDF5", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -60,7 +60,7 @@ public final class HDF5Dataset: HDF5Object {
                 var config: UInt32 = 0
                 let filterID = H5Pget_filter2(plist.id, index, &flags, &elements, &values, nameBuffer.count, &nameBuffer, &config)
                 guard filterID >= 0 else { continue }
-                let recorded = String(cString: nameBuffer)
+                let recorded = String(hdf5Buffer: nameBuffer)
                 let known = HDF5Filter.knownName(Int(filterID))
                 let label = known ?? (recorded.isEmpty ? "filter \(filterID)" : recorded)
                 filters.append(HDF5Filter(id: Int(filterID), name: label, isAvailable: H5Zfilter_avail(filterID) > 0))

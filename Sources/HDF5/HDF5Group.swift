@@ -23,7 +23,8 @@ public final class HDF5Group: HDF5Object {
         handle = HDF5Handle(id, closer: H5Gclose)
     }
 
-    func childPath(_ name: String) -> String {
+    /// The absolute path of member `name`.
+    public func childPath(_ name: String) -> String {
         path == "/" ? "/" + name : path + "/" + name
     }
 
@@ -42,7 +43,7 @@ public final class HDF5Group: HDF5Object {
             }
             var buffer = [CChar](repeating: 0, count: Int(length) + 1)
             _ = H5Lget_name_by_idx(handle.id, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer, buffer.count, nc_H5P_DEFAULT())
-            names.append(String(cString: buffer))
+            names.append(String(hdf5Buffer: buffer))
         }
         return names
     }

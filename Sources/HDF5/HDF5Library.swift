@@ -23,7 +23,7 @@ enum HDF5Library {
             var minor = ""
             var buffer = [CChar](repeating: 0, count: 256)
             if H5Eget_msg(descriptor.pointee.min_num, nil, &buffer, buffer.count) > 0 {
-                minor = String(cString: buffer)
+                minor = String(hdf5Buffer: buffer)
             }
             var line = "\(function): \(text)"
             if !minor.isEmpty && minor != text { line += " (\(minor))" }
@@ -74,4 +74,11 @@ final class HDF5Handle {
     }
 
     deinit { _ = closer(id) }
+}
+
+extension String {
+    /// The text of a NUL-terminated C buffer filled by an HDF5 call.
+    init(hdf5Buffer buffer: [CChar]) {
+        self = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
 }

@@ -45,7 +45,7 @@ extension HDF5Object {
             guard length >= 0 else { continue }
             var buffer = [CChar](repeating: 0, count: Int(length) + 1)
             _ = H5Aget_name_by_idx(internalID, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer, buffer.count, nc_H5P_DEFAULT())
-            names.append(String(cString: buffer))
+            names.append(String(hdf5Buffer: buffer))
         }
         return names
     }

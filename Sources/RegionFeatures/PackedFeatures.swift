@@ -1,0 +1,122 @@
+import HDF5
+
+/// `features [N, R, D]` with optional `num_regions [N]`, `image_ids [N]`, `boxes [N, R, 4]` and
+/// `region_labels [N, R]`.
+struct PackedFeatures: FeatureSource {
+    let resolvedNames: FeatureDatasetNames
+    let imageIDs: [String]
+    let regionCounts: [Int]
+    let maxRegions: Int
+    let dimension: Int
+    let storedType: HDF5ElementType
+    var hasBoxes: Bool { boxes != nil }
+    var hasLabels: Bool { labels != nil }
+
+    let features: HDF5Dataset
+    let boxes: HDF5Dataset?
+    let labels: HDF5Dataset?
+    let labelNames: [String]?
+
+    init(group: HDF5Group, names: FeatureDatasetNames) throws {
+        let path = group.file.path
+        guard let featureName = FeatureChecks.firstPresent(names.features, FeatureDatasetNames.featureCandidates, in: group) else {
+            throw FeatureFileError(
+                file: path, dataset: group.path,
+                message: "no features dataset (looked for \(FeatureDatasetNames.featureCandidates.joined(separator: ", "))); set `features` in [features]")
+        }
+        features = try FeatureChecks.dataset(featureName, in: group, role: "features", configurationKey: "features")
+        try FeatureChecks.requireFloat(features, role: "region features")
+        guard features.shape.count == 3 else {
+            throw FeatureFileError(
+                file: path, dataset: features.path, message: "has shape \(features.shape), expected [N, R, D] for the packed layout")
+        }
+        let count = features.shape[0]
+        maxRegions = features.shape[1]
+        dimension = features.shape[2]
+        storedType = features.elementType
+        var resolved = names
+        resolved.layout = .packed
+        resolved.features = featureName
+
+        if let name = FeatureChecks.firstPresent(names.numRegions, FeatureDatasetNames.numRegionCandidates, in: group) {
+            let dataset = try FeatureChecks.dataset(name, in: group, role: "region counts", configurationKey: "num_regions")
+            try FeatureChecks.requireShape(dataset, [count], described: "[\(count)] (valid regions of each image)")
+            let counts = try dataset.readIntegers()
+            for (index, value) in counts.enumerated() where value < 1 || value > Int64(maxRegions) {
+                throw FeatureFileError(
+                    file: path, dataset: dataset.path,
+                    message: "image \(index) has \(value) valid regions, outside 1...\(maxRegions) (R of \(features.path)); fix the counts or the features")
+            }
+            regionCounts = counts.map { Int($0) }
+            resolved.numRegions = name
+        } else {
+            regionCounts = Array(repeating: maxRegions, count: count)
+        }
+
+        if let name = FeatureChecks.firstPresent(names.imageIDs, FeatureDatasetNames.imageIDCandidates, in: group) {
+            let dataset = try FeatureChecks.dataset(name, in: group, role: "image ids", configurationKey: "image_ids")
+            imageIDs = try FeatureChecks.readIDs(dataset, count: count)
+            resolved.imageIDs = name
+        } else {
+            imageIDs = (0..<count).map { String($0) }
+        }
+
+        if let name = FeatureChecks.firstPresent(names.boxes, FeatureDatasetNames.boxCandidates, in: group) {
+            let dataset = try FeatureChecks.dataset(name, in: group, role: "boxes", configurationKey: "boxes")
+            try FeatureChecks.requireShape(dataset, [count, maxRegions, 4], described: "[\(count), \(maxRegions), 4] (x1, y1, x2, y2 of each region)")
+            guard dataset.elementType.isFloat || dataset.elementType.isInteger else {
+                throw FeatureFileError(file: path, dataset: dataset.path, message: "holds \(dataset.elementType); boxes must be numbers")
+            }
+            boxes = dataset
+            resolved.boxes = name
+        } else {
+            boxes = nil
+        }
+
+        if let name = FeatureChecks.firstPresent(names.labels, FeatureDatasetNames.labelCandidates, in: group) {
+            let dataset = try FeatureChecks.dataset(name, in: group, role: "region labels", configurationKey: "labels")
+            try FeatureChecks.requireShape(dataset, [count, maxRegions], described: "[\(count), \(maxRegions)] (a label per region)")
+            labels = dataset
+            resolved.labels = name
+        } else {
+            labels = nil
+        }
+        if labels != nil, let name = FeatureChecks.firstPresent(names.labelNames, FeatureDatasetNames.labelNameCandidates, in: group) {
+            labelNames = try FeatureChecks.dataset(name, in: group, role: "label names", configurationKey: "label_names").readStrings()
+            resolved.labelNames = name
+        } else {
+            labelNames = nil
+        }
+        resolvedNames = resolved
+    }
+
+    func representativeDataset() throws -> HDF5Dataset { features }
+
+    func read(_ range: Range<Int>) throws -> FeatureShard {
+        let n = range.count
+        var values = [Float](repeating: 0, count: n * maxRegions * dimension)
+        try values.withUnsafeMutableBufferPointer { buffer in
+            try features.readFloats(start: [range.lowerBound, 0, 0], count: [n, maxRegions, dimension], into: buffer)
+        }
+        let counts = Array(regionCounts[range])
+        // Padding beyond each image's valid regions is zeroed, so that whatever a file stores there
+        // (often garbage or repeated rows) cannot reach any computation.
+        for (offset, valid) in counts.enumerated() where valid < maxRegions {
+            let start = (offset * maxRegions + valid) * dimension
+            let end = (offset + 1) * maxRegions * dimension
+            values.replaceSubrange(start..<end, with: repeatElement(0, count: end - start))
+        }
+        let shardBoxes = try boxes?.readFloats(start: [range.lowerBound, 0, 0], count: [n, maxRegions, 4])
+        var shardLabels = try labels.map {
+            try FeatureChecks.readLabels($0, start: [range.lowerBound, 0], count: [n, maxRegions], names: labelNames)
+        }
+        if shardLabels != nil {
+            for (offset, valid) in counts.enumerated() where valid < maxRegions {
+                for region in valid..<maxRegions { shardLabels![offset * maxRegions + region] = "" }
+            }
+        }
+        return FeatureShard(
+            firstImage: range.lowerBound, imageIDs: Array(imageIDs[range]), regionCounts: counts,
+            regionsPerImage: maxRegions, dimension: dimension, features: values, boxes: shardBoxes, labels: shardLabels)
+    }
+}

@@ -1,0 +1,159 @@
+import HDF5
+
+/// `features [total_regions, D]` with `pos_boxes [N, 2]` (each image's start and end row), optional
+/// `image_ids [N]`, `image_bb`/`boxes [total_regions, 4]` and `region_labels [total_regions]`, as the
+/// adaptive bottom-up-attention converters write them.
+struct RaggedFeatures: FeatureSource {
+    let resolvedNames: FeatureDatasetNames
+    let imageIDs: [String]
+    let regionCounts: [Int]
+    let maxRegions: Int
+    let dimension: Int
+    let storedType: HDF5ElementType
+    var hasBoxes: Bool { boxes != nil }
+    var hasLabels: Bool { labels != nil }
+
+    let features: HDF5Dataset
+    let boxes: HDF5Dataset?
+    let labels: HDF5Dataset?
+    let labelNames: [String]?
+    let starts: [Int]
+
+    init(group: HDF5Group, names: FeatureDatasetNames) throws {
+        let path = group.file.path
+        guard let featureName = FeatureChecks.firstPresent(names.features, FeatureDatasetNames.featureCandidates, in: group) else {
+            throw FeatureFileError(
+                file: path, dataset: group.path,
+                message: "no features dataset for the ragged layout (looked for \(FeatureDatasetNames.featureCandidates.joined(separator: ", "))); set `features` in [features]")
+        }
+        features = try FeatureChecks.dataset(featureName, in: group, role: "features", configurationKey: "features")
+        try FeatureChecks.requireFloat(features, role: "region features")
+        guard features.shape.count == 2 else {
+            throw FeatureFileError(
+                file: path, dataset: features.path, message: "has shape \(features.shape), expected [total_regions, D] for the ragged layout")
+        }
+        let total = features.shape[0]
+        dimension = features.shape[1]
+        storedType = features.elementType
+        var resolved = names
+        resolved.layout = .ragged
+        resolved.features = featureName
+
+        guard let positionName = FeatureChecks.firstPresent(names.positions, FeatureDatasetNames.positionCandidates, in: group) else {
+            throw FeatureFileError(
+                file: path, dataset: group.path, message: "the ragged layout needs pos_boxes [N, 2] (start, end row of each image); set `positions` in [features]")
+        }
+        let positions = try FeatureChecks.dataset(positionName, in: group, role: "region positions", configurationKey: "positions")
+        guard positions.shape.count == 2, positions.shape[1] == 2 else {
+            throw FeatureFileError(file: path, dataset: positions.path, message: "has shape \(positions.shape), expected [N, 2] (start, end row of each image)")
+        }
+        resolved.positions = positionName
+        let count = positions.shape[0]
+        let rows = try positions.readIntegers()
+        var starts: [Int] = []
+        var counts: [Int] = []
+        starts.reserveCapacity(count)
+        counts.reserveCapacity(count)
+        for index in 0..<count {
+            let start = rows[2 * index], end = rows[2 * index + 1]
+            guard start >= 0, end <= Int64(total), start < end else {
+                throw FeatureFileError(
+                    file: path, dataset: positions.path,
+                    message: "image \(index) spans rows \(start)..<\(end), outside 0..<\(total) of \(features.path) or empty; each image needs start < end <= \(total)")
+            }
+            starts.append(Int(start))
+            counts.append(Int(end - start))
+        }
+        // Overlap check on the images sorted by start row: two images must never share a row.
+        let order = (0..<count).sorted { starts[$0] < starts[$1] }
+        for (previous, next) in zip(order, order.dropFirst()) where starts[previous] + counts[previous] > starts[next] {
+            throw FeatureFileError(
+                file: path, dataset: positions.path,
+                message: "images \(previous) (rows \(starts[previous])..<\(starts[previous] + counts[previous])) and \(next) (rows \(starts[next])..<\(starts[next] + counts[next])) overlap")
+        }
+        self.starts = starts
+        regionCounts = counts
+        maxRegions = counts.max() ?? 0
+
+        if let name = FeatureChecks.firstPresent(names.imageIDs, FeatureDatasetNames.imageIDCandidates, in: group) {
+            imageIDs = try FeatureChecks.readIDs(
+                FeatureChecks.dataset(name, in: group, role: "image ids", configurationKey: "image_ids"), count: count)
+            resolved.imageIDs = name
+        } else {
+            imageIDs = (0..<count).map { String($0) }
+        }
+        if let name = FeatureChecks.firstPresent(names.boxes, FeatureDatasetNames.boxCandidates, in: group) {
+            let dataset = try FeatureChecks.dataset(name, in: group, role: "boxes", configurationKey: "boxes")
+            try FeatureChecks.requireShape(dataset, [total, 4], described: "[\(total), 4] (x1, y1, x2, y2 of each region row)")
+            boxes = dataset
+            resolved.boxes = name
+        } else {
+            boxes = nil
+        }
+        if let name = FeatureChecks.firstPresent(names.labels, FeatureDatasetNames.labelCandidates, in: group) {
+            let dataset = try FeatureChecks.dataset(name, in: group, role: "region labels", configurationKey: "labels")
+            try FeatureChecks.requireShape(dataset, [total], described: "[\(total)] (a label per region row)")
+            labels = dataset
+            resolved.labels = name
+        } else {
+            labels = nil
+        }
+        if labels != nil, let name = FeatureChecks.firstPresent(names.labelNames, FeatureDatasetNames.labelNameCandidates, in: group) {
+            labelNames = try FeatureChecks.dataset(name, in: group, role: "label names", configurationKey: "label_names").readStrings()
+            resolved.labelNames = name
+        } else {
+            labelNames = nil
+        }
+        resolvedNames = resolved
+    }
+
+    func representativeDataset() throws -> HDF5Dataset { features }
+
+    func read(_ range: Range<Int>) throws -> FeatureShard {
+        let counts = Array(regionCounts[range])
+        let extent = counts.max() ?? 1
+        var values = [Float](repeating: 0, count: range.count * extent * dimension)
+        var shardBoxes: [Float]? = boxes == nil ? nil : [Float](repeating: 0, count: range.count * extent * 4)
+        var shardLabels: [String]? = labels == nil ? nil : [String](repeating: "", count: range.count * extent)
+        // Images stored back to back are read with one hyperslab and scattered; others one by one.
+        let first = starts[range.lowerBound]
+        let contiguous = range.dropFirst().allSatisfy { starts[$0] == starts[$0 - 1] + regionCounts[$0 - 1] }
+        if contiguous {
+            let rows = counts.reduce(0, +)
+            let block = try features.readFloats(start: [first, 0], count: [rows, dimension])
+            let blockBoxes = try boxes?.readFloats(start: [first, 0], count: [rows, 4])
+            let blockLabels = try labels.map { try FeatureChecks.readLabels($0, start: [first], count: [rows], names: labelNames) }
+            var row = 0
+            for (offset, regions) in counts.enumerated() {
+                let destination = offset * extent
+                values.replaceSubrange(
+                    (destination * dimension)..<((destination + regions) * dimension),
+                    with: block[(row * dimension)..<((row + regions) * dimension)])
+                if let blockBoxes {
+                    shardBoxes!.replaceSubrange((destination * 4)..<((destination + regions) * 4), with: blockBoxes[(row * 4)..<((row + regions) * 4)])
+                }
+                if let blockLabels {
+                    shardLabels!.replaceSubrange(destination..<(destination + regions), with: blockLabels[row..<(row + regions)])
+                }
+                row += regions
+            }
+        } else {
+            for (offset, index) in range.enumerated() {
+                let regions = counts[offset], start = starts[index], destination = offset * extent
+                let block = try features.readFloats(start: [start, 0], count: [regions, dimension])
+                values.replaceSubrange((destination * dimension)..<((destination + regions) * dimension), with: block)
+                if let boxes {
+                    let read = try boxes.readFloats(start: [start, 0], count: [regions, 4])
+                    shardBoxes!.replaceSubrange((destination * 4)..<((destination + regions) * 4), with: read)
+                }
+                if let labels {
+                    let read = try FeatureChecks.readLabels(labels, start: [start], count: [regions], names: labelNames)
+                    shardLabels!.replaceSubrange(destination..<(destination + regions), with: read)
+                }
+            }
+        }
+        return FeatureShard(
+            firstImage: range.lowerBound, imageIDs: Array(imageIDs[range]), regionCounts: counts, regionsPerImage: extent,
+            dimension: dimension, features: values, boxes: shardBoxes, labels: shardLabels)
+    }
+}

@@ -1,0 +1,189 @@
+import HDF5
+
+/// A region-features file opened for shard reads: its layout, its images and their region counts.
+///
+/// Opening validates what can be validated from metadata and the small index datasets (region
+/// counts, ids, positions); the features themselves are read shard by shard, never all at once.
+/// Not `Sendable`: it owns HDF5 handles, and one reader thread owns it.
+public final class RegionFeatureFile {
+    public let path: String
+    public let layout: FeatureLayout
+    /// The resolved dataset names (what was found or configured).
+    public let names: FeatureDatasetNames
+    /// The image ids in file order.
+    public let imageIDs: [String]
+    /// Valid regions per image, in file order.
+    public let regionCounts: [Int]
+    /// The padded region extent R (packed) or the largest region count (per-image, ragged).
+    public let maxRegions: Int
+    /// Feature dimension D.
+    public let dimension: Int
+    /// The on-disk element type of the features.
+    public let storedType: HDF5ElementType
+    public let hasBoxes: Bool
+    public let hasLabels: Bool
+
+    let file: HDF5File
+    let source: any FeatureSource
+
+    public var imageCount: Int { imageIDs.count }
+
+    /// Opens `path`, detecting the layout unless `names.layout` is set.
+    public init(path: String, names: FeatureDatasetNames = FeatureDatasetNames()) throws {
+        self.path = path
+        file = try HDF5File.open(path)
+        let group = try file.root.openGroup(path: names.group ?? "/")
+        let layout = try names.layout ?? Self.detectLayout(group: group, names: names, path: path)
+        let source: any FeatureSource
+        switch layout {
+        case .packed: source = try PackedFeatures(group: group, names: names)
+        case .perImage: source = try PerImageFeatures(group: group, names: names)
+        case .ragged: source = try RaggedFeatures(group: group, names: names)
+        }
+        self.layout = layout
+        self.source = source
+        self.names = source.resolvedNames
+        imageIDs = source.imageIDs
+        regionCounts = source.regionCounts
+        maxRegions = source.maxRegions
+        dimension = source.dimension
+        storedType = source.storedType
+        hasBoxes = source.hasBoxes
+        hasLabels = source.hasLabels
+        try Self.checkUniqueIDs(imageIDs, path: path, dataset: source.resolvedNames.imageIDs)
+    }
+
+    /// Reads the images `range` (indices in file order) with hyperslab selections.
+    public func read(_ range: Range<Int>) throws -> FeatureShard {
+        precondition(range.lowerBound >= 0 && range.upperBound <= imageCount, "shard \(range) outside 0..<\(imageCount)")
+        return try source.read(range)
+    }
+
+    static func detectLayout(group: HDF5Group, names: FeatureDatasetNames, path: String) throws -> FeatureLayout {
+        let members = try group.memberNames()
+        let present = Set(members)
+        let featureName = names.features ?? FeatureDatasetNames.featureCandidates.first { present.contains($0) }
+        if let positions = names.positions ?? FeatureDatasetNames.positionCandidates.first(where: { present.contains($0) }),
+            present.contains(positions)
+        {
+            _ = positions
+            return .ragged
+        }
+        if let featureName, group.kind(of: featureName) == .dataset {
+            let rank = try group.dataset(featureName).shape.count
+            if rank == 3 { return .packed }
+            throw FeatureFileError(
+                file: path, dataset: group.childPath(featureName),
+                message: "has rank \(rank) (shape \(try group.dataset(featureName).shape)); a packed file needs [N, R, D], a ragged one [total_regions, D] with pos_boxes [N, 2]: add pos_boxes or set layout in [features]")
+        }
+        if members.contains(where: { PerImageFeatures.imageID(fromDatasetName: $0) != nil && group.kind(of: $0) == .dataset }) {
+            return .perImage
+        }
+        var found: [String] = []
+        for name in members.prefix(12) {
+            switch group.kind(of: name) {
+            case .dataset: found.append("\(name) \(try group.dataset(name).shape)")
+            case .group: found.append("\(name)/ (group)")
+            default: found.append(name)
+            }
+        }
+        let listing = found.isEmpty ? "nothing" : found.joined(separator: ", ") + (members.count > 12 ? ", ... (\(members.count) in all)" : "")
+        throw FeatureFileError(
+            file: path, dataset: group.path,
+            message: "no recognisable feature layout; found \(listing). nightcap reads packed files (features or image_features [N, R, D]), per-image files (one [R, D] dataset per image, named by the id or <id>_features) and ragged files (features [total, D] with pos_boxes [N, 2]); name yours in the pipeline file's [features] section, e.g. layout = \"packed\" and features = \"my_dataset\"")
+    }
+
+    static func checkUniqueIDs(_ ids: [String], path: String, dataset: String?) throws {
+        var seen: [String: Int] = [:]
+        seen.reserveCapacity(ids.count)
+        for (index, id) in ids.enumerated() {
+            if let first = seen.updateValue(index, forKey: id) {
+                throw FeatureFileError(
+                    file: path, dataset: dataset,
+                    message: "image id \(id) appears twice (images \(first) and \(index)); every image needs its own id")
+            }
+        }
+    }
+}
+
+/// One layout's way of listing and reading images.
+protocol FeatureSource {
+    var resolvedNames: FeatureDatasetNames { get }
+    var imageIDs: [String] { get }
+    var regionCounts: [Int] { get }
+    var maxRegions: Int { get }
+    var dimension: Int { get }
+    var storedType: HDF5ElementType { get }
+    var hasBoxes: Bool { get }
+    var hasLabels: Bool { get }
+    /// The features dataset (per-image: the first image's), for storage details.
+    func representativeDataset() throws -> HDF5Dataset
+    func read(_ range: Range<Int>) throws -> FeatureShard
+}
+
+/// Helpers the layouts share.
+enum FeatureChecks {
+    static func firstPresent(_ explicit: String?, _ candidates: [String], in group: HDF5Group) -> String? {
+        if let explicit { return explicit }
+        return candidates.first { group.kind(of: $0) == .dataset }
+    }
+
+    /// Opens a dataset that the configuration named or that was found, with a clear error when absent.
+    static func dataset(_ name: String, in group: HDF5Group, role: String, configurationKey: String) throws -> HDF5Dataset {
+        guard group.kind(of: name) == .dataset else {
+            throw FeatureFileError(
+                file: group.file.path, dataset: group.childPath(name),
+                message: "no such dataset (configured as the \(role)); members of \(group.path): \((try? group.memberNames().prefix(12).joined(separator: ", ")) ?? "?"). Fix `\(configurationKey)` in [features]")
+        }
+        return try group.dataset(name)
+    }
+
+    static func requireFloat(_ dataset: HDF5Dataset, role: String) throws {
+        guard dataset.elementType.isFloat else {
+            throw FeatureFileError(
+                file: dataset.file.path, dataset: dataset.path,
+                message: "holds \(dataset.elementType), but \(role) must be float16, float32 or float64")
+        }
+    }
+
+    static func requireShape(_ dataset: HDF5Dataset, _ expected: [Int?], described: String) throws {
+        let matches = dataset.shape.count == expected.count
+            && zip(dataset.shape, expected).allSatisfy { actual, wanted in wanted.map { $0 == actual } ?? true }
+        guard matches else {
+            throw FeatureFileError(
+                file: dataset.file.path, dataset: dataset.path,
+                message: "has shape \(dataset.shape), expected \(described)")
+        }
+    }
+
+    /// Reads image ids: integers become their decimal text, strings are kept.
+    static func readIDs(_ dataset: HDF5Dataset, count: Int) throws -> [String] {
+        try requireShape(dataset, [count], described: "[\(count)] (one id per image)")
+        switch dataset.elementType {
+        case .integer: return try dataset.readIntegers().map { String($0) }
+        case .string: return try dataset.readStrings()
+        default:
+            throw FeatureFileError(
+                file: dataset.file.path, dataset: dataset.path,
+                message: "holds \(dataset.elementType); image ids must be integers or strings")
+        }
+    }
+
+    /// Reads labels `[count]` (strings, or integer class ids mapped through `names` when given).
+    static func readLabels(_ dataset: HDF5Dataset, start: [Int], count: [Int], names: [String]?) throws -> [String] {
+        switch dataset.elementType {
+        case .string:
+            return try dataset.readStrings(start: start, count: count)
+        case .integer:
+            let ids = try dataset.readIntegers(start: start, count: count)
+            return ids.map { id in
+                if let names, id >= 0, Int(id) < names.count { return names[Int(id)] }
+                return String(id)
+            }
+        default:
+            throw FeatureFileError(
+                file: dataset.file.path, dataset: dataset.path,
+                message: "holds \(dataset.elementType); region labels must be strings or integer class ids")
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// The RegionFeatures module; see ../shared/ARCHITECTURE.md for what it owns.
