@@ -1,1 +1,0 @@
-// The Pipeline module; see ../shared/ARCHITECTURE.md for what it owns.

@@ -1,0 +1,63 @@
+import Foundation
+import RegionFeatures
+
+/// The identity of a run's results: what determines them, and nothing else.
+///
+/// It covers the model file's bytes, the features' identity, the references file's bytes with its
+/// format and split, the decode settings, the shard size and the attention storage. It leaves out
+/// thread count, progress, the run's name and the paths themselves, so a moved file or a different
+/// `--threads` resumes the same run. The features file can be many gigabytes, so its identity is
+/// its layout and dataset names, N, R, D, its size, the image ids and region counts, and the first
+/// and last mebibyte of its bytes: a re-exported file changes one of those.
+public struct RunFingerprint: Sendable, Equatable, CustomStringConvertible {
+    public let value: String
+    /// The components hashed, kept readable for `nightcap show`.
+    public let components: [String: String]
+
+    public var description: String { value }
+
+    public static func compute(
+        settings: PipelineSettings, features: RegionFeatureFile, modelPath: String, referencesPath: String
+    ) throws -> RunFingerprint {
+        var components: [String: String] = [:]
+        components["model"] = try SHA256.file(modelPath)
+        components["references"] = try SHA256.file(referencesPath)
+        components["references_format"] = settings.referencesFormat?.rawValue ?? "auto"
+        components["references_split"] = settings.referencesSplit ?? ""
+        components["features"] = try featureIdentity(features)
+        components["decode"] = "beam_size=\(settings.beamSize) max_length=\(settings.maxLength) length_penalty=\(settings.lengthPenalty)"
+        components["shard_size"] = String(settings.shardSize)
+        components["attention"] = settings.attention.description
+        var digest = SHA256()
+        for key in components.keys.sorted() {
+            digest.update("\(key)=\(components[key]!)\n")
+        }
+        return RunFingerprint(value: digest.finalize(), components: components)
+    }
+
+    static func featureIdentity(_ features: RegionFeatureFile) throws -> String {
+        var digest = SHA256()
+        let names = features.names
+        digest.update("layout=\(features.layout.rawValue) N=\(features.imageCount) R=\(features.maxRegions) D=\(features.dimension)\n")
+        for (key, value) in [
+            ("group", names.group), ("features", names.features), ("num_regions", names.numRegions),
+            ("image_ids", names.imageIDs), ("positions", names.positions), ("boxes", names.boxes), ("labels", names.labels),
+        ] {
+            digest.update("\(key)=\(value ?? "")\n")
+        }
+        for (id, count) in zip(features.imageIDs, features.regionCounts) { digest.update("\(id):\(count)\n") }
+        let attributes = try FileManager.default.attributesOfItem(atPath: features.path)
+        let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
+        digest.update("size=\(size)\n")
+        if let handle = FileHandle(forReadingAtPath: features.path) {
+            defer { try? handle.close() }
+            let piece: UInt64 = 1 << 20
+            if let head = try handle.read(upToCount: Int(piece)) { digest.update(head) }
+            if UInt64(size) > 2 * piece {
+                try handle.seek(toOffset: UInt64(size) - piece)
+                if let tail = try handle.read(upToCount: Int(piece)) { digest.update(tail) }
+            }
+        }
+        return digest.finalize()
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+@testable import Pipeline
+import RegionFeatures
+import TestSupport
+import Testing
+
+@Suite struct PipelineFileTests {
+    let folder = TemporaryDirectory()
+
+    func write(_ text: String, name: String = "run.toml") throws -> String {
+        let path = folder.path(name)
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func everySectionAndRelativePaths() throws {
+        let path = try write("""
+            # nightly Karpathy test
+            [features]
+            path = "data/feats.h5"
+            layout = "ragged"
+            features = "image_features"
+            positions = "pos_boxes"
+            image_ids = "ids"
+
+            [model]
+            path = "/models/m.h5"
+
+            [references]
+            path = "../refs/dataset_coco.json"
+            format = "karpathy"
+            split = "test"
+
+            [decode]
+            beam_size = 5
+            max_length = 16
+            length_penalty = 0.7
+
+            [run]
+            name = "nightly"
+            shard_size = 128
+            threads = 2
+            attention = "top-5"
+
+            [output]
+            database = "out/results.sqlite"
+            """)
+        let settings = try PipelineFile.load(path)
+        let base = folder.url.standardizedFileURL.path
+        #expect(settings.featuresPath == base + "/data/feats.h5")
+        #expect(settings.featureNames == FeatureDatasetNames(layout: .ragged, features: "image_features", imageIDs: "ids", positions: "pos_boxes"))
+        #expect(settings.modelPath == "/models/m.h5")
+        #expect(settings.referencesPath == URL(fileURLWithPath: base).deletingLastPathComponent().path + "/refs/dataset_coco.json")
+        #expect(settings.referencesFormat == .karpathy)
+        #expect(settings.referencesSplit == "test")
+        #expect(settings.beamSize == 5 && settings.maxLength == 16 && settings.lengthPenalty == 0.7)
+        #expect(settings.name == "nightly" && settings.shardSize == 128 && settings.threads == 2)
+        #expect(settings.attention == .top(5))
+        #expect(settings.databasePath == base + "/out/results.sqlite")
+        #expect(try settings.validated() == settings)
+    }
+
+    @Test func unknownKeyNamesKeyFileAndLine() throws {
+        let path = try write("""
+            [features]
+            path = "f.h5"
+
+            [decode]
+            beam_size = 3
+            beam_witdh = 5
+            """)
+        let error = #expect(throws: PipelineError.self) { try PipelineFile.load(path) }
+        #expect(error?.description == "\(folder.url.standardizedFileURL.path)/run.toml:6: unknown key `beam_witdh` in [decode]; known keys: beam_size, length_penalty, max_length")
+    }
+
+    @Test func unknownSection() throws {
+        let path = try write("[feature]\npath = \"x\"\n")
+        let error = #expect(throws: PipelineError.self) { try PipelineFile.load(path) }
+        #expect(error?.description.contains("run.toml:1: unknown section or key `feature`") == true)
+    }
+
+    @Test func wrongTypesAndValues() throws {
+        let typed = try write("[decode]\nbeam_size = \"three\"\n", name: "typed.toml")
+        let typedError = #expect(throws: PipelineError.self) { try PipelineFile.load(typed) }
+        #expect(typedError?.description.contains("typed.toml:2: [decode] beam_size: expected a whole number") == true)
+
+        let attention = try write("[run]\nattention = \"most\"\n", name: "attention.toml")
+        let error = #expect(throws: PipelineError.self) { try PipelineFile.load(attention) }
+        #expect(error?.description.contains("attention.toml:2: [run] attention: unknown attention storage \"most\"; use full, top-K (e.g. top-5) or none") == true)
+    }
+
+    @Test func syntaxErrorHasALine() throws {
+        let path = try write("[decode]\nbeam_size = = 3\n")
+        let error = #expect(throws: PipelineError.self) { try PipelineFile.load(path) }
+        #expect(error?.description.contains("run.toml:2: ") == true)
+    }
+
+    @Test func missingPiecesSayWhatToSet() throws {
+        var settings = PipelineSettings()
+        settings.pipelineFile = "/p/run.toml"
+        let error = #expect(throws: PipelineError.self) { try settings.validated() }
+        #expect(error?.description == "no features file: set [features] path in /p/run.toml or pass --features FILE.h5")
+        settings.featuresPath = "/f.h5"
+        settings.modelPath = "/m.h5"
+        settings.referencesPath = "/r.json"
+        settings.beamSize = 0
+        let beam = #expect(throws: PipelineError.self) { try settings.validated() }
+        #expect(beam?.description == "beam_size must be at least 1 (1 is greedy), not 0")
+    }
+
+    @Test func missingFile() {
+        let error = #expect(throws: PipelineError.self) { try PipelineFile.load(folder.path("absent.toml")) }
+        #expect(error?.description.hasSuffix("absent.toml: cannot read the pipeline file (no such file or not readable)") == true)
+    }
+
+    @Test func sha256KnownVectors() {
+        var empty = SHA256()
+        #expect(empty.finalize() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        var abc = SHA256()
+        abc.update("abc")
+        #expect(abc.finalize() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        var long = SHA256()
+        long.update(Data(String(repeating: "a", count: 1_000_000).utf8))
+        #expect(long.finalize() == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        var pieces = SHA256()
+        pieces.update("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")
+        #expect(pieces.finalize() == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+    }
+}
