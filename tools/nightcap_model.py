@@ -74,12 +74,20 @@ class Attention(nn.Module):
         return torch.tanh(x) if self.activation == "tanh" else torch.relu(x)
 
     def forward(self, feats, img_proj, mask, h):
-        """feats [M,R,D] (padding zeroed), img_proj [M,R,A], mask [M,R] bool (True = valid),
-        h [M,H] -> z [M,D], alpha [M,R] (exactly 0 on padding)."""
-        e = self.attn_weight(self.act(img_proj + self.text_proj(h).unsqueeze(1))).squeeze(-1)
-        e = e.masked_fill(~mask, float("-inf"))
-        alpha = torch.softmax(e, dim=-1)
-        z = torch.bmm(alpha.unsqueeze(1), feats).squeeze(1)
+        """feats [G,R,D] (padding zeroed), img_proj [G,R,A], mask [G,R] bool (True = valid),
+        h [G,H] or [G,K,H] (K hypotheses per image, sharing the image tensors without copies)
+        -> z [G,D] / [G,K,D], alpha [G,R] / [G,K,R] (exactly 0 on padding)."""
+        flat = h.dim() == 2
+        if flat:
+            h = h.unsqueeze(1)
+        pre = img_proj.unsqueeze(1) + self.text_proj(h).unsqueeze(2)      # [G,K,R,A]
+        pre = pre.tanh_() if self.activation == "tanh" else pre.relu_()   # in place: no extra [G,K,R,A]
+        e = torch.matmul(pre, self.attn_weight.weight[0]) + self.attn_weight.bias[0]
+        e = e.masked_fill(~mask.unsqueeze(1), float("-inf"))
+        alpha = torch.softmax(e, dim=-1)                      # [G,K,R]
+        z = torch.bmm(alpha, feats)                            # [G,K,D]
+        if flat:
+            return z.squeeze(1), alpha.squeeze(1)
         return z, alpha
 
 
@@ -121,8 +129,14 @@ class ShowAttendTell(nn.Module):
         return feats, mask, img_proj, self.init_h(mean), self.init_c(mean)
 
     def step(self, words, h, c, feats, img_proj, mask):
-        """One decoder step for M hypotheses. Returns (logp [M,V], h, c, alpha [M,R])."""
-        z, alpha = self.attention(feats, img_proj, mask, h)
+        """One decoder step.  Either M independent hypotheses (words [M], h/c [M,H], image
+        tensors [M,...]) or G images x K hypotheses (words [G*K], h/c [G*K,H], image tensors
+        [G,...], hypotheses of image g in rows g*K..g*K+K-1).
+        Returns (logp [rows,V], h, c, alpha [rows,R])."""
+        G = feats.shape[0]
+        K = h.shape[0] // G
+        z, alpha = self.attention(feats, img_proj, mask, h.view(G, K, -1))
+        z, alpha = z.reshape(G * K, -1), alpha.reshape(G * K, -1)
         if self.f_beta is not None:
             z = torch.sigmoid(self.f_beta(h)) * z
         x = torch.cat([self.embedding(words), z], dim=1)
@@ -188,60 +202,52 @@ def beam_search(model: ShowAttendTell, features: torch.Tensor, num_regions: torc
     END = model.end_token
     dev = features.device
     feats, mask, img_proj, h0, c0 = model.prepare(features, num_regions)
-    H = h0.shape[1]
-    S = B * K
     ninf = float("-inf")
 
-    slot_img = torch.arange(B, device=dev).repeat_interleave(K)          # [S]
+    # State of the *active* images only (images with hypotheses still wanted); when images
+    # finish, all per-image and per-slot tensors are compacted once (no per-step copies of
+    # the large feature tensors).
+    act = torch.arange(B, device=dev)                                     # original image index
     valid = torch.zeros(B, K, dtype=torch.bool, device=dev)
     valid[:, 0] = True
     score = torch.full((B, K), ninf, dtype=dtype, device=dev)
     score[:, 0] = 0
     h = h0.repeat_interleave(K, 0)
     c = c0.repeat_interleave(K, 0)
-    words = torch.full((S,), model.start_token, dtype=torch.long, device=dev)
-    tok_hist = torch.full((S, L), -1, dtype=torch.long, device=dev)
-    att_hist = torch.zeros((S, L, R), dtype=dtype, device=dev) if return_attention else None
+    words = torch.full((B * K,), model.start_token, dtype=torch.long, device=dev)
+    tok_hist = torch.full((B * K, L), -1, dtype=torch.long, device=dev)
+    att_hist = torch.zeros((B * K, L, R), dtype=dtype, device=dev) if return_attention else None
     want = torch.full((B,), K, dtype=torch.long, device=dev)             # k per image
+    nreg = num_regions.tolist()
 
     finished: List[List[Hypothesis]] = [[] for _ in range(B)]
     min_gap = [math.inf] * B
+    steps_done = 0
 
     for t in range(L):
-        if int(want.max()) == 0:
+        Ba = act.numel()
+        if Ba == 0:
             break
-        live = valid.view(-1).nonzero().squeeze(1)                        # [M]
-        li = slot_img[live]
-        logp_l, h_l, c_l, alpha_l = model.step(words[live], h[live], c[live],
-                                               feats[li], img_proj[li], mask[li])
-        logp = torch.full((S, V), ninf, dtype=dtype, device=dev)
-        logp[live] = logp_l
-        h_next = torch.zeros((S, H), dtype=dtype, device=dev)
-        c_next = torch.zeros((S, H), dtype=dtype, device=dev)
-        h_next[live], c_next[live] = h_l, c_l
-        alpha_full = None
-        if return_attention:
-            alpha_full = torch.zeros((S, R), dtype=dtype, device=dev)
-            alpha_full[live] = alpha_l
+        S = Ba * K
+        # every slot (dead ones too: they carry score -inf) goes through the step as matmuls
+        logp, h_next, c_next, alpha = model.step(words, h, c, feats, img_proj, mask)
+        steps_done = t + 1
 
-        cand = (score.unsqueeze(-1) + logp.view(B, K, V)).view(B, K * V)   # dead slots: -inf
-        top = torch.topk(cand, min(K + 1, K * V), dim=1).values              # [B, K+1] (values only)
-        active = want > 0
-        kidx = (want - 1).clamp(min=0)
-        thr = top.gather(1, kidx.unsqueeze(1))                               # k-th best value
+        cand = (score.unsqueeze(-1) + logp.view(Ba, K, V)).view(Ba, K * V)  # dead slots: -inf
+        top = torch.topk(cand, min(K + 1, K * V), dim=1).values              # [Ba, K+1], values only
+        thr = top.gather(1, (want - 1).unsqueeze(1))                          # k-th best value
         if keep_finished:  # robustness bookkeeping: gap between k-th and (k+1)-th candidate
             nxt = top.gather(1, want.clamp(max=top.shape[1] - 1).unsqueeze(1))
-            gaps = (thr - nxt).squeeze(1)
-            for b in active.nonzero().squeeze(1).tolist():
-                min_gap[b] = min(min_gap[b], float(gaps[b]))
-        sel = (cand >= thr) & active.unsqueeze(1)
-        sb, sidx = sel.nonzero(as_tuple=True)                                # row-major: b, then idx
+            for b, g in zip(act.tolist(), (thr - nxt).squeeze(1).tolist()):
+                min_gap[b] = min(min_gap[b], g)
+        # exact selection: everything >= threshold, stable-sorted by (-score, flat index)
+        sb, sidx = (cand >= thr).nonzero(as_tuple=True)                      # row-major: b, then idx
         sval = cand[sb, sidx]
-        o = torch.sort(-sval, stable=True).indices                           # by score, ties by (b, idx)
+        o = torch.sort(-sval, stable=True).indices
         sb, sidx, sval = sb[o], sidx[o], sval[o]
         o = torch.sort(sb, stable=True).indices                              # group by image
         sb, sidx, sval = sb[o], sidx[o], sval[o]
-        cnt = torch.bincount(sb, minlength=B)
+        cnt = torch.bincount(sb, minlength=Ba)
         start = torch.cumsum(cnt, 0) - cnt
         rank = torch.arange(sb.numel(), device=dev) - start[sb]
         keep = rank < want[sb]
@@ -252,28 +258,25 @@ def beam_search(model: ShowAttendTell, features: torch.Tensor, num_regions: torc
 
         # finished hypotheses of this step, in (image, kept) order
         if bool(is_end.any()):
-            fe = is_end.nonzero().squeeze(1).tolist()
-            fb, fsrc, fval = sb[fe].tolist(), src[fe].tolist(), sval[fe].tolist()
-            for b, s, v in zip(fb, fsrc, fval):
-                att = att_hist[s, :t].cpu().numpy()[:, : int(num_regions[b])] if return_attention else None
+            fe = is_end.nonzero().squeeze(1)
+            for b, s, v in zip(act[sb[fe]].tolist(), src[fe].tolist(), sval[fe].tolist()):
+                att = att_hist[s, :t, :nreg[b]].cpu().numpy() if return_attention else None
                 finished[b].append(Hypothesis(tok_hist[s, :t].tolist(), float(v), t + 1, True, att))
-            want = want - torch.bincount(sb[is_end], minlength=B)
+            want = want - torch.bincount(sb[is_end], minlength=Ba)
 
         # surviving hypotheses -> compact slots 0..n-1 in kept order
         ne = ~is_end
         nb, nsrc, ntok, nval = sb[ne], src[ne], tok[ne], sval[ne]
-        ncnt = torch.bincount(nb, minlength=B)
-        nstart = torch.cumsum(ncnt, 0) - ncnt
-        pos = torch.arange(nb.numel(), device=dev) - nstart[nb]
+        ncnt = torch.bincount(nb, minlength=Ba)
+        pos = torch.arange(nb.numel(), device=dev) - (torch.cumsum(ncnt, 0) - ncnt)[nb]
         dst = nb * K + pos
-        valid = torch.zeros(B, K, dtype=torch.bool, device=dev)
-        valid.view(-1)[dst] = True
-        score = torch.full((B, K), ninf, dtype=dtype, device=dev)
-        score.view(-1)[dst] = nval
-        new_h = torch.zeros_like(h)
-        new_c = torch.zeros_like(c)
-        new_h[dst], new_c[dst] = h_next[nsrc], c_next[nsrc]
-        h, c = new_h, new_c
+        valid = torch.zeros(S, dtype=torch.bool, device=dev)
+        valid[dst] = True
+        score = torch.full((S,), ninf, dtype=dtype, device=dev)
+        score[dst] = nval
+        h = torch.zeros_like(h_next)
+        c = torch.zeros_like(c_next)
+        h[dst], c[dst] = h_next[nsrc], c_next[nsrc]
         words = torch.full((S,), model.start_token, dtype=torch.long, device=dev)
         words[dst] = ntok
         nt = torch.full_like(tok_hist, -1)
@@ -283,20 +286,30 @@ def beam_search(model: ShowAttendTell, features: torch.Tensor, num_regions: torc
         if return_attention:
             na = torch.zeros_like(att_hist)
             na[dst] = att_hist[nsrc]
-            na[dst, t] = alpha_full[nsrc]
+            na[dst, t] = alpha[nsrc]
             att_hist = na
-        steps_done = t + 1
-    else:
-        steps_done = L
+        valid, score = valid.view(Ba, K), score.view(Ba, K)
+
+        # drop images that need no more hypotheses
+        still = want > 0
+        if not bool(still.all()):
+            act, want = act[still], want[still]
+            feats, mask, img_proj = feats[still], mask[still], img_proj[still]
+            valid, score = valid[still], score[still]
+            rows = still.repeat_interleave(K)
+            h, c, words, tok_hist = h[rows], c[rows], words[rows], tok_hist[rows]
+            if return_attention:
+                att_hist = att_hist[rows]
 
     # hypotheses still live are finished as they are (slot order == kept order)
-    vb = valid.nonzero().tolist()
+    n = steps_done
+    acts = act.tolist()
     scores_l = score.tolist()
-    for b, j in vb:
+    for b, j in valid.nonzero().tolist():
         s = b * K + j
-        n = steps_done
-        att = att_hist[s, :n].cpu().numpy()[:, : int(num_regions[b])] if return_attention else None
-        finished[b].append(Hypothesis(tok_hist[s, :n].tolist(), float(scores_l[b][j]), n, False, att))
+        ob = acts[b]
+        att = att_hist[s, :n, :nreg[ob]].cpu().numpy() if return_attention else None
+        finished[ob].append(Hypothesis(tok_hist[s, :n].tolist(), float(scores_l[b][j]), n, False, att))
 
     results = []
     for b in range(B):
