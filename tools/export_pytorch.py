@@ -225,7 +225,8 @@ def detect_format(ckpt) -> str:
             sd = _strip_prefix(_as_state_dict(ckpt["decoder"], "checkpoint['decoder']"))
         except ExportError:
             sd = {}
-        if any(k.startswith(("decode_step.", "attention.encoder_att.")) for k in sd):
+        if any(k.startswith(("decode_step.", "attention.encoder_att.", "attention.decoder_att.",
+                             "attention.full_att.")) for k in sd):
             return "sgrvinod"
     return "native"
 
