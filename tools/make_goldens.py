@@ -74,6 +74,35 @@ CASES = [
     ("tanh_nofbeta_beam3_lp07", "tanh_nofbeta", 3, 12, 0.7, 107),
 ]
 
+# Exact-tie cases (no gap filtering): fc.weight is all zero, so every logit equals its bias
+# exactly in any implementation / summation order, and logp does not depend on the state.
+# Biases: tokens 10, 11 and <end> (id 39, sgrvinod layout) tie at 4.0, the other words 0,
+# <pad>/<start> -20.  Expected (independent of the image):
+#   greedy: the tie {10, 11, 39} goes to the lowest id 10 every step -> [10]*L, never ends;
+#   beam 3: step 1 keeps 10, 11, <end> in id order, so <end> is kept and finishes the empty
+#           caption with score x = logp(tie); every longer hypothesis scores <= 2x < x -> [].
+TIES_MODEL = ("ties", 15, "tanh", True, False, "sgrvinod")
+TIE_TOKENS = (10, 11)
+TIES_CASES = [
+    ("ties_greedy", 1, 6, 108),
+    ("ties_beam3", 3, 6, 109),
+]
+N_TIE_IMAGES = 4
+
+
+def build_ties_model():
+    name, seed, act, fbeta, f16, style = TIES_MODEL
+    m = build_model(seed, act, fbeta, style, 0.0)
+    with torch.no_grad():
+        m.fc.weight.zero_()
+        m.fc.bias.zero_()
+        for t in TIE_TOKENS + (m.end_token,):
+            m.fc.bias[t] = 4.0
+        for t in (m.pad_token, m.start_token):
+            m.fc.bias[t] = -20.0
+    assert m.end_token > max(TIE_TOKENS)
+    return m
+
 
 def build_model(seed, act, fbeta, style, end_bias):
     vocab, ids = vocab_layout(style)
@@ -242,13 +271,64 @@ def main(argv=None):
             "images_differing_from": (None if alt is None else
                                       {"what": "greedy" if lp == 0 else "length_penalty 0", "count": ndiff}),
             "min_select_gap": sel_gap, "min_final_gap": (None if math.isinf(fin_gap) else fin_gap),
-            "min_gap": min(sel_gap, fin_gap)})
+            "exact_ties": False, "min_gap": min(sel_gap, fin_gap)})
         print(f"{cname}: pool robust {len(info)}/{POOL}, kinds {dict(kinds)}, differs {ndiff}, "
               f"min select gap {sel_gap:.4g}, min final gap {fin_gap:.4g}", file=sys.stderr)
 
+    # ---- exact-tie cases
+    name, seed, act, fbeta, f16, style = TIES_MODEL
+    path = os.path.join(a.out, f"{name}.model.h5")
+    nm.save_model(path, build_ties_model(), float16=f16)
+    m32, m64 = nm.load_model_h5(path, torch.float32), nm.load_model_h5(path, torch.float64)
+    model_entries.append({"name": name, "file": f"{name}.model.h5", "dtype": "float16" if f16 else "float32",
+                          "attention_activation": act, "f_beta": fbeta,
+                          "vocab_size": V, "embed_dim": E, "feature_dim": D, "hidden_dim": H,
+                          "attention_dim": A, "pad_token": m32.pad_token, "start_token": m32.start_token,
+                          "end_token": m32.end_token, "unk_token": m32.unk_token})
+    for cname, K, L, pseed in TIES_CASES:
+        case = (cname, name, K, L, 0.0, pseed)
+        f, nr, ids = make_pool(pseed)
+        # first images with distinct num_regions
+        sel, seen = [], set()
+        for i in range(POOL):
+            if int(nr[i]) not in seen:
+                sel.append(i)
+                seen.add(int(nr[i]))
+            if len(sel) == N_TIE_IMAGES:
+                break
+        fpath = f"{cname}.features.h5"
+        nm.save_features_h5(os.path.join(a.out, fpath), f[sel], nr[sel], [int(i) for i in ids[sel]])
+        ff, fnr, fids = nm.load_features_h5(os.path.join(a.out, fpath))
+        res = decode(m32, ff, fnr, case)
+        res64 = decode(m64, ff.astype(np.float64), fnr, case)
+        want = [TIE_TOKENS[0]] * L if K == 1 else []
+        for r, r64 in zip(res, res64):
+            assert r.tokens == want == r64.tokens, (cname, r.tokens)
+            assert r.ended == (K != 1)
+        images = []
+        for iid, n, r in zip(fids, fnr, res):
+            images.append({"image_id": iid, "num_regions": int(n), "tokens": [int(t) for t in r.tokens],
+                           "caption": nm.caption_text(m32, r.tokens), "log_prob": fl(r.log_prob),
+                           "ended": bool(r.ended),
+                           "attention": [[fl(v) for v in row] for row in r.attention]})
+        exp = {"name": cname, "model": f"{name}.model.h5", "features": fpath, "beam_size": K, "max_length": L,
+               "length_penalty": 0.0, "images": images}
+        epath = f"{cname}.expected.json"
+        with open(os.path.join(a.out, epath), "w", encoding="utf-8") as fh:
+            json.dump(exp, fh, ensure_ascii=False, indent=1)
+            fh.write("\n")
+        kinds = collections.Counter(end_kind(r) for r in res)
+        case_entries.append({
+            "name": cname, "model": f"{name}.model.h5", "features": fpath, "expected": epath,
+            "beam_size": K, "max_length": L, "length_penalty": 0.0, "num_images": len(images),
+            "end_kinds": {k: kinds[k] for k in ("at_once", "early", "never")},
+            "num_regions": sorted(set(int(x) for x in fnr)), "images_differing_from": None,
+            "exact_ties": True, "min_select_gap": 0.0, "min_final_gap": None, "min_gap": 0.0})
+        print(f"{cname}: exact ties, tokens {want}", file=sys.stderr)
+
     manifest = {
         "format": "nightcap-decoder-goldens", "version": 1, "generator": "tools/make_goldens.py",
-        "gap_threshold": GAP_MIN, "min_gap": overall,
+        "gap_threshold": GAP_MIN, "min_gap": overall,   # over the cases with exact_ties == false
         "tolerance_hint": {"log_prob_abs": 1e-4, "attention_abs": 1e-5},
         "models": model_entries, "cases": case_entries,
     }
