@@ -66,7 +66,7 @@ def test_cli_reproduces(case, tmp_path):
     subprocess.run([sys.executable, os.path.join(TOOLS, "reference_decoder.py"),
                     "--model", os.path.join(GOLD, e["model"]), "--features", os.path.join(GOLD, e["features"]),
                     "--beam-size", str(e["beam_size"]), "--max-length", str(e["max_length"]),
-                    "--length-penalty", str(e["length_penalty"]), "--batch-size", "3", "--out", str(out)],
+                    "--length-penalty", str(e["length_penalty"]), "--batch-size", "3", "--threads", "1", "--out", str(out)],
                    check=True, capture_output=True)
     got = load(out)
     assert len(got["images"]) == len(e["images"])
