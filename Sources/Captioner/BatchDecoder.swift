@@ -1,0 +1,366 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Decodes batches of images with batched beam search. One decoder per worker thread: it owns every
+/// scratch buffer of the search, so it is not `Sendable`; the model it reads is shared.
+///
+/// Each step runs all live hypotheses of all images of the batch through the decoder at once:
+/// one product of `h` with the stacked `text_proj | weight_hh | f_beta` weights, the attention per
+/// row, one product of the attention contexts with the context part of `weight_ih`, a row lookup in
+/// the word-to-gates table, the LSTM cell, one product with `fc`, and a log-softmax per row. The
+/// search itself then runs per image. See docs/decoder.md.
+public final class BatchDecoder {
+    public let model: CaptionModel
+    public let settings: DecodeSettings
+
+    /// A hypothesis that stopped: at `step`, in `row` of that step's rows.
+    private struct Finished {
+        var step: Int
+        var row: Int
+        var score: Float
+        var ended: Bool
+    }
+
+    private let projected = ScratchBuffer<Float>(zero: 0)  // [N*R x A] image_proj of every region
+    private let means = ScratchBuffer<Float>(zero: 0)  // [N x D]
+    private let initial = ScratchBuffer<Float>(zero: 0)  // [N x 2H] h0 | c0
+    private let hidden = ScratchBuffer<Float>(zero: 0)  // [rows x H] state entering the step
+    private let cell = ScratchBuffer<Float>(zero: 0)
+    private let nextHidden = ScratchBuffer<Float>(zero: 0)  // [rows x H] state leaving the step
+    private let nextCell = ScratchBuffer<Float>(zero: 0)
+    private let fused = ScratchBuffer<Float>(zero: 0)  // [rows x F] h · [text_proj | weight_hh | f_beta]^T
+    private let context = ScratchBuffer<Float>(zero: 0)  // [rows x D]
+    private let logits = ScratchBuffer<Float>(zero: 0)  // [rows x V], then log-probabilities
+    private let scores = ScratchBuffer<Float>(zero: 0)  // [rows]
+    private let nextScores = ScratchBuffer<Float>(zero: 0)
+    private let rowImage = ScratchBuffer<Int>(zero: 0)  // [rows]
+    private let nextRowImage = ScratchBuffer<Int>(zero: 0)
+    private let wordTrace = ScratchBuffer<Int32>(zero: 0)  // [(L+1) x rows] input word of each row
+    private let parentTrace = ScratchBuffer<Int32>(zero: 0)  // [(L+1) x rows] row of the previous step
+    private let alphaTrace = ScratchBuffer<Float>(zero: 0)  // [L x rows x R]
+    private let regionScores = ScratchBuffer<Float>(zero: 0)  // [R]
+    private let activated = ScratchBuffer<Float>(zero: 0)  // [A]
+    private let bestScores = ScratchBuffer<Float>(zero: 0)  // [K]
+    private let bestCandidates = ScratchBuffer<Int>(zero: 0)  // [K] row-in-image * V + token
+
+    public init(model: CaptionModel, settings: DecodeSettings) {
+        self.model = model
+        self.settings = settings
+    }
+
+    /// Captions every image of `batch`. An image whose features are not finite, or whose region
+    /// count is out of range, fails alone; the others are decoded as if it were not there.
+    public func decode(batch: FeatureBatch) -> [ImageCaptionOutcome] {
+        precondition(
+            batch.dimension == model.sizes.feature,
+            "features of D=\(batch.dimension) for a model of D=\(model.sizes.feature): check with CaptionModel.validate first")
+        var outcomes: [ImageCaptionOutcome?] = Array(repeating: nil, count: batch.imageCount)
+        batch.features.withUnsafeBufferPointer { features in
+            for image in 0..<batch.imageCount {
+                if let reason = Self.problem(of: image, in: batch, features: features.baseAddress!) {
+                    outcomes[image] = .failed(ImageDecodeFailure(imageID: batch.imageIDs[image], reason: reason))
+                }
+            }
+            let usable = outcomes.map { $0 == nil }
+            guard usable.contains(true) else { return }
+            let captions = model.withWeights { weights in
+                search(batch: batch, usable: usable, features: features.baseAddress!, weights: weights)
+            }
+            for (image, caption) in captions { outcomes[image] = .captioned(caption) }
+        }
+        return outcomes.map { $0! }
+    }
+
+    /// Why an image cannot be decoded, or nil.
+    private static func problem(of image: Int, in batch: FeatureBatch, features: UnsafePointer<Float>) -> String? {
+        let regions = batch.regionCounts[image]
+        guard regions >= 1, regions <= batch.maxRegions else {
+            return "has \(regions) valid regions; expected 1...\(batch.maxRegions)"
+        }
+        let D = batch.dimension
+        let base = features + image * batch.maxRegions * D
+        for index in 0..<(regions * D) where !base[index].isFinite {
+            let value = base[index]
+            let what = value.isNaN ? "NaN" : (value > 0 ? "+infinity" : "-infinity")
+            return "region \(index / D) holds \(what) (feature \(index % D)); the features file is damaged or the extractor failed on this image"
+        }
+        return nil
+    }
+
+    private func reserve(images N: Int, regions R: Int) {
+        let s = model.sizes
+        let (K, L) = (settings.beamSize, settings.maxLength)
+        let rows = N * K
+        projected.reserve(N * R * s.attention)
+        means.reserve(N * s.feature)
+        initial.reserve(N * 2 * s.hidden)
+        for buffer in [hidden, cell, nextHidden, nextCell] { buffer.reserve(rows * s.hidden) }
+        fused.reserve(rows * model.fusedWidth)
+        context.reserve(rows * s.feature)
+        logits.reserve(rows * s.vocabulary)
+        scores.reserve(rows)
+        nextScores.reserve(rows)
+        rowImage.reserve(rows)
+        nextRowImage.reserve(rows)
+        wordTrace.reserve((L + 1) * rows)
+        parentTrace.reserve((L + 1) * rows)
+        alphaTrace.reserve(L * rows * R)
+        regionScores.reserve(R)
+        activated.reserve(s.attention)
+        bestScores.reserve(K)
+        bestCandidates.reserve(K)
+    }
+
+    /// The beam search over the usable images of the batch; returns their captions.
+    private func search(
+        batch: FeatureBatch, usable: [Bool], features: UnsafePointer<Float>, weights w: WeightPointers
+    ) -> [(Int, GeneratedCaption)] {
+        let N = batch.imageCount
+        let R = batch.maxRegions
+        let (V, D, H, A) = (model.sizes.vocabulary, model.sizes.feature, model.sizes.hidden, model.sizes.attention)
+        let F = model.fusedWidth
+        let (K, L) = (settings.beamSize, settings.maxLength)
+        let capacity = N * K
+        reserve(images: N, regions: R)
+        let endToken = model.specialTokens.end
+
+        // Once per image: image_proj of every region, and the initial state from the mean region.
+        BLAS.multiplyTransposed(
+            rows: N * R, outputs: A, inputs: D, features, xStride: D, w.imageProjection, wStride: D,
+            into: projected.pointer, cStride: A)
+        for index in 0..<(N * R) {
+            let row = projected.pointer + index * A
+            for a in 0..<A { row[a] += w.imageProjectionBias[a] }
+        }
+        for image in 0..<N {
+            let mean = means.pointer + image * D
+            mean.update(repeating: 0, count: D)
+            guard usable[image] else { continue }
+            let regions = batch.regionCounts[image]
+            for region in 0..<regions {
+                let v = features + (image * R + region) * D
+                for d in 0..<D { mean[d] += v[d] }
+            }
+            let count = Float(regions)
+            for d in 0..<D { mean[d] /= count }
+        }
+        BLAS.multiplyTransposed(
+            rows: N, outputs: 2 * H, inputs: D, means.pointer, xStride: D, w.initialState, wStride: D,
+            into: initial.pointer, cStride: 2 * H)
+
+        var want = [Int](repeating: 0, count: N)
+        var rowStart = [Int](repeating: 0, count: N)
+        var rowCount = [Int](repeating: 0, count: N)
+        var finished = [[Finished]](repeating: [], count: N)
+        var rows = 0
+        for image in 0..<N where usable[image] {
+            let state = initial.pointer + image * 2 * H
+            for j in 0..<H {
+                hidden[rows * H + j] = state[j] + w.initialStateBias[j]
+                cell[rows * H + j] = state[H + j] + w.initialStateBias[H + j]
+            }
+            want[image] = K
+            rowStart[image] = rows
+            rowCount[image] = 1
+            scores[rows] = 0
+            rowImage[rows] = image
+            wordTrace[rows] = Int32(model.specialTokens.start)
+            parentTrace[rows] = -1
+            finished[image].reserveCapacity(K)
+            rows += 1
+        }
+
+        var stepsDone = 0
+        for step in 0..<L {
+            if rows == 0 { break }
+            runStep(
+                step: step, rows: rows, batch: batch, features: features, weights: w,
+                capacity: capacity, sizes: (V, D, H, A, F, R))
+
+            // Selection, image by image: keep the best `want` candidates of the image's rows.
+            var nextRows = 0
+            for image in 0..<N where rowCount[image] > 0 {
+                let k = want[image]
+                let start = rowStart[image]
+                var filled = 0
+                for j in 0..<rowCount[image] {
+                    let base = scores[start + j]
+                    let logp = logits.pointer + (start + j) * V
+                    for token in 0..<V {
+                        let candidate = base + logp[token]
+                        if filled == k {
+                            // Ties go to the earlier candidate (lower row, then lower token id).
+                            if !(candidate > bestScores[k - 1]) { continue }
+                        } else if candidate.isNaN {
+                            continue
+                        }
+                        var position = filled < k ? filled : k - 1
+                        if filled < k { filled += 1 }
+                        while position > 0 && bestScores[position - 1] < candidate {
+                            bestScores[position] = bestScores[position - 1]
+                            bestCandidates[position] = bestCandidates[position - 1]
+                            position -= 1
+                        }
+                        bestScores[position] = candidate
+                        bestCandidates[position] = j * V + token
+                    }
+                }
+                let firstNext = nextRows
+                for kept in 0..<filled {
+                    let source = start + bestCandidates[kept] / V
+                    let token = bestCandidates[kept] % V
+                    if token == endToken {
+                        finished[image].append(Finished(step: step, row: source, score: bestScores[kept], ended: true))
+                        want[image] -= 1
+                        continue
+                    }
+                    let row = nextRows
+                    nextRows += 1
+                    nextScores[row] = bestScores[kept]
+                    nextRowImage[row] = image
+                    wordTrace[(step + 1) * capacity + row] = Int32(token)
+                    parentTrace[(step + 1) * capacity + row] = Int32(source)
+                    (hidden.pointer + row * H).update(from: nextHidden.pointer + source * H, count: H)
+                    (cell.pointer + row * H).update(from: nextCell.pointer + source * H, count: H)
+                }
+                rowStart[image] = firstNext
+                rowCount[image] = nextRows - firstNext
+                if want[image] > rowCount[image] { want[image] = rowCount[image] }  // only with V < K
+            }
+            scores.pointer.update(from: nextScores.pointer, count: nextRows)
+            rowImage.pointer.update(from: nextRowImage.pointer, count: nextRows)
+            rows = nextRows
+            stepsDone = step + 1
+        }
+
+        // Hypotheses still live after the last step finish as they are, after the ended ones.
+        var captions: [(Int, GeneratedCaption)] = []
+        for image in 0..<N where usable[image] {
+            for row in rowStart[image]..<(rowStart[image] + rowCount[image]) {
+                finished[image].append(Finished(step: stepsDone, row: row, score: scores[row], ended: false))
+            }
+            let alpha = settings.lengthPenalty
+            func normalised(_ f: Finished) -> Double {
+                alpha == 0 ? Double(f.score) : Double(f.score) / pow(Double(f.ended ? f.step + 1 : f.step), alpha)
+            }
+            var best = finished[image][0]
+            var bestValue = normalised(best)
+            for candidate in finished[image].dropFirst() {
+                let value = normalised(candidate)
+                if value > bestValue {
+                    best = candidate
+                    bestValue = value
+                }
+            }
+            captions.append((image, caption(of: best, regions: batch.regionCounts[image], capacity: capacity, maxRegions: R)))
+        }
+        return captions
+    }
+
+    /// Follows a finished hypothesis back to the first step.
+    private func caption(of finished: Finished, regions: Int, capacity: Int, maxRegions R: Int) -> GeneratedCaption {
+        let length = finished.step
+        var tokens = [Int](repeating: 0, count: length)
+        var attention = [[Float]](repeating: [], count: length)
+        var row = finished.row
+        var step = length
+        while step > 0 {
+            tokens[step - 1] = Int(wordTrace[step * capacity + row])
+            let parent = Int(parentTrace[step * capacity + row])
+            let alpha = alphaTrace.pointer + ((step - 1) * capacity + parent) * R
+            attention[step - 1] = Array(UnsafeBufferPointer(start: alpha, count: regions))
+            row = parent
+            step -= 1
+        }
+        return GeneratedCaption(
+            tokens: tokens, words: tokens.map { model.word($0) }, logProb: finished.score, ended: finished.ended,
+            attention: attention)
+    }
+
+    /// One decoder step for `rows` live hypotheses: fills `nextHidden`, `nextCell`, the step's
+    /// attention in `alphaTrace`, and log-probabilities in `logits`.
+    private func runStep(
+        step: Int, rows: Int, batch: FeatureBatch, features: UnsafePointer<Float>, weights w: WeightPointers,
+        capacity: Int, sizes: (V: Int, D: Int, H: Int, A: Int, F: Int, R: Int)
+    ) {
+        let (V, D, H, A, F, R) = sizes
+        let activation = model.activation
+
+        // h · [text_proj | weight_hh | f_beta]^T for all rows.
+        BLAS.multiplyTransposed(
+            rows: rows, outputs: F, inputs: H, hidden.pointer, xStride: H, w.hiddenProjection, wStride: H,
+            into: fused.pointer, cStride: F)
+
+        // Attention and context, per row.
+        for row in 0..<rows {
+            let image = rowImage[row]
+            let regions = batch.regionCounts[image]
+            let text = fused.pointer + row * F
+            for a in 0..<A { text[a] += w.textProjectionBias[a] }
+            let projectedRegions = projected.pointer + image * R * A
+            for region in 0..<regions {
+                Kernels.activate(activation, projectedRegions + region * A, text, into: activated.pointer, count: A)
+                regionScores[region] = Kernels.dot(w.scoreWeight, activated.pointer, count: A) + model.scoreBias
+            }
+            var largest = -Float.infinity
+            for region in 0..<regions { largest = max(largest, regionScores[region]) }
+            let alpha = alphaTrace.pointer + (step * capacity + row) * R
+            var sum: Float = 0
+            for region in 0..<regions {
+                let e = Kernels.exp(regionScores[region] - largest)
+                alpha[region] = e
+                sum += e
+            }
+            let inverse = 1 / sum
+            for region in 0..<regions { alpha[region] *= inverse }
+
+            let z = context.pointer + row * D
+            z.update(repeating: 0, count: D)
+            let imageFeatures = features + image * R * D
+            for region in 0..<regions {
+                let weight = alpha[region]
+                let v = imageFeatures + region * D
+                for d in 0..<D { z[d] += weight * v[d] }
+            }
+            if let gateBias = w.gateBias {
+                let gate = text + A + 4 * H
+                for d in 0..<D { z[d] *= Kernels.sigmoid(gate[d] + gateBias[d]) }
+            }
+        }
+
+        // gates += z · weight_ih[:, E...]^T, written into the gate columns of `fused`.
+        BLAS.multiplyTransposed(
+            rows: rows, outputs: 4 * H, inputs: D, context.pointer, xStride: D, w.contextToGates, wStride: D,
+            into: fused.pointer + A, cStride: F, accumulate: true)
+
+        // LSTM cell (gate order i, f, g, o), with the word's gates looked up.
+        let words = wordTrace.pointer + step * capacity
+        for row in 0..<rows {
+            let gates = fused.pointer + row * F + A
+            let wordGates = w.wordToGates + Int(words[row]) * 4 * H
+            let c = cell.pointer + row * H
+            let newC = nextCell.pointer + row * H
+            let newH = nextHidden.pointer + row * H
+            for j in 0..<H {
+                let i = Kernels.sigmoid(gates[j] + wordGates[j])
+                let f = Kernels.sigmoid(gates[H + j] + wordGates[H + j])
+                let g = Kernels.tanh(gates[2 * H + j] + wordGates[2 * H + j])
+                let o = Kernels.sigmoid(gates[3 * H + j] + wordGates[3 * H + j])
+                let c2 = f * c[j] + i * g
+                newC[j] = c2
+                newH[j] = o * Kernels.tanh(c2)
+            }
+        }
+
+        // log_softmax(fc(h)).
+        BLAS.multiplyTransposed(
+            rows: rows, outputs: V, inputs: H, nextHidden.pointer, xStride: H, w.output, wStride: H,
+            into: logits.pointer, cStride: V)
+        for row in 0..<rows {
+            Kernels.logSoftmax(logits.pointer + row * V, bias: w.outputBias, count: V)
+        }
+    }
+}

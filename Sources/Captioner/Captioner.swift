@@ -1,1 +1,0 @@
-// The Captioner module; see ../shared/ARCHITECTURE.md for what it owns.

@@ -1,0 +1,95 @@
+/// How captions are searched for.
+public struct DecodeSettings: Sendable, Equatable {
+    /// The number of hypotheses kept per image (K); 1 is greedy decoding.
+    public var beamSize: Int
+    /// The maximum number of decoder steps (L), the end token included.
+    public var maxLength: Int
+    /// alpha in `score / length^alpha` when choosing among finished hypotheses; 0 compares raw scores.
+    public var lengthPenalty: Double
+
+    /// Settings; `beamSize` and `maxLength` must be at least 1 (checked by the caller's
+    /// configuration; a violation here is a programming error).
+    public init(beamSize: Int = 3, maxLength: Int = 20, lengthPenalty: Double = 0) {
+        precondition(beamSize >= 1, "beam size must be at least 1")
+        precondition(maxLength >= 1, "max length must be at least 1")
+        self.beamSize = beamSize
+        self.maxLength = maxLength
+        self.lengthPenalty = lengthPenalty
+    }
+}
+
+/// The region features of a batch of images, padded to a common number of regions.
+public struct FeatureBatch: Sendable {
+    /// The caller's id of each image, used in failure reasons.
+    public var imageIDs: [String]
+    /// R: the regions stored per image (valid ones first, then padding).
+    public var maxRegions: Int
+    /// D: floats per region.
+    public var dimension: Int
+    /// `imageCount * maxRegions * dimension` floats, image-major, then region, then feature.
+    public var features: [Float]
+    /// The number of valid regions of each image (1...maxRegions).
+    public var regionCounts: [Int]
+
+    public var imageCount: Int { imageIDs.count }
+
+    public init(imageIDs: [String], maxRegions: Int, dimension: Int, features: [Float], regionCounts: [Int]) {
+        precondition(regionCounts.count == imageIDs.count, "one region count per image")
+        precondition(features.count == imageIDs.count * maxRegions * dimension, "features must hold imageCount x R x D floats")
+        self.imageIDs = imageIDs
+        self.maxRegions = maxRegions
+        self.dimension = dimension
+        self.features = features
+        self.regionCounts = regionCounts
+    }
+}
+
+/// The caption chosen for one image.
+public struct GeneratedCaption: Sendable, Equatable {
+    /// The caption's token ids, without the start and end tokens.
+    public var tokens: [Int]
+    /// The words of `tokens`.
+    public var words: [String]
+    /// The summed log-probability of the tokens, the end token's included when the caption ended.
+    public var logProb: Float
+    /// Whether the caption ended with the end token (false: cut at the maximum length).
+    public var ended: Bool
+    /// For each word, the attention weights over the image's valid regions at the step that produced it.
+    public var attention: [[Float]]
+
+    public init(tokens: [Int], words: [String], logProb: Float, ended: Bool, attention: [[Float]]) {
+        self.tokens = tokens
+        self.words = words
+        self.logProb = logProb
+        self.ended = ended
+        self.attention = attention
+    }
+
+    /// The words joined by spaces.
+    public var text: String { words.joined(separator: " ") }
+}
+
+/// Why an image could not be captioned. Other images of the batch are not affected.
+public struct ImageDecodeFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    public var imageID: String
+    public var reason: String
+
+    public init(imageID: String, reason: String) {
+        self.imageID = imageID
+        self.reason = reason
+    }
+
+    public var description: String { "image \(imageID): \(reason)" }
+}
+
+/// What decoding did with one image of a batch.
+public enum ImageCaptionOutcome: Sendable, Equatable {
+    case captioned(GeneratedCaption)
+    case failed(ImageDecodeFailure)
+
+    /// The caption, or nil when the image failed.
+    public var caption: GeneratedCaption? {
+        if case .captioned(let caption) = self { return caption }
+        return nil
+    }
+}

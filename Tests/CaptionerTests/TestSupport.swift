@@ -1,0 +1,117 @@
+import Foundation
+import HDF5
+@testable import Captioner
+
+/// A folder under the system's temporary directory, removed when the value is released.
+final class TemporaryDirectory {
+    let url: URL
+
+    init() {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("nightcap-captioner-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+/// SplitMix64: a small seeded generator, so that test models are the same on every run.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    mutating func floats(_ count: Int, scale: Float) -> [Float] {
+        (0..<count).map { _ in Float.random(in: -scale...scale, using: &self) }
+    }
+}
+
+/// The content of a model file, editable before it is written, so that tests can make bad files.
+struct TestModelFile {
+    var tensors: [String: (values: [Float], shape: [Int])] = [:]
+    var vocabulary: [String]
+    var attributes: [String: HDF5AttributeValue]
+    var storage: HDF5StorageType = .float32
+
+    /// A random model with the given sizes; weights uniform in ±`scale`.
+    init(
+        V: Int = 12, E: Int = 5, D: Int = 7, H: Int = 6, A: Int = 4, activation: String? = "tanh", gate: Bool = true,
+        seed: UInt64 = 1, scale: Float = 0.5
+    ) {
+        var random = SeededGenerator(seed: seed)
+        let shapes: [(String, [Int])] = [
+            ("embedding.weight", [V, E]),
+            ("attention.image_proj.weight", [A, D]), ("attention.image_proj.bias", [A]),
+            ("attention.text_proj.weight", [A, H]), ("attention.text_proj.bias", [A]),
+            ("attention.attn_weight.weight", [1, A]), ("attention.attn_weight.bias", [1]),
+            ("init_h.weight", [H, D]), ("init_h.bias", [H]), ("init_c.weight", [H, D]), ("init_c.bias", [H]),
+            ("f_beta.weight", [D, H]), ("f_beta.bias", [D]),
+            ("lstm.weight_ih", [4 * H, E + D]), ("lstm.weight_hh", [4 * H, H]),
+            ("lstm.bias_ih", [4 * H]), ("lstm.bias_hh", [4 * H]),
+            ("fc.weight", [V, H]), ("fc.bias", [V]),
+        ]
+        for (name, shape) in shapes where gate || !name.hasPrefix("f_beta") {
+            tensors[name] = (random.floats(shape.reduce(1, *), scale: scale), shape)
+        }
+        vocabulary = ["<pad>", "<start>", "<end>", "<unk>"] + (4..<max(V, 4)).map { "w\($0)" }
+        vocabulary = Array(vocabulary.prefix(V))
+        attributes = [
+            "model_type": .string("show-attend-tell"), "format_version": .integer(1),
+            "pad_token": .integer(0), "start_token": .integer(1), "end_token": .integer(2), "unk_token": .integer(3),
+        ]
+        if let activation { attributes["attention_activation"] = .string(activation) }
+    }
+
+    func write(to path: String) throws {
+        let file = try HDF5File.create(path)
+        let root = try file.root
+        for (name, tensor) in tensors.sorted(by: { $0.key < $1.key }) {
+            try root.writeFloats(name, tensor.values, shape: tensor.shape, as: storage)
+        }
+        try root.writeStrings("vocab", vocabulary)
+        for (name, value) in attributes.sorted(by: { $0.key < $1.key }) {
+            try root.setAttribute(name, value)
+        }
+        try file.flush()
+    }
+
+    /// Writes the file into `directory` and loads it.
+    func load(in directory: TemporaryDirectory, name: String = "model.h5") throws -> CaptionModel {
+        let path = directory.path(name)
+        try write(to: path)
+        return try CaptionModel.load(path: path)
+    }
+}
+
+/// A batch of random images with the given region counts, padded to the largest.
+func randomBatch(regionCounts: [Int], D: Int, seed: UInt64, maxRegions: Int? = nil, scale: Float = 1) -> FeatureBatch {
+    var random = SeededGenerator(seed: seed)
+    let R = maxRegions ?? regionCounts.max() ?? 1
+    var features = [Float](repeating: 0, count: regionCounts.count * R * D)
+    for (image, count) in regionCounts.enumerated() {
+        for index in 0..<(count * D) {
+            features[image * R * D + index] = Float.random(in: -scale...scale, using: &random)
+        }
+    }
+    return FeatureBatch(
+        imageIDs: regionCounts.indices.map { "img\($0)" }, maxRegions: R, dimension: D, features: features,
+        regionCounts: regionCounts)
+}
+
+extension FeatureBatch {
+    /// Images `range` of the batch, keeping R.
+    func slice(_ range: Range<Int>) -> FeatureBatch {
+        let stride = maxRegions * dimension
+        return FeatureBatch(
+            imageIDs: Array(imageIDs[range]), maxRegions: maxRegions, dimension: dimension,
+            features: Array(features[(range.lowerBound * stride)..<(range.upperBound * stride)]),
+            regionCounts: Array(regionCounts[range]))
+    }
+}
