@@ -43,7 +43,9 @@ let package = Package(
         .testTarget(name: "RegionFeaturesTests", dependencies: ["RegionFeatures", "HDF5"]),
         .testTarget(name: "CaptionerTests", dependencies: ["Captioner", "HDF5"], resources: [.copy("Goldens")]),
         .testTarget(name: "CaptionMetricsTests", dependencies: ["CaptionMetrics"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ResultStoreTests", dependencies: ["ResultStore"]),
+        .testTarget(
+            name: "ResultStoreTests",
+            dependencies: ["ResultStore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "HDF5"]),
         .testTarget(name: "EndToEndTests", dependencies: ["HDF5"]),
     ],
