@@ -46,7 +46,9 @@ let package = Package(
         .testTarget(name: "RegionFeaturesTests", dependencies: ["RegionFeatures", "HDF5", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CaptionerTests", dependencies: ["Captioner", "HDF5"], resources: [.copy("Goldens")]),
         .testTarget(name: "CaptionMetricsTests", dependencies: ["CaptionMetrics"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ResultStoreTests", dependencies: ["ResultStore"]),
+        .testTarget(
+            name: "ResultStoreTests",
+            dependencies: ["ResultStore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "HDF5", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["HDF5", "TestSupport"]),
     ],

@@ -1,0 +1,147 @@
+import Foundation
+import GRDB
+
+extension ResultDatabase {
+    /// The shards of a run whose rows are committed.
+    public func doneShards(runID: Int64) throws -> Set<Int> {
+        try read("reading the done shards of run \(runID)") { db in
+            Set(try Int.fetchAll(db, sql: "SELECT shard FROM shards WHERE run_id = ?", arguments: [runID]))
+        }
+    }
+
+    /// The committed shards of a run, in shard order.
+    public func shards(runID: Int64) throws -> [ShardRecord] {
+        try read("reading the shards of run \(runID)") { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM shards WHERE run_id = ? ORDER BY shard", arguments: [runID]
+            ).map { row in
+                ShardRecord(
+                    shard: row["shard"], firstImage: row["first_image"], numImages: row["num_images"],
+                    seconds: row["seconds"], finishedAt: row["finished_at"])
+            }
+        }
+    }
+
+    /// How far a run got: shards and images done, failed images, time spent.
+    public func shardProgress(runID: Int64) throws -> ShardProgress {
+        try read("reading the progress of run \(runID)") { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT r.shard_count, r.image_count,
+                            (SELECT count(*) FROM shards s WHERE s.run_id = r.run_id) AS shards_done,
+                            (SELECT coalesce(sum(num_images), 0) FROM shards s WHERE s.run_id = r.run_id) AS images_done,
+                            (SELECT coalesce(sum(seconds), 0) FROM shards s WHERE s.run_id = r.run_id) AS seconds,
+                            (SELECT count(*) FROM failed_images f WHERE f.run_id = r.run_id) AS images_failed
+                        FROM runs r WHERE r.run_id = ?
+                        """,
+                    arguments: [runID])
+            else {
+                throw ResultStoreError.runNotFound(path: path, reference: String(runID))
+            }
+            return ShardProgress(
+                shardsDone: row["shards_done"], shardCount: row["shard_count"], imagesDone: row["images_done"],
+                imageCount: row["image_count"], imagesFailed: row["images_failed"], secondsSpent: row["seconds"])
+        }
+    }
+
+    /// Writes everything a shard produced, and its `shards` row, in one transaction: afterwards the
+    /// shard is in the database completely, or (when this throws) not at all.
+    ///
+    /// Attention rows whose `topRegion`/`topWeight` are nil get them from their weights (the first
+    /// largest weight).
+    ///
+    /// - Throws: `ResultStoreError.shardAlreadyCommitted` when the shard has a row already, or
+    ///   `ResultStoreError.sqlite` for any other refusal (a duplicate image id, an unknown run ...).
+    public func commitShard(_ commit: ShardCommit) throws {
+        let run = commit.runID
+        let shard = commit.shard
+        try write("committing shard \(shard) of run \(run)") { db in
+            // The shard row first: a second commit of the same shard fails before any other insert.
+            do {
+                try db.execute(
+                    sql: """
+                        INSERT INTO shards (run_id, shard, first_image, num_images, status, seconds, finished_at)
+                        VALUES (?, ?, ?, ?, 'done', ?, \(sqlNow))
+                        """,
+                    arguments: [run, shard, commit.firstImage, commit.numImages, commit.seconds])
+            } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
+                throw ResultStoreError.shardAlreadyCommitted(path: path, runID: run, shard: shard)
+            }
+
+            let insertCaption = try db.cachedStatement(
+                sql: """
+                    INSERT INTO captions (run_id, image_id, image_index, shard, caption, num_words, log_prob)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """)
+            for c in commit.captions {
+                try insertCaption.execute(
+                    arguments: [run, c.imageID, c.imageIndex, shard, c.caption, c.numWords, c.logProb])
+            }
+
+            let insertAttention = try db.cachedStatement(
+                sql: """
+                    INSERT INTO attention (run_id, image_id, position, word, weights, top_region, top_weight)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """)
+            for a in commit.attention {
+                var topRegion = a.topRegion
+                var topWeight = a.topWeight
+                if topRegion == nil, let top = AttentionWeights.top(a.weights) {
+                    topRegion = top.region
+                    topWeight = topWeight ?? top.weight
+                } else if topWeight == nil, let region = topRegion, a.weights.indices.contains(region) {
+                    topWeight = a.weights[region]
+                }
+                try insertAttention.execute(
+                    arguments: [
+                        run, a.imageID, a.position, a.word, AttentionWeights.encode(a.weights), topRegion,
+                        topWeight.map { Double($0) },
+                    ])
+            }
+
+            try insertImageMetrics(db, runID: run, commit.imageMetrics, replacing: false)
+
+            let insertBleu = try db.cachedStatement(
+                sql: """
+                    INSERT INTO bleu_stats (run_id, image_id, testlen, reflen, guess_1, guess_2, guess_3, guess_4,
+                        correct_1, correct_2, correct_3, correct_4)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+            for b in commit.bleuStats {
+                try insertBleu.execute(
+                    arguments: [
+                        run, b.imageID, b.testlen, b.reflen, b.guess[0], b.guess[1], b.guess[2], b.guess[3],
+                        b.correct[0], b.correct[1], b.correct[2], b.correct[3],
+                    ])
+            }
+
+            let insertRegion = try db.cachedStatement(
+                sql: """
+                    INSERT INTO regions (run_id, image_id, region, x1, y1, x2, y2, label)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+            for r in commit.regions {
+                try insertRegion.execute(arguments: [run, r.imageID, r.region, r.x1, r.y1, r.x2, r.y2, r.label])
+            }
+
+            let insertFailure = try db.cachedStatement(
+                sql: "INSERT INTO failed_images (run_id, image_id, shard, reason) VALUES (?, ?, ?, ?)")
+            for f in commit.failures {
+                try insertFailure.execute(arguments: [run, f.imageID, shard, f.reason])
+            }
+        }
+    }
+
+    func insertImageMetrics(_ db: Database, runID: Int64, _ metrics: [ImageMetricRecord], replacing: Bool) throws {
+        let insert = try db.cachedStatement(
+            sql: """
+                INSERT \(replacing ? "OR REPLACE " : "")INTO image_metrics (run_id, image_id, metric, value)
+                VALUES (?, ?, ?, ?)
+                """)
+        for m in metrics {
+            try insert.execute(arguments: [runID, m.imageID, m.metric, m.value])
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// The ResultStore module; see ../shared/ARCHITECTURE.md for what it owns.

@@ -1,0 +1,44 @@
+/// A failure of the results database: what failed, in which file, and what to do about it.
+public enum ResultStoreError: Error, Equatable, CustomStringConvertible {
+    /// The file was written by a newer nightcap whose schema this build does not know.
+    case newerSchema(path: String, found: Int, known: Int)
+    /// A read-only open found a file with an older schema, which only a writable open can migrate.
+    case olderSchema(path: String, found: Int, known: Int)
+    /// The file is an SQLite database, but not one nightcap made.
+    case notNightcapDatabase(path: String, tables: [String])
+    /// The file is not an SQLite database at all.
+    case notSQLite(path: String)
+    /// The file could not be opened or created.
+    case cannotOpen(path: String, reason: String)
+    /// No run has this id or name.
+    case runNotFound(path: String, reference: String)
+    /// The shard already has its rows in the database.
+    case shardAlreadyCommitted(path: String, runID: Int64, shard: Int)
+    /// SQLite refused an operation.
+    case sqlite(path: String, operation: String, message: String)
+
+    public var description: String {
+        switch self {
+        case let .newerSchema(path, found, known):
+            return "\(path) has schema version \(found), this nightcap knows up to \(known): upgrade nightcap"
+        case let .olderSchema(path, found, known):
+            return "\(path) has schema version \(found), older than this nightcap's \(known), and was opened "
+                + "read-only: run a nightcap command that writes to it (e.g. `nightcap runs`) to upgrade it"
+        case let .notNightcapDatabase(path, tables):
+            let shown = tables.prefix(5).joined(separator: ", ") + (tables.count > 5 ? ", ..." : "")
+            return "\(path) is an SQLite database but not a nightcap results file (it has tables \(shown)): "
+                + "choose another results path"
+        case let .notSQLite(path):
+            return "\(path) is not an SQLite database: choose another results path, or move that file away"
+        case let .cannotOpen(path, reason):
+            return "cannot open results database \(path): \(reason): check that its folder exists and is writable"
+        case let .runNotFound(path, reference):
+            return "\(path) has no run '\(reference)': `nightcap runs` lists the runs it has"
+        case let .shardAlreadyCommitted(path, runID, shard):
+            return "\(path): shard \(shard) of run \(runID) is already committed: a second process may be "
+                + "working on the same run; check `nightcap runs`"
+        case let .sqlite(path, operation, message):
+            return "\(path): \(operation) failed: \(message)"
+        }
+    }
+}

@@ -1,0 +1,163 @@
+import Foundation
+import GRDB
+import Testing
+@testable import ResultStore
+
+@Suite struct SchemaTests {
+    @Test func createsTheSchemaInWALMode() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let path = folder.path("results.sqlite")
+        let store = try ResultDatabase(path: path)
+        #expect(try store.schemaVersion() == ResultSchema.currentVersion)
+        try store.close()
+
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        try queue.read { db in
+            #expect(try String.fetchOne(db, sql: "PRAGMA journal_mode") == "wal")
+            #expect(try Int.fetchOne(db, sql: "PRAGMA user_version") == 1)
+            #expect(try Int32.fetchOne(db, sql: "PRAGMA application_id") == ResultSchema.applicationID)
+            let tables = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'"))
+            #expect(
+                tables == [
+                    "runs", "shards", "captions", "attention", "regions", "image_metrics", "run_metrics",
+                    "bleu_stats", "failed_images",
+                ])
+        }
+    }
+
+    @Test func reopeningAMigratedFileKeepsItsRows() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let path = folder.path("results.sqlite")
+        let first = try ResultDatabase(path: path)
+        let id = try first.createRun(Fixture.newRun())
+        try first.close()
+        let second = try ResultDatabase(path: path)
+        defer { try? second.close() }
+        #expect(try second.run(id: id)?.name == "nightly")
+    }
+
+    @Test func refusesANewerSchemaVersion() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let path = folder.path("results.sqlite")
+        try ResultDatabase(path: path).close()
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in try db.execute(sql: "PRAGMA user_version = 7") }
+        try queue.close()
+
+        let error = #expect(throws: ResultStoreError.self) { try ResultDatabase(path: path) }
+        #expect(error == .newerSchema(path: path, found: 7, known: 1))
+        #expect(
+            error?.description == "\(path) has schema version 7, this nightcap knows up to 1: upgrade nightcap")
+        #expect(throws: ResultStoreError.newerSchema(path: path, found: 7, known: 1)) {
+            try ResultDatabase(path: path, readOnly: true)
+        }
+    }
+
+    @Test func refusesAnotherProgramsDatabaseWithoutChangingIt() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let path = folder.path("other.sqlite")
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in
+            try db.execute(sql: "CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
+        }
+        try queue.close()
+
+        let error = #expect(throws: ResultStoreError.self) { try ResultDatabase(path: path) }
+        #expect(error == .notNightcapDatabase(path: path, tables: ["invoices"]))
+        #expect(error?.description.contains("is an SQLite database but not a nightcap results file") == true)
+        #expect(error?.description.contains("invoices") == true)
+
+        let check = try DatabaseQueue(path: path)
+        defer { try? check.close() }
+        try check.read { db throws in
+            #expect(try String.fetchOne(db, sql: "PRAGMA journal_mode") == "delete")
+            #expect(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master") == ["invoices"])
+        }
+    }
+
+    @Test func refusesAFileThatIsNotSQLite() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let path = folder.path("notes.sqlite")
+        try Data("these are my notes, not a database\n".utf8).write(to: URL(fileURLWithPath: path))
+
+        let error = #expect(throws: ResultStoreError.self) { try ResultDatabase(path: path) }
+        #expect(error == .notSQLite(path: path))
+        #expect(error?.description == "\(path) is not an SQLite database: choose another results path, or move that file away")
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "these are my notes, not a database\n")
+    }
+
+    @Test func reportsAFolderThatDoesNotExist() throws {
+        let path = "/nonexistent-nightcap-folder/results.sqlite"
+        let error = #expect(throws: ResultStoreError.self) { try ResultDatabase(path: path) }
+        guard case .cannotOpen(let reported, _) = error else {
+            Issue.record("expected cannotOpen, got \(String(describing: error))")
+            return
+        }
+        #expect(reported == path)
+        #expect(error?.description.contains("check that its folder exists and is writable") == true)
+    }
+
+    @Test func readOnlyOpenNeitherCreatesNorWrites() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let missing = folder.path("missing.sqlite")
+        #expect(throws: ResultStoreError.cannotOpen(path: missing, reason: "no such file")) {
+            try ResultDatabase(path: missing, readOnly: true)
+        }
+        #expect(!FileManager.default.fileExists(atPath: missing))
+
+        let path = folder.path("results.sqlite")
+        let writer = try ResultDatabase(path: path)
+        let id = try writer.createRun(Fixture.newRun())
+        let reader = try ResultDatabase(path: path, readOnly: true)
+        #expect(try reader.run(id: id)?.fingerprint == "fp-1")
+        try reader.close()
+        try writer.close()
+    }
+
+    @Test func foreignKeysCascadeFromRuns() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let store = try ResultDatabase(path: folder.path("results.sqlite"))
+        defer { try? store.close() }
+        let id = try store.createRun(Fixture.newRun())
+        try store.commitShard(Fixture.shard(runID: id, shard: 0, firstImage: 0, numImages: 4))
+        try store.write("test") { db in try db.execute(sql: "DELETE FROM runs WHERE run_id = ?", arguments: [id]) }
+        try store.read("test") { db throws in
+            for table in ["shards", "captions", "attention", "regions", "image_metrics", "bleu_stats"] {
+                #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") == 0, "\(table)")
+            }
+        }
+    }
+
+    /// `schemas/results.sql` is the documentation users read; it must be what the program applies.
+    @Test func committedSchemaFileEqualsTheMigrations() throws {
+        let schemaFile = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("schemas/results.sql")
+        let committed = try String(contentsOf: schemaFile, encoding: .utf8)
+        #expect(
+            committed == ResultSchema.fullSQL,
+            "schemas/results.sql differs from ResultSchema.migrations: copy the SQL of Schema.swift into it")
+    }
+
+    /// Applying the schema file with plain SQL gives a database that nightcap accepts as current.
+    @Test func schemaFileMakesADatabaseNightcapOpens() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let path = folder.path("by-hand.sqlite")
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in try db.execute(sql: ResultSchema.fullSQL) }
+        try queue.close()
+        let store = try ResultDatabase(path: path)
+        defer { try? store.close() }
+        #expect(try store.schemaVersion() == 1)
+        _ = try store.createRun(Fixture.newRun())
+    }
+}
