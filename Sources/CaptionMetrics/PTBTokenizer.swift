@@ -32,13 +32,16 @@ public enum PTBTokenizer {
     ///
     /// Each caption sees the next non-blank caption as its following context.
     public static func tokenize(lines: [String]) -> [[String]] {
-        var result = [[String]](repeating: [], count: lines.count)
-        var next: String? = nil
+        var nextLine = [Int](repeating: -1, count: lines.count)
+        var next = -1
         for index in lines.indices.reversed() {
-            result[index] = tokenize(lines[index], followedBy: next)
-            if lines[index].unicodeScalars.contains(where: { !$0.isSpace }) { next = lines[index] }
+            nextLine[index] = next
+            if lines[index].unicodeScalars.contains(where: { !$0.isSpace }) { next = index }
         }
-        return result
+        let following = nextLine
+        return parallelMap(lines.count) { index in
+            tokenize(lines[index], followedBy: following[index] >= 0 ? lines[following[index]] : nil)
+        }
     }
 
     /// Tokenizes one caption and joins the tokens with single spaces, like pycocoevalcap's output strings.
