@@ -1,1 +1,0 @@
-// The CaptionMetrics module; see ../shared/ARCHITECTURE.md for what it owns.

@@ -1,0 +1,163 @@
+import Foundation
+
+/// Corpus scores under pycocoevalcap's metric names.
+public struct MetricScores: Sendable, Equatable, Codable {
+    /// BLEU-1...4.
+    public var bleu: [Double]
+    public var rougeL: Double
+    public var cider: Double
+
+    public init(bleu: [Double], rougeL: Double, cider: Double) {
+        self.bleu = bleu
+        self.rougeL = rougeL
+        self.cider = cider
+    }
+
+    /// The metric names pycocoevalcap prints, in its order.
+    public static let names = ["Bleu_1", "Bleu_2", "Bleu_3", "Bleu_4", "ROUGE_L", "CIDEr"]
+
+    /// The scores in the order of `names`.
+    public var values: [Double] { bleu + [rougeL, cider] }
+
+    /// `(name, value)` pairs in pycocoevalcap's order.
+    public var named: [(name: String, value: Double)] {
+        Array(zip(Self.names, values)).map { (name: $0.0, value: $0.1) }
+    }
+}
+
+/// The scores, statistics and tokens of one scored image.
+public struct ImageEvaluation: Sendable, Codable {
+    public var imageID: ImageID
+    public var scores: MetricScores
+    public var bleuStatistics: BleuStatistics
+    public var hypothesisTokens: [String]
+}
+
+/// The result of scoring a results file against references like pycocoevalcap's `COCOEvalCap`.
+///
+/// The scored set is the intersection of the result and reference image ids, in the references'
+/// image order (pycocoevalcap's `loadRes` keeps the references' order). Images on only one side are
+/// counted and listed, never silently dropped.
+public struct CocoEvaluation: Sendable {
+    public var corpus: MetricScores
+    /// One entry per scored image, in scoring order.
+    public var images: [ImageEvaluation]
+    /// Result images that have no reference captions (not scored).
+    public var resultsWithoutReferences: [ImageID]
+    /// Reference images that have no result (not scored).
+    public var referencesWithoutResults: [ImageID]
+
+    /// Scores `results` against `references`.
+    ///
+    /// Throws `imageIDTypeMismatch` when result ids match reference ids only after changing their
+    /// JSON type (`42` vs `"42"`), and `noCommonImages` when nothing can be scored.
+    public static func evaluate(results: CaptionResults, references: CaptionReferences) throws -> CocoEvaluation {
+        let resultSet = Set(results.imageIDs)
+        let scoredIDs = references.imageIDs.filter { resultSet.contains($0) }
+        let missingReferences = results.imageIDs.filter { references.captions[$0] == nil }
+        let missingResults = references.imageIDs.filter { results.captions[$0] == nil }
+
+        // Same value, other JSON type: a data error worth stopping for.
+        let referenceIDs = Set(references.imageIDs)
+        let retyped = missingReferences.filter { id in
+            let counterpart: ImageID? = id.kind == .integer ? ImageID(id.value) : Int(id.value).map { ImageID($0) }
+            return counterpart.map { referenceIDs.contains($0) } ?? false
+        }
+        if !retyped.isEmpty {
+            let example = retyped[0]
+            let resultKind = example.kind == .integer ? "integer" : "string"
+            let referenceKind = example.kind == .integer ? "string" : "integer"
+            throw CaptionMetricsError(
+                .imageIDTypeMismatch,
+                "\(results.source) uses \(resultKind) image ids (e.g. \(example)) where \(references.source) uses \(referenceKind) ids for the same images (\(retyped.count) such ids). The integer 42 and the string \"42\" are different ids, as in pycocoevalcap; write the ids with the same JSON type in both files."
+            )
+        }
+        guard !scoredIDs.isEmpty else {
+            throw CaptionMetricsError(
+                .noCommonImages,
+                "\(results.source) and \(references.source) have no image id in common (\(results.imageIDs.count) result images, \(references.imageIDs.count) reference images); check that the results were produced for this reference set."
+            )
+        }
+
+        // Tokenize like pycocoevalcap: one batch of all references, one of all results, in scoring order.
+        var referenceLines: [String] = []
+        var referenceCounts: [Int] = []
+        for id in scoredIDs {
+            let captions = references.captions[id]!
+            referenceLines.append(contentsOf: captions)
+            referenceCounts.append(captions.count)
+        }
+        let referenceTokens = PTBTokenizer.tokenize(lines: referenceLines)
+        let hypothesisTokens = PTBTokenizer.tokenize(lines: scoredIDs.map { results.captions[$0]! })
+
+        var grouped: [[[String]]] = []
+        grouped.reserveCapacity(scoredIDs.count)
+        var offset = 0
+        for count in referenceCounts {
+            grouped.append(Array(referenceTokens[offset..<(offset + count)]))
+            offset += count
+        }
+        return score(imageIDs: scoredIDs, hypotheses: hypothesisTokens, references: grouped,
+                     resultsWithoutReferences: missingReferences, referencesWithoutResults: missingResults)
+    }
+
+    /// Scores already tokenized captions: `hypotheses[i]` against `references[i]` for image `imageIDs[i]`.
+    public static func score(
+        imageIDs: [ImageID], hypotheses: [[String]], references: [[[String]]],
+        resultsWithoutReferences: [ImageID] = [], referencesWithoutResults: [ImageID] = []
+    ) -> CocoEvaluation {
+        precondition(imageIDs.count == hypotheses.count && hypotheses.count == references.count)
+        // Intern once: BLEU and CIDEr see Python's str.split() words, ROUGE-L sees split(" ").
+        var vocabulary = TokenVocabulary()
+        let emptyWord = vocabulary.id("")
+        var hypothesisWords: [[Int32]] = []
+        var referenceWords: [[[Int32]]] = []
+        var hypothesisRouge: [[Int32]] = []
+        var referenceRouge: [[[Int32]]] = []
+        hypothesisWords.reserveCapacity(imageIDs.count)
+        referenceWords.reserveCapacity(imageIDs.count)
+        func rougeIDs(_ tokens: [String], _ words: [Int32], _ vocabulary: inout TokenVocabulary) -> [Int32] {
+            if tokens.isEmpty { return [emptyWord] }
+            if tokens.count == words.count { return words }  // no token held Python whitespace
+            return vocabulary.ids(tokens)
+        }
+        for i in imageIDs.indices {
+            let h = vocabulary.ids(NumericParity.pythonWords(hypotheses[i]))
+            hypothesisWords.append(h)
+            hypothesisRouge.append(rougeIDs(hypotheses[i], h, &vocabulary))
+            var refs: [[Int32]] = []
+            var rouge: [[Int32]] = []
+            for reference in references[i] {
+                let r = vocabulary.ids(NumericParity.pythonWords(reference))
+                refs.append(r)
+                rouge.append(rougeIDs(reference, r, &vocabulary))
+            }
+            referenceWords.append(refs)
+            referenceRouge.append(rouge)
+        }
+        let hw = hypothesisWords, rw = referenceWords, hr = hypothesisRouge, rr = referenceRouge
+        let perImage = parallelMap(imageIDs.count) { i in
+            (
+                BleuStatistics(hypothesisIDs: hw[i], referenceIDs: rw[i]),
+                RougeL.score(hypothesisIDs: hr[i], referenceIDs: rr[i])
+            )
+        }
+        let cider = CiderD.score(hypothesisIDs: hw, referenceIDs: rw)
+        let statistics = perImage.map(\.0)
+        let rouge = perImage.map(\.1)
+        var images: [ImageEvaluation] = []
+        images.reserveCapacity(imageIDs.count)
+        for i in imageIDs.indices {
+            images.append(
+                ImageEvaluation(
+                    imageID: imageIDs[i],
+                    scores: MetricScores(bleu: CorpusBleu.imageScores(statistics[i]), rougeL: rouge[i], cider: cider.perImage[i]),
+                    bleuStatistics: statistics[i], hypothesisTokens: hypotheses[i]))
+        }
+        let corpus = MetricScores(
+            bleu: CorpusBleu.score(statistics), rougeL: NumericParity.numpyMean(rouge), cider: cider.corpus)
+        return CocoEvaluation(
+            corpus: corpus, images: images, resultsWithoutReferences: resultsWithoutReferences,
+            referencesWithoutResults: referencesWithoutResults)
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+
+/// Helpers that reproduce the last digits of pycocoevalcap's Python and numpy arithmetic.
+enum NumericParity {
+    /// `np.mean` of a float64 array: numpy's pairwise summation (blocks of 8, split above 128) over
+    /// the whole array, starting from 0, divided by the count.
+    static func numpyMean(_ values: [Double]) -> Double {
+        guard !values.isEmpty else { return .nan }
+        return values.withUnsafeBufferPointer { pairwiseSum($0[...]) } / Double(values.count)
+    }
+
+    /// numpy's `pairwise_sum_DOUBLE`, which `np.add.reduce` uses for contiguous arrays.
+    static func pairwiseSum(_ a: Slice<UnsafeBufferPointer<Double>>) -> Double {
+        let n = a.count
+        let base = a.startIndex
+        if n < 8 {
+            var res = 0.0
+            for i in 0..<n { res += a[base + i] }
+            return res
+        } else if n <= 128 {
+            var r = (a[base], a[base + 1], a[base + 2], a[base + 3], a[base + 4], a[base + 5], a[base + 6], a[base + 7])
+            var i = 8
+            while i < n - (n % 8) {
+                r.0 += a[base + i]
+                r.1 += a[base + i + 1]
+                r.2 += a[base + i + 2]
+                r.3 += a[base + i + 3]
+                r.4 += a[base + i + 4]
+                r.5 += a[base + i + 5]
+                r.6 += a[base + i + 6]
+                r.7 += a[base + i + 7]
+                i += 8
+            }
+            var res = ((r.0 + r.1) + (r.2 + r.3)) + ((r.4 + r.5) + (r.6 + r.7))
+            while i < n {
+                res += a[base + i]
+                i += 1
+            }
+            return res
+        } else {
+            var n2 = n / 2
+            n2 -= n2 % 8
+            return pairwiseSum(a[base..<(base + n2)]) + pairwiseSum(a[(base + n2)..<(base + n)])
+        }
+    }
+
+    /// Python's `str.split()` on the joined caption: BLEU and CIDEr split on any Unicode whitespace,
+    /// which only matters for CoreNLP's fraction tokens ("25\u{A0}1/2" counts as two words there).
+    static func pythonWords(_ tokens: [String]) -> [String] {
+        guard tokens.contains(where: { $0.unicodeScalars.contains(where: isPythonWhitespace) }) else {
+            return tokens.filter { !$0.isEmpty }
+        }
+        var words: [String] = []
+        for token in tokens {
+            for part in token.unicodeScalars.split(whereSeparator: isPythonWhitespace) {
+                words.append(String(String.UnicodeScalarView(part)))
+            }
+        }
+        return words
+    }
+
+    static func isPythonWhitespace(_ c: Unicode.Scalar) -> Bool {
+        switch c.value {
+        case 0x09...0x0D, 0x1C...0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000:
+            return true
+        default:
+            return false
+        }
+    }
+}
+
+/// Interns tokens to dense `Int32` ids so n-grams can be hashed as integers.
+public struct TokenVocabulary: Sendable {
+    private var ids: [String: Int32] = [:]
+
+    public init() {}
+
+    /// The number of distinct tokens seen.
+    public var count: Int { ids.count }
+
+    /// The id of `token`, assigning the next id to a new token.
+    public mutating func id(_ token: String) -> Int32 {
+        if let id = ids[token] { return id }
+        let id = Int32(ids.count)
+        ids[token] = id
+        return id
+    }
+
+    /// The ids of `tokens`, in order.
+    public mutating func ids(_ tokens: [String]) -> [Int32] {
+        tokens.map { id($0) }
+    }
+}
+
+/// An n-gram of 1 to 4 token ids; unused positions hold -1.
+struct NGram: Hashable, Sendable {
+    var words: SIMD4<Int32>
+
+    @inline(__always) init(_ tokens: UnsafeBufferPointer<Int32>, start: Int, length: Int) {
+        var w = SIMD4<Int32>(repeating: -1)
+        for k in 0..<length { w[k] = tokens[start + k] }
+        words = w
+    }
+
+    @inline(__always) func hash(into hasher: inout Hasher) {
+        hasher.combine(UInt64(UInt32(bitPattern: words[0])) | UInt64(UInt32(bitPattern: words[1])) << 32)
+        hasher.combine(UInt64(UInt32(bitPattern: words[2])) | UInt64(UInt32(bitPattern: words[3])) << 32)
+    }
+}
+
+/// N-gram counts of one sentence for n = 1...4, in Python's `precook` insertion order
+/// (all unigrams by position, then bigrams, ...), which fixes the order of floating-point sums.
+struct NGramCounts: Sendable {
+    var grams: [NGram] = []
+    var counts: [Int] = []
+    var orders: [UInt8] = []  // n - 1 for each entry
+    var length = 0
+
+    init(_ tokens: [Int32], maxN: Int = 4) {
+        length = tokens.count
+        var index: [NGram: Int] = [:]
+        index.reserveCapacity(tokens.count * maxN)
+        tokens.withUnsafeBufferPointer { buffer in
+            for k in 1...maxN where tokens.count >= k {
+                for i in 0...(tokens.count - k) {
+                    let gram = NGram(buffer, start: i, length: k)
+                    if let at = index[gram] {
+                        counts[at] += 1
+                    } else {
+                        index[gram] = grams.count
+                        grams.append(gram)
+                        counts.append(1)
+                        orders.append(UInt8(k - 1))
+                    }
+                }
+            }
+        }
+    }
+}

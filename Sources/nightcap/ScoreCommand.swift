@@ -1,0 +1,114 @@
+import ArgumentParser
+import CaptionMetrics
+import Foundation
+
+extension Nightcap {
+    /// `nightcap score`: coco-caption metrics of a results file against references.
+    struct Score: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Score a COCO results file against reference captions like pycocoevalcap.",
+            discussion: """
+                Prints Bleu_1..4, ROUGE_L and CIDEr (CIDEr-D) as pycocoevalcap computes them, after the same \
+                PTB tokenization. Only images present in both files are scored; the others are counted.
+                """)
+
+        enum Format: String, ExpressibleByArgument, CaseIterable {
+            case auto, coco, karpathy
+        }
+
+        @Option(name: .long, help: "COCO results JSON: [{\"image_id\", \"caption\"}].")
+        var results: String
+
+        @Option(name: .long, help: "References JSON: COCO caption annotations or a Karpathy split file.")
+        var references: String
+
+        @Option(name: .long, help: "References layout (\(Format.allCases.map(\.rawValue).joined(separator: "|"))); auto detects it.")
+        var referencesFormat: Format = .auto
+
+        @Option(name: .long, help: "Karpathy split to score (for example test or val); all images when omitted.")
+        var split: String?
+
+        @Flag(name: .long, help: "Print the scores and counts as one JSON object.")
+        var json = false
+
+        @Option(name: .long, help: "Write per-image scores and BLEU statistics to this file as JSON lines.")
+        var perImage: String?
+
+        func validate() throws {
+            if split != nil && referencesFormat == .coco {
+                throw ValidationError("--split applies to Karpathy split files; please drop it or use --references-format karpathy.")
+            }
+        }
+
+        func run() throws {
+            do {
+                let format: ReferenceFormat? = referencesFormat == .auto ? nil : ReferenceFormat(rawValue: referencesFormat.rawValue)
+                let refs = try CaptionFileReader.references(at: references, format: format, split: split)
+                let res = try CaptionFileReader.results(at: results)
+                let evaluation = try CocoEvaluation.evaluate(results: res, references: refs)
+                if let perImage { try writePerImage(evaluation, to: perImage) }
+                print(json ? Self.jsonReport(evaluation) : Self.textReport(evaluation, results: results, references: references))
+            } catch let error as CaptionMetricsError {
+                throw ScoreFailure(message: error.message)
+            }
+        }
+
+        static func textReport(_ e: CocoEvaluation, results: String, references: String) -> String {
+            var lines = [
+                "Scored \(e.images.count) images: \(results) against \(references)",
+                "  result images without references: \(e.resultsWithoutReferences.count)\(examples(e.resultsWithoutReferences))",
+                "  reference images without results: \(e.referencesWithoutResults.count)\(examples(e.referencesWithoutResults))",
+                "",
+            ]
+            for (name, value) in e.corpus.named {
+                lines.append("\(name.padding(toLength: 8, withPad: " ", startingAt: 0)) \(String(format: "%.3f", value))  (\(value))")
+            }
+            return lines.joined(separator: "\n")
+        }
+
+        static func examples(_ ids: [ImageID]) -> String {
+            guard !ids.isEmpty else { return "" }
+            let shown = ids.prefix(5).map(\.description).joined(separator: ", ")
+            return " (\(shown)\(ids.count > 5 ? ", ..." : ""))"
+        }
+
+        static func jsonReport(_ e: CocoEvaluation) -> String {
+            var scores: [String: Double] = [:]
+            for (name, value) in e.corpus.named { scores[name] = value }
+            let object: [String: Any] = [
+                "scores": scores,
+                "images_scored": e.images.count,
+                "results_without_references": e.resultsWithoutReferences.map(jsonID),
+                "references_without_results": e.referencesWithoutResults.map(jsonID),
+            ]
+            let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            return String(decoding: data, as: UTF8.self)
+        }
+
+        static func jsonID(_ id: ImageID) -> Any { id.kind == .integer ? (Int(id.value) ?? 0) as Any : id.value }
+
+        func writePerImage(_ e: CocoEvaluation, to path: String) throws {
+            var out = ""
+            for image in e.images {
+                var row: [String: Any] = ["image_id": Self.jsonID(image.imageID)]
+                for (name, value) in image.scores.named { row[name] = value }
+                let s = image.bleuStatistics
+                row["bleu_stats"] = ["testlen": s.testlen, "reflen": s.reflen, "guess": s.guess, "correct": s.correct]
+                row["tokens"] = image.hypothesisTokens.joined(separator: " ")
+                let data = try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys])
+                out += String(decoding: data, as: UTF8.self) + "\n"
+            }
+            do {
+                try out.write(toFile: path, atomically: true, encoding: .utf8)
+            } catch {
+                throw ScoreFailure(message: "\(path): cannot write the per-image scores (\(error.localizedDescription)).")
+            }
+        }
+    }
+}
+
+/// A scoring failure the user can fix; ArgumentParser prints the message and exits with status 1.
+struct ScoreFailure: Error, CustomStringConvertible {
+    var message: String
+    var description: String { "Error: \(message)" }
+}
