@@ -1,4 +1,5 @@
 import Foundation
+import CaptionMetrics
 import RegionFeatures
 import TOMLKit
 
@@ -105,7 +106,8 @@ public enum PipelineFile {
         return settings
     }
 
-    static func resolve(_ value: String, against folder: URL) -> String {
+    /// `value` as an absolute path, relative ones taken against `folder`.
+    public static func resolve(_ value: String, against folder: URL) -> String {
         let expanded = (value as NSString).expandingTildeInPath
         if expanded.hasPrefix("/") { return URL(fileURLWithPath: expanded).standardizedFileURL.path }
         return folder.appendingPathComponent(expanded).standardizedFileURL.path

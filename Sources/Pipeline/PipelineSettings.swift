@@ -1,4 +1,5 @@
 import Foundation
+import CaptionMetrics
 import RegionFeatures
 
 /// What to keep of each word's attention.
@@ -30,10 +31,6 @@ public enum AttentionStorage: Sendable, Equatable, Codable, CustomStringConverti
     }
 }
 
-/// How the references file is laid out.
-public enum ReferenceFormat: String, Sendable, Codable, CaseIterable {
-    case coco, karpathy
-}
 
 /// Everything a run is configured with, from a pipeline file, flags, or both. Paths are absolute
 /// once loaded (pipeline-file paths resolve against the file's folder, flag paths against the

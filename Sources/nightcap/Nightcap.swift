@@ -6,5 +6,5 @@ struct Nightcap: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nightcap",
         abstract: "Caption images from HDF5 region features, score them like coco-caption, keep it all in SQLite.",
-        subcommands: [Inspect.self, Score.self])
+        subcommands: [Run.self, Runs.self, Show.self, Compare.self, Export.self, Score.self, Inspect.self])
 }

@@ -1,0 +1,212 @@
+import CaptionMetrics
+import Captioner
+import Foundation
+import RegionFeatures
+import ResultStore
+
+/// How a run should behave beyond its settings.
+public struct RunOptions: Sendable {
+    /// Start a new run even when one with the same fingerprint exists.
+    public var newRun = false
+    public var progress = ProgressStyle.automatic
+    /// Raised by SIGINT/SIGTERM (or a test) to stop taking shards.
+    public var interrupt = InterruptFlag()
+    /// Where status lines go (standard error by default).
+    public var log: @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+
+    public init() {}
+}
+
+/// What a run did.
+public struct RunReport: Sendable {
+    public enum Outcome: Sendable, Equatable {
+        /// Every shard is done and the corpus metrics are stored.
+        case completed
+        /// A completed run with this fingerprint existed; nothing was done.
+        case alreadyCompleted
+        /// Stopped by a signal; resumable.
+        case interrupted(signal: Int32)
+    }
+
+    public var outcome: Outcome
+    public var runID: Int64
+    public var name: String
+    public var databasePath: String
+    /// Corpus metrics in pycocoevalcap's order (empty unless completed).
+    public var metrics: [(name: String, value: Double)]
+    public var imageCount: Int
+    public var imagesScored: Int
+    public var imagesFailed: Int
+    public var imagesWithoutReferences: Int
+    public var referencesWithoutImages: Int
+    public var shardsDone: Int
+    public var shardCount: Int
+    public var seconds: Double
+}
+
+/// Plans and runs one evaluation: validate, find or create the run, stream shards through the
+/// reader (this thread), the decoder workers and the writer, then compute the corpus metrics.
+public enum PipelineRun {
+    public static func execute(_ settings: PipelineSettings, options: RunOptions = RunOptions()) throws -> RunReport {
+        let started = Date()
+        let settings = try settings.validated()
+        let plan = try RunPlan(settings: settings)
+        let database = plan.database
+        defer { try? database.close() }
+
+        let pid = getpid()
+        let host = ProcessInfo.processInfo.hostName
+        let runID: Int64
+        var resumed = false
+        if !options.newRun, let existing = try database.latestRun(fingerprint: plan.fingerprint.value) {
+            if existing.status == .completed {
+                options.log("run \(existing.runID) (\(existing.name)) with these inputs and settings is already complete; pass --new-run to run it again")
+                return try report(for: existing.runID, name: existing.name, outcome: .alreadyCompleted, plan: plan, started: started)
+            }
+            switch try database.claim(runID: existing.runID, pid: pid, host: host) {
+            case .claimed:
+                break
+            case .ownedBy(let ownerPID, let ownerHost):
+                throw PipelineError(
+                    .ownership,
+                    "run \(existing.runID) (\(existing.name)) is being processed by process \(ownerPID) on \(ownerHost); wait for it to finish, or stop it (it resumes where it stopped)")
+            }
+            runID = existing.runID
+            resumed = true
+        } else {
+            runID = try database.createRun(
+                NewRun(
+                    name: plan.name, fingerprint: plan.fingerprint.value, configJSON: plan.configurationJSON,
+                    imageCount: plan.features.imageCount, shardSize: settings.shardSize, shardCount: plan.shardCount,
+                    featuresPath: settings.featuresPath, modelPath: settings.modelPath, referencesPath: settings.referencesPath,
+                    nightcapVersion: NightcapVersion.current, ownerPID: pid, ownerHost: host))
+        }
+
+        let done = try database.doneShards(runID: runID)
+        let todo = (0..<plan.shardCount).filter { !done.contains($0) }
+        if resumed {
+            options.log("resuming run \(runID) (\(plan.name)): \(done.count)/\(plan.shardCount) shards done")
+        } else {
+            options.log("run \(runID) (\(plan.name)): \(plan.features.imageCount) images in \(plan.shardCount) shards of \(settings.shardSize), \(settings.effectiveThreads) threads")
+        }
+
+        let imagesDone = done.reduce(0) { $0 + plan.shardRange($1).count }
+        let progress = ProgressReporter(style: options.progress, totalImages: plan.features.imageCount, totalShards: plan.shardCount)
+        progress.start(imagesDone: imagesDone, shardsDone: done.count)
+        let failure = FirstError()
+        do {
+            try stream(todo, plan: plan, runID: runID, options: options, progress: progress, failure: failure)
+        } catch {
+            failure.record(error)
+        }
+        progress.finish()
+
+        if let error = failure.error {
+            try? database.setStatus(runID: runID, status: .failed, message: "\(error)")
+            throw error
+        }
+        if let signal = options.interrupt.signal {
+            try database.setStatus(runID: runID, status: .interrupted, message: "stopped by signal \(signal)")
+            let progressNow = try database.shardProgress(runID: runID)
+            options.log("run \(runID) interrupted: \(progressNow.shardsDone)/\(plan.shardCount) shards done; run the same command to resume")
+            return try report(for: runID, name: plan.name, outcome: .interrupted(signal: signal), plan: plan, started: started)
+        }
+        try RunFinalizer.finalize(runID: runID, database: database, references: plan.references)
+        return try report(for: runID, name: plan.name, outcome: .completed, plan: plan, started: started)
+    }
+
+    /// The reader loop on this thread, `threads` decoder workers and one writer.
+    private static func stream(
+        _ shards: [Int], plan: RunPlan, runID: Int64, options: RunOptions, progress: ProgressReporter, failure: FirstError
+    ) throws {
+        guard !shards.isEmpty else { return }
+        BLASThreading.useSingleThread()
+        let threads = min(plan.settings.effectiveThreads, shards.count)
+        let work = BlockingQueue<(index: Int, shard: FeatureShard)>(capacity: threads)
+        let results = BlockingQueue<ShardCommit>(capacity: threads)
+        let interrupt = options.interrupt
+        let shouldStop: @Sendable () -> Bool = { interrupt.isRaised || failure.error != nil }
+        let decode = DecodeSettings(
+            beamSize: plan.settings.beamSize, maxLength: plan.settings.maxLength, lengthPenalty: plan.settings.lengthPenalty)
+        let model = plan.model, references = plan.references, attention = plan.settings.attention
+
+        var workers: [WorkerThread] = []
+        for number in 0..<threads {
+            workers.append(
+                WorkerThread(name: "nightcap-decoder-\(number)") {
+                    let processor = ShardProcessor(
+                        model: model, settings: decode, references: references, attention: attention, runID: runID)
+                    while let item = work.pop() {
+                        if shouldStop() { continue }
+                        if let commit = processor.process(item.shard, index: item.index, shouldStop: shouldStop) {
+                            results.push(commit)
+                        }
+                    }
+                })
+        }
+        let database = plan.database
+        let writer = WorkerThread(name: "nightcap-writer") {
+            while let commit = results.pop() {
+                // A shard decoded before an interrupt is whole: keep it.
+                guard failure.error == nil else { continue }
+                do {
+                    try database.commitShard(commit)
+                    progress.shardCommitted(images: commit.numImages)
+                } catch {
+                    failure.record(error)
+                }
+            }
+        }
+
+        defer {
+            work.close()
+            for worker in workers { worker.join() }
+            results.close()
+            writer.join()
+        }
+        for index in shards {
+            if shouldStop() { break }
+            let shard = try plan.features.read(plan.shardRange(index))
+            work.push((index, shard))
+        }
+    }
+
+    private static func report(
+        for runID: Int64, name: String, outcome: RunReport.Outcome, plan: RunPlan, started: Date
+    ) throws -> RunReport {
+        let metrics = try plan.database.runMetrics(runID: runID)
+        let progress = try plan.database.shardProgress(runID: runID)
+        let ordered = MetricScores.names.compactMap { key in metrics[key].map { (name: key, value: $0) } }
+        let scored = try plan.database.bleuStatistics(runID: runID).count
+        return RunReport(
+            outcome: outcome, runID: runID, name: name, databasePath: plan.database.path, metrics: ordered,
+            imageCount: plan.features.imageCount, imagesScored: scored, imagesFailed: progress.imagesFailed,
+            imagesWithoutReferences: plan.references.imagesWithoutReferences.count,
+            referencesWithoutImages: plan.references.referencesWithoutImages, shardsDone: progress.shardsDone,
+            shardCount: plan.shardCount, seconds: Date().timeIntervalSince(started))
+    }
+}
+
+/// The first error any thread hit; later ones are dropped.
+final class FirstError: @unchecked Sendable {
+    // `stored` is only read and written under `lock`.
+    private let lock = NSLock()
+    private var stored: (any Error)?
+
+    func record(_ error: any Error) {
+        lock.lock()
+        if stored == nil { stored = error }
+        lock.unlock()
+    }
+
+    var error: (any Error)? {
+        lock.lock()
+        defer { lock.unlock() }
+        return stored
+    }
+}
+
+/// The version recorded with each run.
+public enum NightcapVersion {
+    public static let current = "0.1.0"
+}

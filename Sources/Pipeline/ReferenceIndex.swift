@@ -1,0 +1,43 @@
+import CaptionMetrics
+
+/// The reference captions of the images a run captions, PTB-tokenized once at the start.
+public struct ReferenceIndex: Sendable {
+    /// Tokenized references by image id (the features file's id text).
+    public let tokens: [String: [[String]]]
+    /// Feature images without reference captions (captioned, not scored).
+    public let imagesWithoutReferences: [String]
+    /// Reference images not in the features file.
+    public let referencesWithoutImages: Int
+    public let source: String
+
+    /// Matches the features' image ids with the references' ids by their text (an integer id 42 in
+    /// the features file matches the reference image 42).
+    public init(references: CaptionReferences, featureImageIDs: [String], featuresPath: String) throws {
+        var byText: [String: [String]] = [:]
+        byText.reserveCapacity(references.imageIDs.count)
+        for id in references.imageIDs { byText[id.value] = references.captions[id] }
+        var tokens: [String: [[String]]] = [:]
+        var missing: [String] = []
+        for id in featureImageIDs {
+            guard let captions = byText[id] else {
+                missing.append(id)
+                continue
+            }
+            tokens[id] = PTBTokenizer.tokenize(lines: captions)
+        }
+        if tokens.isEmpty {
+            let featureExamples = featureImageIDs.prefix(3).joined(separator: ", ")
+            let referenceExamples = references.imageIDs.prefix(3).map(\.value).joined(separator: ", ")
+            let rowNumbers = featureImageIDs.prefix(3) == ["0", "1", "2"].prefix(featureImageIDs.count)
+            throw PipelineError(
+                .validation,
+                "no image of \(featuresPath) has reference captions in \(references.source): the features' image ids look like \(featureExamples)"
+                    + (rowNumbers ? " (row numbers: the file has no image ids dataset)" : "")
+                    + ", the references' like \(referenceExamples). Point [features] image_ids at the dataset holding the real ids, or use the references of these images.")
+        }
+        self.tokens = tokens
+        imagesWithoutReferences = missing
+        referencesWithoutImages = max(0, references.imageIDs.count - tokens.count)
+        source = references.source
+    }
+}

@@ -1,0 +1,39 @@
+import CaptionMetrics
+import Foundation
+import ResultStore
+
+/// Corpus metrics from what the database holds, so that a resumed run reports exactly what an
+/// uninterrupted one would: BLEU from the summed per-image statistics, ROUGE-L as the mean of the
+/// stored per-image scores, CIDEr-D computed once over the whole scored set.
+enum RunFinalizer {
+    static func finalize(runID: Int64, database: ResultDatabase, references: ReferenceIndex) throws {
+        let started = Date()
+        // Captions come in image order, so every sum below runs in the same order on every run.
+        let captions = try database.captions(runID: runID)
+        let statistics = Dictionary(uniqueKeysWithValues: try database.bleuStatistics(runID: runID).map { ($0.imageID, $0) })
+        let rouge = Dictionary(uniqueKeysWithValues: try database.imageMetrics(runID: runID, metric: "ROUGE_L").map { ($0.imageID, $0.value) })
+
+        var scoredIDs: [String] = []
+        var bleu: [BleuStatistics] = []
+        var items: [CiderD.Item] = []
+        var rougeSum = 0.0
+        for caption in captions {
+            guard let record = statistics[caption.imageID], let referenceTokens = references.tokens[caption.imageID] else { continue }
+            scoredIDs.append(caption.imageID)
+            bleu.append(BleuStatistics(testlen: record.testlen, reflen: record.reflen, guess: record.guess, correct: record.correct))
+            items.append(CiderD.Item(hypothesis: PTBTokenizer.tokenize(caption.caption), references: referenceTokens))
+            rougeSum += rouge[caption.imageID] ?? 0
+        }
+        var corpus: [String: Double] = [:]
+        var perImage: [ImageMetricRecord] = []
+        if !scoredIDs.isEmpty {
+            for (order, value) in CorpusBleu.score(bleu).enumerated() { corpus["Bleu_\(order + 1)"] = value }
+            corpus["ROUGE_L"] = rougeSum / Double(scoredIDs.count)
+            let cider = CiderD.score(items)
+            corpus["CIDEr"] = cider.corpus
+            perImage = zip(scoredIDs, cider.perImage).map { ImageMetricRecord(imageID: $0, metric: "CIDEr", value: $1) }
+        }
+        try database.writeCorpusMetrics(runID: runID, corpus: corpus, perImage: perImage)
+        try database.finish(runID: runID, finalizeSeconds: Date().timeIntervalSince(started))
+    }
+}
