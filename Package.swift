@@ -50,7 +50,7 @@ let package = Package(
             name: "ResultStoreTests",
             dependencies: ["ResultStore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "HDF5", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["HDF5", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["HDF5", "TestSupport", "ResultStore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -145,13 +145,19 @@ public enum PipelineRun {
                 })
         }
         let database = plan.database
+        let killAfter = FaultInjection.killAfterCommits
+        let interruptAfter = FaultInjection.interruptAfterCommits
         let writer = WorkerThread(name: "nightcap-writer") {
+            var commits = 0
             while let commit = results.pop() {
                 // A shard decoded before an interrupt is whole: keep it.
                 guard failure.error == nil else { continue }
                 do {
                     try database.commitShard(commit)
+                    commits += 1
                     progress.shardCommitted(images: commit.numImages)
+                    if commits == killAfter { FaultInjection.die() }
+                    if commits == interruptAfter { FaultInjection.signal(until: { interrupt.isRaised }) }
                 } catch {
                     failure.record(error)
                 }
@@ -184,6 +190,30 @@ public enum PipelineRun {
             imagesWithoutReferences: plan.references.imagesWithoutReferences.count,
             referencesWithoutImages: plan.references.referencesWithoutImages, shardsDone: progress.shardsDone,
             shardCount: plan.shardCount, seconds: Date().timeIntervalSince(started))
+    }
+}
+
+/// Crash and signal simulation for the resume tests, so that they stop a run at an exact point:
+/// with `NIGHTCAP_FAULT_KILL_AFTER_COMMITS=N` in the environment the process sends itself SIGKILL
+/// right after its N-th shard commit, exactly as a pre-empted node dies; with
+/// `NIGHTCAP_FAULT_INTERRUPT_AFTER_COMMITS=N` it sends itself SIGINT (or the signal number in
+/// `NIGHTCAP_FAULT_INTERRUPT_SIGNAL`) there, through the same handler as a user's Ctrl-C.
+/// Nothing else reads these variables.
+enum FaultInjection {
+    private static let environment = ProcessInfo.processInfo.environment
+    static let killAfterCommits: Int? = environment["NIGHTCAP_FAULT_KILL_AFTER_COMMITS"].flatMap { Int($0) }
+    static let interruptAfterCommits: Int? = environment["NIGHTCAP_FAULT_INTERRUPT_AFTER_COMMITS"].flatMap { Int($0) }
+    static let interruptSignal: Int32 = environment["NIGHTCAP_FAULT_INTERRUPT_SIGNAL"].flatMap { Int32($0) } ?? SIGINT
+
+    /// Sends the signal and waits (up to 5 s) until its handler has run, so the stop point is exact.
+    static func signal(until handled: () -> Bool) {
+        kill(getpid(), interruptSignal)
+        for _ in 0..<5000 where !handled() { usleep(1000) }
+    }
+
+    static func die() -> Never {
+        kill(getpid(), SIGKILL)
+        while true { pause() }
     }
 }
 

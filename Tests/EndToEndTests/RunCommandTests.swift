@@ -1,0 +1,136 @@
+import Foundation
+import ResultStore
+import TestSupport
+import Testing
+
+/// `nightcap run` as users run it: the built binary on inputs the test writes.
+@Suite struct RunCommandTests {
+    @Test func runStoresCaptionsAttentionMetricsAndRegions() throws {
+        let fixture = try RunFixture()
+        let db = fixture.path("results.sqlite")
+        let outcome = try NightcapProcess.run(fixture.runArguments(database: db))
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        #expect(outcome.standardOutput.contains("run 1 (model) completed"))
+        #expect(outcome.standardOutput.contains("images: 48 captioned into 6 shards; 48 scored"))
+        #expect(outcome.standardOutput.contains("CIDEr"))
+
+        let database = try ResultDatabase(path: db, readOnly: true)
+        defer { try? database.close() }
+        let run = try #require(try database.run(id: 1))
+        #expect(run.status == .completed)
+        #expect(try database.doneShards(runID: 1) == Set(0..<6))
+        let captions = try database.captions(runID: 1)
+        #expect(captions.count == 48)
+        #expect(captions.map(\.imageIndex) == Array(0..<48))
+        let metrics = try database.runMetrics(runID: 1)
+        #expect(Set(metrics.keys) == ["Bleu_1", "Bleu_2", "Bleu_3", "Bleu_4", "ROUGE_L", "CIDEr"])
+        #expect(try database.imageMetrics(runID: 1, metric: "CIDEr").count == 48)
+        // Attention: one row per word, weights over the image's valid regions summing to 1.
+        for caption in captions.prefix(10) {
+            let rows = try database.attention(runID: 1, imageID: caption.imageID)
+            #expect(rows.count == caption.numWords)
+            let regions = try database.regions(runID: 1, imageID: caption.imageID)
+            for row in rows {
+                #expect(row.weights.count == regions.count)
+                #expect(abs(row.weights.reduce(0, +) - 1) < 1e-4)
+                #expect(row.topRegion.map { $0 < regions.count } == true)
+            }
+        }
+
+        // The exported results score to the stored corpus metrics (pycocoevalcap's path).
+        let exported = fixture.path("results.json")
+        let export = try NightcapProcess.run(["export", "1", "--db", db, "--format", "coco", "--output", exported])
+        #expect(export.status == 0, "\(export.standardError)")
+        let score = try NightcapProcess.run(["score", "--results", exported, "--references", fixture.references, "--json"])
+        #expect(score.status == 0, "\(score.standardError)")
+        let scored = try JSONSerialization.jsonObject(with: Data(score.standardOutput.utf8)) as? [String: Any]
+        let scores = try #require(scored?["scores"] as? [String: Double])
+        for (name, value) in metrics {
+            #expect(abs((scores[name] ?? -1) - value) < 1e-12, "\(name)")
+        }
+    }
+
+    @Test func threadCountDoesNotChangeTheDatabase() throws {
+        let fixture = try RunFixture()
+        let one = fixture.path("one.sqlite"), two = fixture.path("two.sqlite")
+        #expect(try NightcapProcess.run(fixture.runArguments(database: one, extra: ["--threads", "1"])).status == 0)
+        #expect(try NightcapProcess.run(fixture.runArguments(database: two, extra: ["--threads", "2"])).status == 0)
+        #expect(try RunFixture.snapshot(database: one) == RunFixture.snapshot(database: two))
+    }
+
+    @Test func sigkillAtSeveralPointsThenResumeGivesTheUninterruptedResult() throws {
+        let fixture = try RunFixture()
+        let reference = fixture.path("reference.sqlite")
+        #expect(try NightcapProcess.run(fixture.runArguments(database: reference)).status == 0)
+
+        let db = fixture.path("killed.sqlite")
+        for point in [1, 2, 1] {
+            let killed = try NightcapProcess.run(
+                fixture.runArguments(database: db), environment: ["NIGHTCAP_FAULT_KILL_AFTER_COMMITS": String(point)])
+            #expect(killed.wasSignalled && killed.status == SIGKILL, "killed after \(point) commits: \(killed.standardError)")
+        }
+        let database = try ResultDatabase(path: db, readOnly: true)
+        #expect(try database.run(id: 1)?.status == .running, "a killed run stays marked running, with a dead owner")
+        #expect(try database.doneShards(runID: 1).count == 4)
+        try database.close()
+
+        var arguments = fixture.runArguments(database: db)
+        arguments.removeAll { $0 == "--quiet" }
+        let resumed = try NightcapProcess.run(arguments)
+        #expect(resumed.status == 0, "\(resumed.standardError)")
+        #expect(resumed.standardError.contains("resuming run 1 (model): 4/6 shards done"))
+        #expect(try RunFixture.snapshot(database: db) == RunFixture.snapshot(database: reference))
+    }
+
+    @Test(arguments: [(SIGINT, Int32(130)), (SIGTERM, Int32(143))])
+    func signalStopsMarksInterruptedAndResumes(signal: Int32, exitCode: Int32) throws {
+        let fixture = try RunFixture()
+        let reference = fixture.path("reference.sqlite")
+        #expect(try NightcapProcess.run(fixture.runArguments(database: reference, extra: ["--shard-size", "2"])).status == 0)
+        let db = fixture.path("interrupted.sqlite")
+        let stopped = try NightcapProcess.run(
+            fixture.runArguments(database: db, extra: ["--shard-size", "2"]),
+            environment: ["NIGHTCAP_FAULT_INTERRUPT_AFTER_COMMITS": "2", "NIGHTCAP_FAULT_INTERRUPT_SIGNAL": String(signal)])
+        #expect(!stopped.wasSignalled)
+        #expect(stopped.status == exitCode, "\(stopped.standardError)")
+        let database = try ResultDatabase(path: db, readOnly: true)
+        #expect(try database.run(id: 1)?.status == .interrupted)
+        let done = try database.doneShards(runID: 1).count
+        #expect(done >= 2 && done < 24)
+        try database.close()
+        let resumed = try NightcapProcess.run(fixture.runArguments(database: db, extra: ["--shard-size", "2"]))
+        #expect(resumed.status == 0, "\(resumed.standardError)")
+        #expect(try RunFixture.snapshot(database: db) == RunFixture.snapshot(database: reference))
+    }
+
+    @Test func completedRunIsNotRepeatedUnlessAsked() throws {
+        let fixture = try RunFixture(images: 10)
+        let db = fixture.path("r.sqlite")
+        #expect(try NightcapProcess.run(fixture.runArguments(database: db)).status == 0)
+        let again = try NightcapProcess.run(fixture.runArguments(database: db))
+        #expect(again.status == 0)
+        #expect(again.standardOutput.contains("run 1 (model) was already completed"))
+        let fresh = try NightcapProcess.run(fixture.runArguments(database: db, extra: ["--new-run", "--name", "second"]))
+        #expect(fresh.standardOutput.contains("run 2 (second) completed"))
+        // Different decode settings: a different fingerprint, a new run.
+        let greedy = try NightcapProcess.run(fixture.runArguments(database: db, extra: ["--beam-size", "1"]))
+        #expect(greedy.standardOutput.contains("run 3 (model) completed"))
+        let runs = try NightcapProcess.run(["runs", "--db", db])
+        #expect(runs.standardOutput.split(separator: "\n").count == 4)
+    }
+
+    @Test func secondProcessOnALiveRunIsRefusedWithOwner() throws {
+        let fixture = try RunFixture(images: 24)
+        let db = fixture.path("owned.sqlite")
+        let killed = try NightcapProcess.run(fixture.runArguments(database: db), environment: ["NIGHTCAP_FAULT_KILL_AFTER_COMMITS": "1"])
+        #expect(killed.wasSignalled)
+        // Make this (live) test process the run's owner, as if it were a nightcap still working on it.
+        let database = try ResultDatabase(path: db)
+        let host = ProcessInfo.processInfo.hostName
+        #expect(try database.claim(runID: 1, pid: getpid(), host: host, isAlive: { _ in false }) == .claimed)
+        try database.close()
+        let refused = try NightcapProcess.run(fixture.runArguments(database: db))
+        #expect(refused.status == 1)
+        #expect(refused.standardError.contains("run 1 (model) is being processed by process \(getpid()) on \(host); wait for it to finish"))
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import HDF5
+import ResultStore
+import TestSupport
+
+/// Inputs for a small but real run: a packed features file with boxes and labels, a random model of
+/// matching dimension, and COCO references written from the model's own vocabulary (so scores are
+/// neither all zero nor perfect).
+struct RunFixture {
+    let folder = TemporaryDirectory()
+    let features: String
+    let model: String
+    let references: String
+    let imageCount: Int
+
+    init(images: Int = 48, dimension: Int = 16, seed: UInt64 = 3) throws {
+        imageCount = images
+        features = folder.path("features.h5")
+        model = folder.path("model.h5")
+        references = folder.path("references.json")
+        let counts = (0..<images).map { 3 + ($0 * 5) % 6 }
+        try SyntheticImageSet(regionCounts: counts, dimension: dimension, firstID: 500_000)
+            .writePacked(to: features, options: HDF5StorageOptions(chunks: [min(8, images), 8, dimension], gzipLevel: 4), withBoxes: true, withLabels: true)
+        let modelFile = TestModelFile(V: 30, E: 8, D: dimension, H: 12, A: 10, seed: seed, scale: 0.6)
+        try modelFile.write(to: model)
+        var random = SeededGenerator(seed: seed + 100)
+        let words = Array(modelFile.vocabulary.dropFirst(4))
+        var annotations: [[String: Any]] = []
+        for image in 0..<images {
+            for _ in 0..<3 {
+                let length = Int.random(in: 3...8, using: &random)
+                let caption = (0..<length).map { _ in words.randomElement(using: &random)! }.joined(separator: " ")
+                annotations.append(["id": annotations.count + 1, "image_id": 500_000 + image, "caption": caption])
+            }
+        }
+        let json: [String: Any] = ["images": (0..<images).map { ["id": 500_000 + $0] }, "annotations": annotations]
+        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: references))
+    }
+
+    func path(_ name: String) -> String { folder.path(name) }
+
+    /// `nightcap run` arguments for these inputs.
+    func runArguments(database: String, extra: [String] = []) -> [String] {
+        ["run", "--features", features, "--model", model, "--references", references, "--db", database, "--shard-size", "8", "--quiet"]
+            + extra
+    }
+
+    /// Everything a run stored that must not depend on threads, interruptions or timing, as text.
+    static func snapshot(database path: String, runID: Int64 = 1) throws -> String {
+        let database = try ResultDatabase(path: path, readOnly: true)
+        defer { try? database.close() }
+        var lines: [String] = []
+        let captions = try database.captions(runID: runID)
+        for caption in captions {
+            lines.append("caption \(caption.imageID) \(caption.imageIndex) \(caption.numWords) \(caption.logProb) \(caption.caption)")
+            for row in try database.attention(runID: runID, imageID: caption.imageID) {
+                lines.append("  attention \(row.position) \(row.word) \(row.topRegion ?? -1) \(row.weights.map { String($0) }.joined(separator: ","))")
+            }
+            for region in try database.regions(runID: runID, imageID: caption.imageID) {
+                lines.append("  region \(region.region) \(region.label ?? "-") \(region.x1 ?? -1) \(region.y2 ?? -1)")
+            }
+        }
+        for metric in ["Bleu_1", "Bleu_2", "Bleu_3", "Bleu_4", "ROUGE_L", "CIDEr"] {
+            for row in try database.imageMetrics(runID: runID, metric: metric) {
+                lines.append("metric \(row.imageID) \(metric) \(row.value)")
+            }
+        }
+        for stats in try database.bleuStatistics(runID: runID) {
+            lines.append("bleu \(stats.imageID) \(stats.testlen) \(stats.reflen) \(stats.guess) \(stats.correct)")
+        }
+        for (name, value) in try database.runMetrics(runID: runID).sorted(by: { $0.key < $1.key }) {
+            lines.append("corpus \(name) \(value)")
+        }
+        for failure in try database.failures(runID: runID) {
+            lines.append("failed \(failure.imageID) \(failure.reason)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
