@@ -300,7 +300,7 @@ def train(model, feats, nreg, caps, img_of, epochs, batch_size, lr, ds_lambda, r
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
             opt.step()
-            tot += float(loss) * B
+            tot += float(loss.detach()) * B
             cnt += B
         sched.step()
         log(f"epoch {ep + 1}/{epochs}: loss {tot / cnt:.4f} ({time.perf_counter() - t0:.1f}s)")
@@ -428,14 +428,14 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--out", default=os.path.join(here, "pipelines", "demo"))
-    p.add_argument("--train-images", type=int, default=6000)
+    p.add_argument("--train-images", type=int, default=4000)
     p.add_argument("--test-images", type=int, default=600)
     p.add_argument("--first-id", type=int, default=100001)
     p.add_argument("--dim", type=int, default=64, help="region feature size D")
     p.add_argument("--embed", type=int, default=32, help="E")
     p.add_argument("--hidden", type=int, default=128, help="H")
     p.add_argument("--attention", type=int, default=64, help="A")
-    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--ds-lambda", type=float, default=0.0, help="doubly stochastic attention regulariser")
