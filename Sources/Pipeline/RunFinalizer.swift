@@ -16,19 +16,19 @@ enum RunFinalizer {
         var scoredIDs: [String] = []
         var bleu: [BleuStatistics] = []
         var items: [CiderD.Item] = []
-        var rougeSum = 0.0
+        var rougeScores: [Double] = []
         for caption in captions {
             guard let record = statistics[caption.imageID], let referenceTokens = references.tokens[caption.imageID] else { continue }
             scoredIDs.append(caption.imageID)
             bleu.append(BleuStatistics(testlen: record.testlen, reflen: record.reflen, guess: record.guess, correct: record.correct))
             items.append(CiderD.Item(hypothesis: PTBTokenizer.tokenize(caption.caption), references: referenceTokens))
-            rougeSum += rouge[caption.imageID] ?? 0
+            rougeScores.append(rouge[caption.imageID] ?? 0)
         }
         var corpus: [String: Double] = [:]
         var perImage: [ImageMetricRecord] = []
         if !scoredIDs.isEmpty {
             for (order, value) in CorpusBleu.score(bleu).enumerated() { corpus["Bleu_\(order + 1)"] = value }
-            corpus["ROUGE_L"] = rougeSum / Double(scoredIDs.count)
+            corpus["ROUGE_L"] = RougeL.corpusScore(rougeScores)
             let cider = CiderD.score(items)
             corpus["CIDEr"] = cider.corpus
             perImage = zip(scoredIDs, cider.perImage).map { ImageMetricRecord(imageID: $0, metric: "CIDEr", value: $1) }

@@ -1,6 +1,37 @@
 import ArgumentParser
+import CaptionMetrics
 import Foundation
 import ResultStore
+
+/// A few images of a run as a reader wants to see them: caption, references, and for each word the
+/// label (or number) of the region it attended most.
+enum ExampleImages {
+    static func render(_ run: RunRecord, count: Int, database: ResultDatabase) throws -> [String] {
+        // References are read from the file the run used, when it is still there.
+        let references = run.referencesPath.flatMap { try? CaptionFileReader.references(at: $0) }
+        var byID: [String: [String]] = [:]
+        if let references {
+            for id in references.imageIDs { byID[id.value] = references.captions[id] }
+        }
+        var lines: [String] = []
+        for caption in try database.captions(runID: run.runID).prefix(count) {
+            lines.append("image \(caption.imageID)")
+            lines.append("  caption     \(caption.caption)")
+            for (index, reference) in (byID[caption.imageID] ?? []).enumerated() {
+                lines.append((index == 0 ? "  references  " : "              ") + reference)
+            }
+            let regions = Dictionary(
+                uniqueKeysWithValues: try database.regions(runID: run.runID, imageID: caption.imageID).map { ($0.region, $0.label) })
+            let words = try database.attention(runID: run.runID, imageID: caption.imageID).map { row -> String in
+                guard let region = row.topRegion else { return row.word }
+                let label = (regions[region] ?? nil).map { $0.isEmpty ? "region \(region)" : $0 } ?? "region \(region)"
+                return "\(row.word)→\(label)"
+            }
+            if !words.isEmpty { lines.append("  looked at   " + words.joined(separator: " ")) }
+        }
+        return lines
+    }
+}
 
 /// Opens a results database for reading, with a message that says what to do when there is none.
 func openResults(_ option: DatabaseOption) throws -> ResultDatabase {
@@ -54,6 +85,8 @@ extension Nightcap {
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a run: configuration, timings, shard progress, metrics, failed images.")
         @Argument(help: "Run id or name (the newest run of that name).") var runReference: String
+        @Option(help: "Also show this many images: caption, references, and the region each word attended most.")
+        var examples = 0
         @OptionGroup var database: DatabaseOption
 
         func run() throws {
@@ -83,6 +116,16 @@ extension Nightcap {
                 lines.append(MetricTable.render(["Bleu_1", "Bleu_2", "Bleu_3", "Bleu_4", "ROUGE_L", "CIDEr"].compactMap { name in
                     metrics[name].map { (name: name, value: $0) }
                 }))
+            }
+            if let grounding = try results.grounding(runID: record.runID) {
+                lines.append("")
+                lines.append(String(
+                    format: "grounding    %.1f%% of %d words naming an object of their image attended most to a region with that label",
+                    grounding.rate * 100, grounding.objectWords))
+            }
+            if examples > 0 {
+                lines.append("")
+                lines += try ExampleImages.render(record, count: examples, database: results)
             }
             let failures = try results.failures(runID: record.runID)
             if !failures.isEmpty {

@@ -46,7 +46,7 @@ import Testing
         let scored = try JSONSerialization.jsonObject(with: Data(score.standardOutput.utf8)) as? [String: Any]
         let scores = try #require(scored?["scores"] as? [String: Double])
         for (name, value) in metrics {
-            #expect(abs((scores[name] ?? -1) - value) < 1e-12, "\(name)")
+            #expect(scores[name] == value, "\(name): nightcap score gives \(scores[name] ?? -1), the run stored \(value)")
         }
     }
 
