@@ -102,7 +102,9 @@ final class ShardProcessor {
         for image in 0..<shard.imageCount {
             for region in 0..<shard.regionCounts[image] {
                 let slot = image * r + region
-                let box = shard.boxes.map { Array($0[(slot * 4)..<(slot * 4 + 4)]).map(Double.init) }
+                // Boxes arrive as float32; stored through their shortest decimal form, 132.4 stays 132.4
+                // in SQL rather than becoming 132.399993896484.
+                let box = shard.boxes.map { Array($0[(slot * 4)..<(slot * 4 + 4)]).map { Double("\($0)") ?? Double($0) } }
                 records.append(
                     RegionRecord(
                         imageID: shard.imageIDs[image], region: region, x1: box?[0], y1: box?[1], x2: box?[2], y2: box?[3],
