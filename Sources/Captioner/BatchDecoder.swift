@@ -294,7 +294,7 @@ public final class BatchDecoder {
             rows: rows, outputs: F, inputs: H, hidden.pointer, xStride: H, w.hiddenProjection, wStride: H,
             into: fused.pointer, cStride: F)
 
-        // Attention and context, per row.
+        // Attention weights, per row.
         for row in 0..<rows {
             let image = rowImage[row]
             let regions = batch.regionCounts[image]
@@ -302,32 +302,27 @@ public final class BatchDecoder {
             for a in 0..<A { text[a] += w.textProjectionBias[a] }
             let projectedRegions = projected.pointer + image * R * A
             for region in 0..<regions {
-                Kernels.activate(activation, projectedRegions + region * A, text, into: activated.pointer, count: A)
-                regionScores[region] = Kernels.dot(w.scoreWeight, activated.pointer, count: A) + model.scoreBias
+                regionScores[region] = Kernels.attentionScore(
+                    activation, weight: w.scoreWeight, projectedRegions + region * A, text, count: A) + model.scoreBias
             }
-            var largest = -Float.infinity
-            for region in 0..<regions { largest = max(largest, regionScores[region]) }
-            let alpha = alphaTrace.pointer + (step * capacity + row) * R
-            var sum: Float = 0
-            for region in 0..<regions {
-                let e = Kernels.exp(regionScores[region] - largest)
-                alpha[region] = e
-                sum += e
-            }
-            let inverse = 1 / sum
-            for region in 0..<regions { alpha[region] *= inverse }
+            Kernels.softmax(regionScores.pointer, into: alphaTrace.pointer + (step * capacity + row) * R, count: regions)
+        }
 
-            let z = context.pointer + row * D
-            z.update(repeating: 0, count: D)
-            let imageFeatures = features + image * R * D
-            for region in 0..<regions {
-                let weight = alpha[region]
-                let v = imageFeatures + region * D
-                for d in 0..<D { z[d] += weight * v[d] }
-            }
-            if let gateBias = w.gateBias {
-                let gate = text + A + 4 * H
-                for d in 0..<D { z[d] *= Kernels.sigmoid(gate[d] + gateBias[d]) }
+        // Contexts z = alpha · regions, one product per image (its rows are contiguous), then the gate.
+        var row = 0
+        while row < rows {
+            let image = rowImage[row]
+            var end = row + 1
+            while end < rows && rowImage[end] == image { end += 1 }
+            BLAS.multiply(
+                rows: end - row, outputs: D, inputs: batch.regionCounts[image],
+                alphaTrace.pointer + (step * capacity + row) * R, xStride: R, features + image * R * D, yStride: D,
+                into: context.pointer + row * D, cStride: D)
+            row = end
+        }
+        if let gateBias = w.gateBias {
+            for row in 0..<rows {
+                Kernels.applyGate(context.pointer + row * D, gate: fused.pointer + row * F + A + 4 * H, bias: gateBias, count: D)
             }
         }
 
@@ -344,15 +339,7 @@ public final class BatchDecoder {
             let c = cell.pointer + row * H
             let newC = nextCell.pointer + row * H
             let newH = nextHidden.pointer + row * H
-            for j in 0..<H {
-                let i = Kernels.sigmoid(gates[j] + wordGates[j])
-                let f = Kernels.sigmoid(gates[H + j] + wordGates[H + j])
-                let g = Kernels.tanh(gates[2 * H + j] + wordGates[2 * H + j])
-                let o = Kernels.sigmoid(gates[3 * H + j] + wordGates[3 * H + j])
-                let c2 = f * c[j] + i * g
-                newC[j] = c2
-                newH[j] = o * Kernels.tanh(c2)
-            }
+            Kernels.lstmCell(gates: gates, wordGates: wordGates, c: c, newC: newC, newH: newH, hidden: H)
         }
 
         // log_softmax(fc(h)).
