@@ -43,6 +43,7 @@ public final class BatchDecoder {
     private let alphaTrace = ScratchBuffer<Float>(zero: 0)  // [L x rows x R]
     private let regionScores = ScratchBuffer<Float>(zero: 0)  // [R]
     private let activated = ScratchBuffer<Float>(zero: 0)  // [A]
+    private let exponentials = ScratchBuffer<Float>(zero: 0)  // [V]
     private let bestScores = ScratchBuffer<Float>(zero: 0)  // [K]
     private let bestCandidates = ScratchBuffer<Int>(zero: 0)  // [K] row-in-image * V + token
 
@@ -110,6 +111,7 @@ public final class BatchDecoder {
         alphaTrace.reserve(L * rows * R)
         regionScores.reserve(R)
         activated.reserve(s.attention)
+        exponentials.reserve(s.vocabulary)
         bestScores.reserve(K)
         bestCandidates.reserve(K)
     }
@@ -302,8 +304,8 @@ public final class BatchDecoder {
             for a in 0..<A { text[a] += w.textProjectionBias[a] }
             let projectedRegions = projected.pointer + image * R * A
             for region in 0..<regions {
-                regionScores[region] = Kernels.attentionScore(
-                    activation, weight: w.scoreWeight, projectedRegions + region * A, text, count: A) + model.scoreBias
+                Kernels.activate(activation, projectedRegions + region * A, text, into: activated.pointer, count: A)
+                regionScores[region] = Kernels.dot(w.scoreWeight, activated.pointer, count: A) + model.scoreBias
             }
             Kernels.softmax(regionScores.pointer, into: alphaTrace.pointer + (step * capacity + row) * R, count: regions)
         }
@@ -347,7 +349,7 @@ public final class BatchDecoder {
             rows: rows, outputs: V, inputs: H, nextHidden.pointer, xStride: H, w.output, wStride: H,
             into: logits.pointer, cStride: V)
         for row in 0..<rows {
-            Kernels.logSoftmax(logits.pointer + row * V, bias: w.outputBias, count: V)
+            Kernels.logSoftmax(logits.pointer + row * V, bias: w.outputBias, scratch: exponentials.pointer, count: V)
         }
     }
 }

@@ -6,62 +6,49 @@ import Darwin
 
 typealias Float8 = SIMD8<Float>
 
-/// The element-wise loops of a decoder step, on 8 floats at a time.
+/// The element-wise loops of a decoder step.
 ///
 /// `exp` and `tanh` are polynomial/rational approximations accurate to a few units in the last
 /// place (checked against the C library in the tests); the C library's scalar `expf`/`tanhf` would
 /// cost more than the matrix products at COCO scale, since attention alone needs R x A tanh per
-/// hypothesis and step. The code avoids fused multiply-add: the package compiles for baseline
-/// x86-64, where a SIMD FMA becomes a library call per lane.
+/// hypothesis and step. They are written as branch-free scalar code in simple loops over raw
+/// pointers, which LLVM vectorises; reductions use explicit `SIMD8` accumulators (only `+` and `*`,
+/// which compile to vector instructions; Swift's generic SIMD conversions, `rounded` and
+/// `pointwiseMin/Max` do not). No fused multiply-add: the package compiles for baseline x86-64,
+/// where FMA becomes a library call.
 enum Kernels {
     @inline(__always)
     static func load(_ p: UnsafePointer<Float>, _ i: Int) -> Float8 {
         UnsafeRawPointer(p + i).loadUnaligned(as: Float8.self)
     }
 
-    /// Loads `count` < 8 floats; the other lanes hold `fill`.
-    @inline(__always)
-    static func load(_ p: UnsafePointer<Float>, _ i: Int, count: Int, fill: Float = 0) -> Float8 {
-        var v = Float8(repeating: fill)
-        for k in 0..<count { v[k] = p[i + k] }
-        return v
-    }
-
-    @inline(__always)
-    static func store(_ v: Float8, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
-        UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: Float8.self)
-    }
-
-    @inline(__always)
-    static func store(_ v: Float8, _ p: UnsafeMutablePointer<Float>, _ i: Int, count: Int) {
-        for k in 0..<count { p[i + k] = v[k] }
-    }
-
     /// e^x (Cephes' single-precision algorithm: range reduction by ln 2, degree-5 polynomial).
-    /// Inputs are clamped to [-87.3, 88]: results below 2^-126 become 2^-126 or so, which is harmless
-    /// in softmax sums and sigmoids.
+    /// Inputs are clamped to [-87.3, 88]: results below 2^-126 come out as about 2^-126, which is
+    /// harmless in softmax sums and sigmoids.
     @inline(__always)
-    static func exp(_ input: Float8) -> Float8 {
-        var x = input.clamped(lowerBound: Float8(repeating: -87.33654), upperBound: Float8(repeating: 88.0))
-        let n = (x * 1.442_695_04).rounded(.toNearestOrEven)
+    static func exp(_ input: Float) -> Float {
+        var x = input < -87.33654 ? -87.33654 : (input > 88 ? 88 : input)
+        // Adding 1.5 * 2^23 rounds x / ln 2 to the nearest integer n and leaves n in the low bits.
+        let shifted = x * 1.442_695_04 + 12_582_912
+        let n = shifted - 12_582_912
         x = x - n * 0.693_359_375
         x = x + n * 2.121_944_40e-4
-        var y = Float8(repeating: 1.987_569_150_0e-4)
+        var y: Float = 1.987_569_150_0e-4
         y = y * x + 1.398_199_950_7e-3
         y = y * x + 8.333_451_907_3e-3
         y = y * x + 4.166_579_589_4e-2
         y = y * x + 1.666_666_545_9e-1
         y = y * x + 5.000_000_120_1e-1
         y = y * (x * x) + x + 1
-        let exponent = (SIMD8<Int32>(n) &+ 127) &<< 23
-        return y * unsafeBitCast(exponent, to: Float8.self)
+        let scale = Float(bitPattern: (shifted.bitPattern &- 0x4B40_0000 &+ 127) &<< 23)
+        return y * scale
     }
 
     /// tanh(x) as a rational function of degree 13/6 on [-9, 9] (Eigen's `generic_fast_tanh_float`),
     /// within a few 1e-8 of the exact value everywhere.
     @inline(__always)
-    static func tanh(_ input: Float8) -> Float8 {
-        let x = input.clamped(lowerBound: Float8(repeating: -9), upperBound: Float8(repeating: 9))
+    static func tanh(_ input: Float) -> Float {
+        let x = input < -9 ? -9 : (input > 9 ? 9 : input)
         let x2 = x * x
         var p = x2 * -2.760_768_477_423_55e-16 + 2.000_187_904_824_77e-13
         p = x2 * p + -8.604_671_522_137_35e-11
@@ -73,56 +60,69 @@ enum Kernels {
         var q = x2 * 1.198_258_394_667_02e-06 + 1.185_347_056_866_54e-04
         q = x2 * q + 2.268_434_632_439_00e-03
         q = x2 * q + 4.893_525_185_543_85e-03
+        let r = p / q
         // The rational function overshoots 1 by an ulp near the clamp.
-        return (p / q).clamped(lowerBound: Float8(repeating: -1), upperBound: Float8(repeating: 1))
+        return r < -1 ? -1 : (r > 1 ? 1 : r)
     }
 
     @inline(__always)
-    static func sigmoid(_ x: Float8) -> Float8 { 1 / (1 + exp(-x)) }
+    static func sigmoid(_ x: Float) -> Float { 1 / (1 + exp(-x)) }
 
-    /// `sum_a w[a] * act(p[a] + q[a])`: the attention score of one region before its bias.
+    /// `sum_i x[i] * y[i]`, accumulated in 8 lanes, then the tail.
     @inline(__always)
-    static func attentionScore(
-        _ activation: AttentionActivation, weight w: UnsafePointer<Float>, _ p: UnsafePointer<Float>,
-        _ q: UnsafePointer<Float>, count: Int
-    ) -> Float {
+    static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -> Float {
         var lanes = Float8()
-        var a = 0
+        var i = 0
+        while i + 8 <= count {
+            lanes += load(x, i) * load(y, i)
+            i += 8
+        }
+        var sum = lanes.sum()
+        while i < count {
+            sum += x[i] * y[i]
+            i += 1
+        }
+        return sum
+    }
+
+    /// `sum_i x[i]`, accumulated in 8 lanes, then the tail.
+    @inline(__always)
+    static func sum(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        var lanes = Float8()
+        var i = 0
+        while i + 8 <= count {
+            lanes += load(x, i)
+            i += 8
+        }
+        var sum = lanes.sum()
+        while i < count {
+            sum += x[i]
+            i += 1
+        }
+        return sum
+    }
+
+    /// `out[a] = act(p[a] + q[a])`.
+    @inline(__always)
+    static func activate(
+        _ activation: AttentionActivation, _ p: UnsafePointer<Float>, _ q: UnsafePointer<Float>,
+        into out: UnsafeMutablePointer<Float>, count: Int
+    ) {
         switch activation {
         case .tanh:
-            while a + 8 <= count {
-                lanes += load(w, a) * tanh(load(p, a) + load(q, a))
-                a += 8
-            }
-            if a < count {
-                let rest = count - a
-                lanes += load(w, a, count: rest) * tanh(load(p, a, count: rest) + load(q, a, count: rest))
-            }
+            for a in 0..<count { out[a] = tanh(p[a] + q[a]) }
         case .relu:
-            while a + 8 <= count {
-                lanes += load(w, a) * pointwiseMax(load(p, a) + load(q, a), .zero)
-                a += 8
-            }
-            if a < count {
-                let rest = count - a
-                lanes += load(w, a, count: rest) * pointwiseMax(load(p, a, count: rest) + load(q, a, count: rest), .zero)
+            for a in 0..<count {
+                let u = p[a] + q[a]
+                out[a] = u > 0 ? u : 0
             }
         }
-        return lanes.sum()
     }
 
     /// `z[d] *= sigmoid(gate[d] + bias[d])`.
     @inline(__always)
     static func applyGate(_ z: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>, bias: UnsafePointer<Float>, count: Int) {
-        var d = 0
-        while d + 8 <= count {
-            store(load(z, d) * sigmoid(load(gate, d) + load(bias, d)), z, d)
-            d += 8
-        }
-        if d < count {
-            let rest = count - d
-            store(load(z, d, count: rest) * sigmoid(load(gate, d, count: rest) + load(bias, d, count: rest)), z, d, count: rest)
-        }
+        for d in 0..<count { z[d] *= sigmoid(gate[d] + bias[d]) }
     }
 
     /// The LSTM cell (PyTorch gate order i, f, g, o) for one row: `gates + wordGates` are the
@@ -132,82 +132,56 @@ enum Kernels {
         gates: UnsafePointer<Float>, wordGates: UnsafePointer<Float>, c: UnsafePointer<Float>,
         newC: UnsafeMutablePointer<Float>, newH: UnsafeMutablePointer<Float>, hidden H: Int
     ) {
-        var j = 0
-        while j < H {
-            let n = min(8, H - j)
-            @inline(__always) func pre(_ k: Int) -> Float8 {
-                n == 8
-                    ? load(gates, k * H + j) + load(wordGates, k * H + j)
-                    : load(gates, k * H + j, count: n) + load(wordGates, k * H + j, count: n)
-            }
-            let i = sigmoid(pre(0))
-            let f = sigmoid(pre(1))
-            let g = tanh(pre(2))
-            let o = sigmoid(pre(3))
-            let previous = n == 8 ? load(c, j) : load(c, j, count: n)
-            let c2 = f * previous + i * g
-            let h2 = o * tanh(c2)
-            if n == 8 {
-                store(c2, newC, j)
-                store(h2, newH, j)
-            } else {
-                store(c2, newC, j, count: n)
-                store(h2, newH, j, count: n)
-            }
-            j += 8
+        for j in 0..<H {
+            let i = sigmoid(gates[j] + wordGates[j])
+            let f = sigmoid(gates[H + j] + wordGates[H + j])
+            let g = tanh(gates[2 * H + j] + wordGates[2 * H + j])
+            let o = sigmoid(gates[3 * H + j] + wordGates[3 * H + j])
+            let c2 = f * c[j] + i * g
+            newC[j] = c2
+            newH[j] = o * tanh(c2)
         }
     }
 
-    /// Replaces `row[0..<count]` (with `bias` added) by its log-softmax.
-    static func logSoftmax(_ row: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, count: Int) {
-        var largest = Float8(repeating: -.infinity)
+    /// Replaces `row[0..<count]` (with `bias` added) by its log-softmax; `scratch` holds `count` floats.
+    static func logSoftmax(
+        _ row: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        for v in 0..<count { row[v] += bias[v] }
+        // Four running maxima keep the comparisons independent.
+        var m0 = -Float.infinity, m1 = -Float.infinity, m2 = -Float.infinity, m3 = -Float.infinity
         var v = 0
-        while v + 8 <= count {
-            let x = load(row, v) + load(bias, v)
-            store(x, row, v)
-            largest = pointwiseMax(largest, x)
-            v += 8
+        while v + 4 <= count {
+            m0 = row[v] > m0 ? row[v] : m0
+            m1 = row[v + 1] > m1 ? row[v + 1] : m1
+            m2 = row[v + 2] > m2 ? row[v + 2] : m2
+            m3 = row[v + 3] > m3 ? row[v + 3] : m3
+            v += 4
         }
-        var top = largest.max()
         while v < count {
-            row[v] += bias[v]
-            top = max(top, row[v])
+            m0 = row[v] > m0 ? row[v] : m0
             v += 1
         }
-        var sums = Float8()
-        v = 0
-        while v + 8 <= count {
-            sums += exp(load(row, v) - Float8(repeating: top))
-            v += 8
-        }
-        if v < count {
-            let rest = count - v
-            let e = exp(load(row, v, count: rest) - Float8(repeating: top))
-            sums += e.replacing(with: 0, where: SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7) .>= SIMD8<Int32>(repeating: Int32(rest)))
-        }
+        let top = max(max(m0, m1), max(m2, m3))
+        for v in 0..<count { scratch[v] = exp(row[v] - top) }
         // (x - max) - log(sum), in this order as PyTorch does: for a word of probability near 1 the
         // result is a tiny number, exact only if `max` cancels first.
-        let logSum = logf(sums.sum())
+        let logSum = logf(sum(scratch, count: count))
         for v in 0..<count { row[v] = (row[v] - top) - logSum }
     }
 
-    /// Softmax of `scores[0..<count]` into `alpha` (count is a region count: small, scalar is fine).
+    /// Softmax of `scores[0..<count]` into `alpha`.
     @inline(__always)
     static func softmax(_ scores: UnsafePointer<Float>, into alpha: UnsafeMutablePointer<Float>, count: Int) {
         var largest = -Float.infinity
-        for i in 0..<count { largest = max(largest, scores[i]) }
-        var sum: Float = 0
-        var i = 0
-        while i < count {
-            let n = min(8, count - i)
-            let e = exp(load(scores, i, count: n) - Float8(repeating: largest))
-            for k in 0..<n {
-                alpha[i + k] = e[k]
-                sum += e[k]
-            }
-            i += 8
+        for i in 0..<count { largest = scores[i] > largest ? scores[i] : largest }
+        var total: Float = 0
+        for i in 0..<count {
+            let e = exp(scores[i] - largest)
+            alpha[i] = e
+            total += e
         }
-        let inverse = 1 / sum
+        let inverse = 1 / total
         for i in 0..<count { alpha[i] *= inverse }
     }
 }
