@@ -292,8 +292,8 @@ public final class BatchDecoder {
         let activation = model.activation
 
         // h · [text_proj | weight_hh | f_beta]^T for all rows.
-        BLAS.multiplyTransposed(
-            rows: rows, outputs: F, inputs: H, hidden.pointer, xStride: H, w.hiddenProjection, wStride: H,
+        BLAS.multiply(
+            rows: rows, outputs: F, inputs: H, hidden.pointer, xStride: H, w.hiddenProjection, yStride: F,
             into: fused.pointer, cStride: F)
 
         // Attention weights, per row.
@@ -329,8 +329,8 @@ public final class BatchDecoder {
         }
 
         // gates += z · weight_ih[:, E...]^T, written into the gate columns of `fused`.
-        BLAS.multiplyTransposed(
-            rows: rows, outputs: 4 * H, inputs: D, context.pointer, xStride: D, w.contextToGates, wStride: D,
+        BLAS.multiply(
+            rows: rows, outputs: 4 * H, inputs: D, context.pointer, xStride: D, w.contextToGates, yStride: 4 * H,
             into: fused.pointer + A, cStride: F, accumulate: true)
 
         // LSTM cell (gate order i, f, g, o), with the word's gates looked up.
@@ -345,8 +345,8 @@ public final class BatchDecoder {
         }
 
         // log_softmax(fc(h)).
-        BLAS.multiplyTransposed(
-            rows: rows, outputs: V, inputs: H, nextHidden.pointer, xStride: H, w.output, wStride: H,
+        BLAS.multiply(
+            rows: rows, outputs: V, inputs: H, nextHidden.pointer, xStride: H, w.output, yStride: V,
             into: logits.pointer, cStride: V)
         for row in 0..<rows {
             Kernels.logSoftmax(logits.pointer + row * V, bias: w.outputBias, scratch: exponentials.pointer, count: V)
