@@ -137,4 +137,24 @@ struct BatchDecoderTests {
         _ = decoder.decode(batch: big)
         #expect(decoder.decode(batch: small) == first)
     }
+
+    @Test func beamWiderThanTheVocabularyAndOneStep() throws {
+        let model = try TestModelFile(V: 4, seed: 14, scale: 1).load(in: directory)
+        let batch = randomBatch(regionCounts: [2, 3], D: 7, seed: 15)
+        for outcome in BatchDecoder(model: model, settings: DecodeSettings(beamSize: 6, maxLength: 5)).decode(batch: batch) {
+            let caption = try #require(outcome.caption)
+            #expect(caption.tokens.count <= 5)
+        }
+        for outcome in BatchDecoder(model: model, settings: DecodeSettings(beamSize: 2, maxLength: 1)).decode(batch: batch) {
+            let caption = try #require(outcome.caption)
+            #expect(caption.tokens.count == (caption.ended ? 0 : 1))
+            #expect(caption.attention.count == caption.tokens.count)
+        }
+    }
+
+    @Test func emptyBatch() throws {
+        let model = try TestModelFile().load(in: directory)
+        let batch = FeatureBatch(imageIDs: [], maxRegions: 3, dimension: 7, features: [], regionCounts: [])
+        #expect(BatchDecoder(model: model, settings: DecodeSettings()).decode(batch: batch).isEmpty)
+    }
 }
