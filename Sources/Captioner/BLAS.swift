@@ -30,4 +30,20 @@ enum BLAS {
             CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k),
             1, x, Int32(xStride), w, Int32(wStride), accumulate ? 1 : 0, c, Int32(cStride))
     }
+
+    /// `C[m x n] = X[m x k] · Y[k x n] + beta · C`, all row-major; `beta` is 0 or 1.
+    ///
+    /// The corresponding C function is `cblas_sgemm`.
+    static func multiply(
+        rows m: Int, outputs n: Int, inputs k: Int,
+        _ x: UnsafePointer<Float>, xStride: Int,
+        _ y: UnsafePointer<Float>, yStride: Int,
+        into c: UnsafeMutablePointer<Float>, cStride: Int, accumulate: Bool = false
+    ) {
+        guard m > 0, n > 0 else { return }
+        precondition(k > 0 && xStride >= k && yStride >= n && cStride >= n, "inconsistent matrix strides")
+        cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
+            1, x, Int32(xStride), y, Int32(yStride), accumulate ? 1 : 0, c, Int32(cStride))
+    }
 }

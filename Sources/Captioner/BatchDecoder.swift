@@ -43,6 +43,7 @@ public final class BatchDecoder {
     private let alphaTrace = ScratchBuffer<Float>(zero: 0)  // [L x rows x R]
     private let regionScores = ScratchBuffer<Float>(zero: 0)  // [R]
     private let activated = ScratchBuffer<Float>(zero: 0)  // [A]
+    private let exponentials = ScratchBuffer<Float>(zero: 0)  // [V]
     private let bestScores = ScratchBuffer<Float>(zero: 0)  // [K]
     private let bestCandidates = ScratchBuffer<Int>(zero: 0)  // [K] row-in-image * V + token
 
@@ -110,6 +111,7 @@ public final class BatchDecoder {
         alphaTrace.reserve(L * rows * R)
         regionScores.reserve(R)
         activated.reserve(s.attention)
+        exponentials.reserve(s.vocabulary)
         bestScores.reserve(K)
         bestCandidates.reserve(K)
     }
@@ -290,11 +292,11 @@ public final class BatchDecoder {
         let activation = model.activation
 
         // h · [text_proj | weight_hh | f_beta]^T for all rows.
-        BLAS.multiplyTransposed(
-            rows: rows, outputs: F, inputs: H, hidden.pointer, xStride: H, w.hiddenProjection, wStride: H,
+        BLAS.multiply(
+            rows: rows, outputs: F, inputs: H, hidden.pointer, xStride: H, w.hiddenProjection, yStride: F,
             into: fused.pointer, cStride: F)
 
-        // Attention and context, per row.
+        // Attention weights, per row.
         for row in 0..<rows {
             let image = rowImage[row]
             let regions = batch.regionCounts[image]
@@ -305,35 +307,30 @@ public final class BatchDecoder {
                 Kernels.activate(activation, projectedRegions + region * A, text, into: activated.pointer, count: A)
                 regionScores[region] = Kernels.dot(w.scoreWeight, activated.pointer, count: A) + model.scoreBias
             }
-            var largest = -Float.infinity
-            for region in 0..<regions { largest = max(largest, regionScores[region]) }
-            let alpha = alphaTrace.pointer + (step * capacity + row) * R
-            var sum: Float = 0
-            for region in 0..<regions {
-                let e = Kernels.exp(regionScores[region] - largest)
-                alpha[region] = e
-                sum += e
-            }
-            let inverse = 1 / sum
-            for region in 0..<regions { alpha[region] *= inverse }
+            Kernels.softmax(regionScores.pointer, into: alphaTrace.pointer + (step * capacity + row) * R, count: regions)
+        }
 
-            let z = context.pointer + row * D
-            z.update(repeating: 0, count: D)
-            let imageFeatures = features + image * R * D
-            for region in 0..<regions {
-                let weight = alpha[region]
-                let v = imageFeatures + region * D
-                for d in 0..<D { z[d] += weight * v[d] }
-            }
-            if let gateBias = w.gateBias {
-                let gate = text + A + 4 * H
-                for d in 0..<D { z[d] *= Kernels.sigmoid(gate[d] + gateBias[d]) }
+        // Contexts z = alpha · regions, one product per image (its rows are contiguous), then the gate.
+        var row = 0
+        while row < rows {
+            let image = rowImage[row]
+            var end = row + 1
+            while end < rows && rowImage[end] == image { end += 1 }
+            BLAS.multiply(
+                rows: end - row, outputs: D, inputs: batch.regionCounts[image],
+                alphaTrace.pointer + (step * capacity + row) * R, xStride: R, features + image * R * D, yStride: D,
+                into: context.pointer + row * D, cStride: D)
+            row = end
+        }
+        if let gateBias = w.gateBias {
+            for row in 0..<rows {
+                Kernels.applyGate(context.pointer + row * D, gate: fused.pointer + row * F + A + 4 * H, bias: gateBias, count: D)
             }
         }
 
         // gates += z · weight_ih[:, E...]^T, written into the gate columns of `fused`.
-        BLAS.multiplyTransposed(
-            rows: rows, outputs: 4 * H, inputs: D, context.pointer, xStride: D, w.contextToGates, wStride: D,
+        BLAS.multiply(
+            rows: rows, outputs: 4 * H, inputs: D, context.pointer, xStride: D, w.contextToGates, yStride: 4 * H,
             into: fused.pointer + A, cStride: F, accumulate: true)
 
         // LSTM cell (gate order i, f, g, o), with the word's gates looked up.
@@ -344,23 +341,15 @@ public final class BatchDecoder {
             let c = cell.pointer + row * H
             let newC = nextCell.pointer + row * H
             let newH = nextHidden.pointer + row * H
-            for j in 0..<H {
-                let i = Kernels.sigmoid(gates[j] + wordGates[j])
-                let f = Kernels.sigmoid(gates[H + j] + wordGates[H + j])
-                let g = Kernels.tanh(gates[2 * H + j] + wordGates[2 * H + j])
-                let o = Kernels.sigmoid(gates[3 * H + j] + wordGates[3 * H + j])
-                let c2 = f * c[j] + i * g
-                newC[j] = c2
-                newH[j] = o * Kernels.tanh(c2)
-            }
+            Kernels.lstmCell(gates: gates, wordGates: wordGates, c: c, newC: newC, newH: newH, hidden: H)
         }
 
         // log_softmax(fc(h)).
-        BLAS.multiplyTransposed(
-            rows: rows, outputs: V, inputs: H, nextHidden.pointer, xStride: H, w.output, wStride: H,
+        BLAS.multiply(
+            rows: rows, outputs: V, inputs: H, nextHidden.pointer, xStride: H, w.output, yStride: V,
             into: logits.pointer, cStride: V)
         for row in 0..<rows {
-            Kernels.logSoftmax(logits.pointer + row * V, bias: w.outputBias, count: V)
+            Kernels.logSoftmax(logits.pointer + row * V, bias: w.outputBias, scratch: exponentials.pointer, count: V)
         }
     }
 }

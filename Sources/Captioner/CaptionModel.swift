@@ -72,7 +72,9 @@ public final class CaptionModel: Sendable {
     /// `init_h` stacked over `init_c`: `[2H x D]` and `[2H]`.
     let initialState: [Float]
     let initialStateBias: [Float]
-    /// `text_proj` over `lstm.weight_hh` over `f_beta` (when present): `[F x H]`, F = A + 4H (+ D).
+    /// `text_proj` over `lstm.weight_hh` over `f_beta` (when present), transposed: `[H x F]`, F = A + 4H (+ D).
+    /// The three large products use `[in, out]` weights: OpenBLAS packs them faster in that layout
+    /// (see docs/decoder.md).
     let hiddenProjection: [Float]
     /// `attention.text_proj.bias` `[A]`.
     let textProjectionBias: [Float]
@@ -81,16 +83,25 @@ public final class CaptionModel: Sendable {
     /// `attention.attn_weight` `[A]` and its bias.
     let scoreWeight: [Float]
     let scoreBias: Float
-    /// `lstm.weight_ih[:, E...]`: `[4H x D]`.
+    /// `lstm.weight_ih[:, E...]`, transposed: `[D x 4H]`.
     let contextToGates: [Float]
     /// `embedding · lstm.weight_ih[:, ..<E]^T + bias_ih + bias_hh`: `[V x 4H]`.
     let wordToGates: [Float]
-    /// `fc`: `[V x H]` and `[V]`.
+    /// `fc`, transposed: `[H x V]`, and its bias `[V]`.
     let output: [Float]
     let outputBias: [Float]
 
     /// The width of a row of the fused product of `h` with `hiddenProjection`.
     var fusedWidth: Int { sizes.attention + 4 * sizes.hidden + (hasContextGate ? sizes.feature : 0) }
+
+    /// `[columns x rows]` from `[rows x columns]`.
+    private static func transposed(_ matrix: [Float], rows: Int, columns: Int) -> [Float] {
+        var result = [Float](repeating: 0, count: matrix.count)
+        for row in 0..<rows {
+            for column in 0..<columns { result[column * rows + row] = matrix[row * columns + column] }
+        }
+        return result
+    }
 
     /// Loads and checks a model file. Every problem with the file is reported here, before any
     /// decoding, as a `ModelFileError`.
@@ -125,18 +136,18 @@ public final class CaptionModel: Sendable {
         initialStateBias = tensor("init_h.bias") + tensor("init_c.bias")
         var hidden = tensor("attention.text_proj.weight") + tensor("lstm.weight_hh")
         if hasContextGate { hidden += tensor("f_beta.weight") }
-        hiddenProjection = hidden
+        hiddenProjection = Self.transposed(hidden, rows: hidden.count / H, columns: H)
         textProjectionBias = tensor("attention.text_proj.bias")
         gateBias = hasContextGate ? tensor("f_beta.bias") : []
         scoreWeight = tensor("attention.attn_weight.weight")
         scoreBias = tensor("attention.attn_weight.bias")[0]
-        output = tensor("fc.weight")
+        output = Self.transposed(tensor("fc.weight"), rows: V, columns: H)
         outputBias = tensor("fc.bias")
 
         let inputWeight = tensor("lstm.weight_ih")  // [4H x (E + D)]
-        var context = [Float](repeating: 0, count: 4 * H * D)
+        var context = [Float](repeating: 0, count: D * 4 * H)
         for row in 0..<(4 * H) {
-            for column in 0..<D { context[row * D + column] = inputWeight[row * (E + D) + E + column] }
+            for column in 0..<D { context[column * 4 * H + row] = inputWeight[row * (E + D) + E + column] }
         }
         contextToGates = context
 

@@ -4,42 +4,105 @@ import Glibc
 import Darwin
 #endif
 
-/// Small vector loops of the decoder step, written so that the compiler vectorises them.
+typealias Float8 = SIMD8<Float>
+
+/// The element-wise loops of a decoder step.
+///
+/// `exp` and `tanh` are polynomial/rational approximations accurate to a few units in the last
+/// place (checked against the C library in the tests); the C library's scalar `expf`/`tanhf` would
+/// cost more than the matrix products at COCO scale, since attention alone needs R x A tanh per
+/// hypothesis and step. They are written as branch-free scalar code in simple loops over raw
+/// pointers, which LLVM vectorises; reductions use explicit `SIMD8` accumulators (only `+` and `*`,
+/// which compile to vector instructions; Swift's generic SIMD conversions, `rounded` and
+/// `pointwiseMin/Max` do not). No fused multiply-add: the package compiles for baseline x86-64,
+/// where FMA becomes a library call.
 enum Kernels {
-    /// `sum_i x[i] * y[i]`, accumulated in 8 lanes.
+    @inline(__always)
+    static func load(_ p: UnsafePointer<Float>, _ i: Int) -> Float8 {
+        UnsafeRawPointer(p + i).loadUnaligned(as: Float8.self)
+    }
+
+    /// e^x (Cephes' single-precision algorithm: range reduction by ln 2, degree-5 polynomial).
+    /// Inputs are clamped to [-87.3, 88]: results below 2^-126 come out as about 2^-126, which is
+    /// harmless in softmax sums and sigmoids.
+    @inline(__always)
+    static func exp(_ input: Float) -> Float {
+        var x = input < -87.33654 ? -87.33654 : (input > 88 ? 88 : input)
+        // Adding 1.5 * 2^23 rounds x / ln 2 to the nearest integer n and leaves n in the low bits.
+        let shifted = x * 1.442_695_04 + 12_582_912
+        let n = shifted - 12_582_912
+        x = x - n * 0.693_359_375
+        x = x + n * 2.121_944_40e-4
+        var y: Float = 1.987_569_150_0e-4
+        y = y * x + 1.398_199_950_7e-3
+        y = y * x + 8.333_451_907_3e-3
+        y = y * x + 4.166_579_589_4e-2
+        y = y * x + 1.666_666_545_9e-1
+        y = y * x + 5.000_000_120_1e-1
+        y = y * (x * x) + x + 1
+        let scale = Float(bitPattern: (shifted.bitPattern &- 0x4B40_0000 &+ 127) &<< 23)
+        return y * scale
+    }
+
+    /// tanh(x) as a rational function of degree 13/6 on [-9, 9] (Eigen's `generic_fast_tanh_float`),
+    /// within a few 1e-8 of the exact value everywhere.
+    @inline(__always)
+    static func tanh(_ input: Float) -> Float {
+        let x = input < -9 ? -9 : (input > 9 ? 9 : input)
+        let x2 = x * x
+        var p = x2 * -2.760_768_477_423_55e-16 + 2.000_187_904_824_77e-13
+        p = x2 * p + -8.604_671_522_137_35e-11
+        p = x2 * p + 5.122_297_090_371_14e-08
+        p = x2 * p + 1.485_722_357_179_79e-05
+        p = x2 * p + 6.372_619_288_754_36e-04
+        p = x2 * p + 4.893_524_558_917_86e-03
+        p = x * p
+        var q = x2 * 1.198_258_394_667_02e-06 + 1.185_347_056_866_54e-04
+        q = x2 * q + 2.268_434_632_439_00e-03
+        q = x2 * q + 4.893_525_185_543_85e-03
+        let r = p / q
+        // The rational function overshoots 1 by an ulp near the clamp.
+        return r < -1 ? -1 : (r > 1 ? 1 : r)
+    }
+
+    @inline(__always)
+    static func sigmoid(_ x: Float) -> Float { 1 / (1 + exp(-x)) }
+
+    /// `sum_i x[i] * y[i]`, accumulated in 8 lanes, then the tail.
     @inline(__always)
     static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -> Float {
-        var lanes = SIMD8<Float>()
-        var index = 0
-        let rawX = UnsafeRawPointer(x)
-        let rawY = UnsafeRawPointer(y)
-        while index + 8 <= count {
-            let a = rawX.loadUnaligned(fromByteOffset: index * 4, as: SIMD8<Float>.self)
-            let b = rawY.loadUnaligned(fromByteOffset: index * 4, as: SIMD8<Float>.self)
-            lanes.addProduct(a, b)
-            index += 8
+        var lanes = Float8()
+        var i = 0
+        while i + 8 <= count {
+            lanes += load(x, i) * load(y, i)
+            i += 8
         }
         var sum = lanes.sum()
-        while index < count {
-            sum += x[index] * y[index]
-            index += 1
+        while i < count {
+            sum += x[i] * y[i]
+            i += 1
         }
         return sum
     }
 
+    /// `sum_i x[i]`, accumulated in 8 lanes, then the tail.
     @inline(__always)
-    static func sigmoid(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
+    static func sum(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        var lanes = Float8()
+        var i = 0
+        while i + 8 <= count {
+            lanes += load(x, i)
+            i += 8
+        }
+        var sum = lanes.sum()
+        while i < count {
+            sum += x[i]
+            i += 1
+        }
+        return sum
+    }
 
-    @inline(__always)
-    static func tanh(_ x: Float) -> Float { tanhf(x) }
-
-    @inline(__always)
-    static func exp(_ x: Float) -> Float { expf(x) }
-
-    @inline(__always)
-    static func log(_ x: Float) -> Float { logf(x) }
-
-    /// `out[a] = act(p[a] + q[a])` for a in 0..<count.
+    /// `out[a] = act(p[a] + q[a])`.
     @inline(__always)
     static func activate(
         _ activation: AttentionActivation, _ p: UnsafePointer<Float>, _ q: UnsafePointer<Float>,
@@ -47,24 +110,78 @@ enum Kernels {
     ) {
         switch activation {
         case .tanh:
-            for a in 0..<count { out[a] = tanhf(p[a] + q[a]) }
+            for a in 0..<count { out[a] = tanh(p[a] + q[a]) }
         case .relu:
-            for a in 0..<count { out[a] = max(p[a] + q[a], 0) }
+            for a in 0..<count {
+                let u = p[a] + q[a]
+                out[a] = u > 0 ? u : 0
+            }
         }
     }
 
-    /// Replaces `row[0..<count]` (with `bias` added) by its log-softmax.
-    static func logSoftmax(_ row: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, count: Int) {
-        var largest = -Float.infinity
-        for v in 0..<count {
-            row[v] += bias[v]
-            largest = max(largest, row[v])
+    /// `z[d] *= sigmoid(gate[d] + bias[d])`.
+    @inline(__always)
+    static func applyGate(_ z: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>, bias: UnsafePointer<Float>, count: Int) {
+        for d in 0..<count { z[d] *= sigmoid(gate[d] + bias[d]) }
+    }
+
+    /// The LSTM cell (PyTorch gate order i, f, g, o) for one row: `gates + wordGates` are the
+    /// pre-activations, `c` the previous cell state.
+    @inline(__always)
+    static func lstmCell(
+        gates: UnsafePointer<Float>, wordGates: UnsafePointer<Float>, c: UnsafePointer<Float>,
+        newC: UnsafeMutablePointer<Float>, newH: UnsafeMutablePointer<Float>, hidden H: Int
+    ) {
+        for j in 0..<H {
+            let i = sigmoid(gates[j] + wordGates[j])
+            let f = sigmoid(gates[H + j] + wordGates[H + j])
+            let g = tanh(gates[2 * H + j] + wordGates[2 * H + j])
+            let o = sigmoid(gates[3 * H + j] + wordGates[3 * H + j])
+            let c2 = f * c[j] + i * g
+            newC[j] = c2
+            newH[j] = o * tanh(c2)
         }
-        var sum: Float = 0
-        for v in 0..<count { sum += expf(row[v] - largest) }
+    }
+
+    /// Replaces `row[0..<count]` (with `bias` added) by its log-softmax; `scratch` holds `count` floats.
+    static func logSoftmax(
+        _ row: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        for v in 0..<count { row[v] += bias[v] }
+        // Four running maxima keep the comparisons independent.
+        var m0 = -Float.infinity, m1 = -Float.infinity, m2 = -Float.infinity, m3 = -Float.infinity
+        var v = 0
+        while v + 4 <= count {
+            m0 = row[v] > m0 ? row[v] : m0
+            m1 = row[v + 1] > m1 ? row[v + 1] : m1
+            m2 = row[v + 2] > m2 ? row[v + 2] : m2
+            m3 = row[v + 3] > m3 ? row[v + 3] : m3
+            v += 4
+        }
+        while v < count {
+            m0 = row[v] > m0 ? row[v] : m0
+            v += 1
+        }
+        let top = max(max(m0, m1), max(m2, m3))
+        for v in 0..<count { scratch[v] = exp(row[v] - top) }
         // (x - max) - log(sum), in this order as PyTorch does: for a word of probability near 1 the
         // result is a tiny number, exact only if `max` cancels first.
-        let logSum = logf(sum)
-        for v in 0..<count { row[v] = (row[v] - largest) - logSum }
+        let logSum = logf(sum(scratch, count: count))
+        for v in 0..<count { row[v] = (row[v] - top) - logSum }
+    }
+
+    /// Softmax of `scores[0..<count]` into `alpha`.
+    @inline(__always)
+    static func softmax(_ scores: UnsafePointer<Float>, into alpha: UnsafeMutablePointer<Float>, count: Int) {
+        var largest = -Float.infinity
+        for i in 0..<count { largest = scores[i] > largest ? scores[i] : largest }
+        var total: Float = 0
+        for i in 0..<count {
+            let e = exp(scores[i] - largest)
+            alpha[i] = e
+            total += e
+        }
+        let inverse = 1 / total
+        for i in 0..<count { alpha[i] *= inverse }
     }
 }

@@ -51,8 +51,8 @@ struct BatchDecoderTests {
         for size in [1, 3] {
             let pieces = decode(batch, model: model, settings: settings, pieces: size)
             let diff = try #require(differences(pieces, all), "tokens differ with batches of \(size)")
-            // Each row's arithmetic is the same whatever the batch (see docs/decoder.md); allow for
-            // BLAS blocking all the same.
+            // Not bitwise: OpenBLAS sums a row of a product in an order that depends on where the row
+            // falls in its blocking, so a result can move by an ulp with the batch (docs/decoder.md).
             #expect(diff.attention <= 1e-6)
             #expect(diff.logProb <= 1e-6)
         }
@@ -136,5 +136,25 @@ struct BatchDecoderTests {
         let first = decoder.decode(batch: small)
         _ = decoder.decode(batch: big)
         #expect(decoder.decode(batch: small) == first)
+    }
+
+    @Test func beamWiderThanTheVocabularyAndOneStep() throws {
+        let model = try TestModelFile(V: 4, seed: 14, scale: 1).load(in: directory)
+        let batch = randomBatch(regionCounts: [2, 3], D: 7, seed: 15)
+        for outcome in BatchDecoder(model: model, settings: DecodeSettings(beamSize: 6, maxLength: 5)).decode(batch: batch) {
+            let caption = try #require(outcome.caption)
+            #expect(caption.tokens.count <= 5)
+        }
+        for outcome in BatchDecoder(model: model, settings: DecodeSettings(beamSize: 2, maxLength: 1)).decode(batch: batch) {
+            let caption = try #require(outcome.caption)
+            #expect(caption.tokens.count == (caption.ended ? 0 : 1))
+            #expect(caption.attention.count == caption.tokens.count)
+        }
+    }
+
+    @Test func emptyBatch() throws {
+        let model = try TestModelFile().load(in: directory)
+        let batch = FeatureBatch(imageIDs: [], maxRegions: 3, dimension: 7, features: [], regionCounts: [])
+        #expect(BatchDecoder(model: model, settings: DecodeSettings()).decode(batch: batch).isEmpty)
     }
 }

@@ -78,6 +78,30 @@ struct GoldenParityTests {
         #expect(Goldens.cases().count >= 1, "Tests/CaptionerTests/Goldens/manifest.json lists no cases")
     }
 
+    /// The h5py-written golden models load with the attributes the manifest lists.
+    @Test func describesGoldenModels() throws {
+        let directory = try #require(Goldens.directory)
+        let data = try Data(contentsOf: directory.appendingPathComponent("manifest.json"))
+        let manifest = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let models = try #require(manifest["models"] as? [[String: Any]])
+        #expect(!models.isEmpty)
+        for entry in models {
+            let model = try CaptionModel.load(path: Goldens.path(try #require(entry["file"] as? String)))
+            let info = model.describe
+            #expect(info.storedTypes == [try #require(entry["dtype"] as? String)])
+            #expect(info.activation.rawValue == entry["attention_activation"] as? String)
+            #expect(info.hasContextGate == entry["f_beta"] as? Bool)
+            #expect(info.sizes == ModelSizes(
+                vocabulary: entry["vocab_size"] as? Int ?? -1, embedding: entry["embed_dim"] as? Int ?? -1,
+                feature: entry["feature_dim"] as? Int ?? -1, hidden: entry["hidden_dim"] as? Int ?? -1,
+                attention: entry["attention_dim"] as? Int ?? -1))
+            #expect(model.specialTokens == SpecialTokens(
+                pad: entry["pad_token"] as? Int ?? -1, start: entry["start_token"] as? Int ?? -1,
+                end: entry["end_token"] as? Int ?? -1, unknown: entry["unk_token"] as? Int ?? -1))
+            #expect(info.description.contains("start=\(model.specialTokens.start) \"\(model.vocabulary[model.specialTokens.start])\""))
+        }
+    }
+
     @Test(arguments: Goldens.cases())
     func matchesReference(_ golden: Goldens.Case) throws {
         let model = try CaptionModel.load(path: Goldens.path(golden.model))

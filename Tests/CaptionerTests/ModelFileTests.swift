@@ -29,6 +29,15 @@ struct ModelFileTests {
         #expect(model.storedTypes == ["float32"])
     }
 
+    @Test func extraDatasetsAreIgnored() throws {
+        let directory = TemporaryDirectory()
+        var file = TestModelFile()
+        file.tensors["optimizer.state"] = ([1, 2, 3], [3])
+        file.tensors["fc.weight_unused"] = ([Float](repeating: .nan, count: 4), [2, 2])
+        let model = try file.load(in: directory)
+        #expect(model.sizes.vocabulary == 12)
+    }
+
     @Test func activationDefaultsToTanhWhenAbsent() throws {
         let directory = TemporaryDirectory()
         let model = try TestModelFile(activation: nil).load(in: directory)
