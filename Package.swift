@@ -44,7 +44,7 @@ let package = Package(
 
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
         .testTarget(name: "RegionFeaturesTests", dependencies: ["RegionFeatures", "HDF5", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "CaptionerTests", dependencies: ["Captioner", "HDF5"], resources: [.copy("Goldens")]),
+        .testTarget(name: "CaptionerTests", dependencies: ["Captioner", "HDF5", "TestSupport"], resources: [.copy("Goldens")]),
         .testTarget(name: "CaptionMetricsTests", dependencies: ["CaptionMetrics"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "ResultStoreTests",

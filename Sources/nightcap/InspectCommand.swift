@@ -1,4 +1,5 @@
 import ArgumentParser
+import Captioner
 import HDF5
 import RegionFeatures
 
@@ -6,7 +7,7 @@ extension Nightcap {
     /// `nightcap inspect FILE.h5`: what a features or model file holds, and how to configure it.
     struct Inspect: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Describe a features file (layout, N, R, D, storage) or a model file.",
+            abstract: "Describe a features file (layout, N, R, D, storage) or a model file (sizes, activation, vocabulary).",
             discussion: """
                 For a features file, prints the detected layout, the number of images, the distribution of \
                 valid regions, the feature dimension, dtype, chunking and compression, the optional datasets \
@@ -42,9 +43,12 @@ struct FeatureNameOptions: ParsableArguments {
 
 extension FeatureLayout: ExpressibleByArgument {}
 
-/// Decides what kind of HDF5 file a path is and describes it.
+/// Decides what kind of HDF5 file a path is and describes it: a file with a `model_type` root
+/// attribute is a model, anything else is read as features.
 enum FileInspection {
     static func describe(path: String, names: FeatureDatasetNames) throws -> String {
-        try RegionFeatureFile(path: path, names: names).summary().description
+        let isModel = try HDF5File.open(path).root.hasAttribute("model_type")
+        if isModel { return try CaptionModel.load(path: path).describe.description }
+        return try RegionFeatureFile(path: path, names: names).summary().description
     }
 }

@@ -44,6 +44,20 @@ import Testing
         #expect(outcome.standardOutput.contains("positions = \"pos_boxes\""))
     }
 
+    @Test func model() throws {
+        let path = folder.path("model.h5")
+        var model = TestModelFile(V: 40, E: 8, D: 32, H: 12, A: 10, activation: "relu", gate: false)
+        model.storage = .float16
+        try model.write(to: path)
+        let outcome = try NightcapProcess.run(["inspect", path])
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        #expect(outcome.standardOutput.contains("sizes            V=40 E=8 D=32 H=12 A=10"))
+        #expect(outcome.standardOutput.contains("attention        relu"))
+        #expect(outcome.standardOutput.contains("context gate     no"))
+        #expect(outcome.standardOutput.contains("float16"))
+        #expect(outcome.standardOutput.contains("end=2 \"<end>\""))
+    }
+
     @Test func badFileExitsNonZeroWithTheMessage() throws {
         let path = folder.path("notes.txt")
         try "hello".write(toFile: path, atomically: true, encoding: .utf8)

@@ -41,10 +41,16 @@ import Testing
         let exported = fixture.path("results.json")
         let export = try NightcapProcess.run(["export", "1", "--db", db, "--format", "coco", "--output", exported])
         #expect(export.status == 0, "\(export.standardError)")
-        let score = try NightcapProcess.run(["score", "--results", exported, "--references", fixture.references, "--json"])
+        let score = try NightcapProcess.run(["score", "--results", exported, "--references", fixture.references])
         #expect(score.status == 0, "\(score.standardError)")
-        let scored = try JSONSerialization.jsonObject(with: Data(score.standardOutput.utf8)) as? [String: Any]
-        let scores = try #require(scored?["scores"] as? [String: Double])
+        // The text table prints each value in full ("CIDEr    0.123  (0.12345...)"), exactly as stored.
+        var scores: [String: Double] = [:]
+        for line in score.standardOutput.split(separator: "\n") {
+            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+            if parts.count == 3, let value = Double(parts[2].trimmingCharacters(in: CharacterSet(charactersIn: "()"))) {
+                scores[String(parts[0])] = value
+            }
+        }
         for (name, value) in metrics {
             #expect(scores[name] == value, "\(name): nightcap score gives \(scores[name] ?? -1), the run stored \(value)")
         }
