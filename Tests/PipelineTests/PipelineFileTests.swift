@@ -127,3 +127,26 @@ import Testing
         #expect(pieces.finalize() == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
     }
 }
+
+@Suite struct ShippedPipelineFileTests {
+    static let pipelines = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("pipelines")
+
+    @Test func karpathyExampleIsValid() throws {
+        let settings = try PipelineFile.load(Self.pipelines.appendingPathComponent("coco-karpathy-test.toml").path)
+        #expect(settings.featureNames.layout == .packed)
+        #expect(settings.featureNames.features == "image_features")
+        #expect(settings.referencesFormat == .karpathy)
+        #expect(settings.referencesSplit == "test")
+        #expect(settings.maxLength == 16)
+        #expect(settings.attention == .full)
+        #expect(try settings.validated().shardSize == 256)
+    }
+
+    @Test func demoIsValidAndPointsAtCommittedFiles() throws {
+        let settings = try PipelineFile.load(Self.pipelines.appendingPathComponent("demo.toml").path)
+        for path in [settings.featuresPath, settings.modelPath, settings.referencesPath] {
+            #expect(FileManager.default.fileExists(atPath: try #require(path)))
+        }
+    }
+}
