@@ -61,32 +61,11 @@ struct PackedFeatures: FeatureSource {
             imageIDs = (0..<count).map { String($0) }
         }
 
-        if let name = FeatureChecks.firstPresent(names.boxes, FeatureDatasetNames.boxCandidates, in: group) {
-            let dataset = try FeatureChecks.dataset(name, in: group, role: "boxes", configurationKey: "boxes")
-            try FeatureChecks.requireShape(dataset, [count, maxRegions, 4], described: "[\(count), \(maxRegions), 4] (x1, y1, x2, y2 of each region)")
-            guard dataset.elementType.isFloat || dataset.elementType.isInteger else {
-                throw FeatureFileError(file: path, dataset: dataset.path, message: "holds \(dataset.elementType); boxes must be numbers")
-            }
-            boxes = dataset
-            resolved.boxes = name
-        } else {
-            boxes = nil
-        }
-
-        if let name = FeatureChecks.firstPresent(names.labels, FeatureDatasetNames.labelCandidates, in: group) {
-            let dataset = try FeatureChecks.dataset(name, in: group, role: "region labels", configurationKey: "labels")
-            try FeatureChecks.requireShape(dataset, [count, maxRegions], described: "[\(count), \(maxRegions)] (a label per region)")
-            labels = dataset
-            resolved.labels = name
-        } else {
-            labels = nil
-        }
-        if labels != nil, let name = FeatureChecks.firstPresent(names.labelNames, FeatureDatasetNames.labelNameCandidates, in: group) {
-            labelNames = try FeatureChecks.dataset(name, in: group, role: "label names", configurationKey: "label_names").readStrings()
-            resolved.labelNames = name
-        } else {
-            labelNames = nil
-        }
+        let annotations = try RegionAnnotations(
+            in: group, names: names, resolved: &resolved, regionShape: [count, maxRegions], regions: "region")
+        boxes = annotations.boxes
+        labels = annotations.labels
+        labelNames = annotations.labelNames
         resolvedNames = resolved
     }
 

@@ -187,3 +187,36 @@ enum FeatureChecks {
         }
     }
 }
+
+/// The optional boxes and labels of the packed and ragged layouts: found by name, shape-checked.
+struct RegionAnnotations {
+    var boxes: HDF5Dataset?
+    var labels: HDF5Dataset?
+    /// Names of integer class ids, when the file has them.
+    var labelNames: [String]?
+
+    /// `boxShape` is the shape of the region axes (`[N, R]` packed, `[total]` ragged), described
+    /// for messages as `regions`.
+    init(in group: HDF5Group, names: FeatureDatasetNames, resolved: inout FeatureDatasetNames, regionShape: [Int], regions: String) throws {
+        let described = regionShape.map(String.init).joined(separator: ", ")
+        if let name = FeatureChecks.firstPresent(names.boxes, FeatureDatasetNames.boxCandidates, in: group) {
+            let dataset = try FeatureChecks.dataset(name, in: group, role: "boxes", configurationKey: "boxes")
+            try FeatureChecks.requireShape(dataset, regionShape + [4], described: "[\(described), 4] (x1, y1, x2, y2 of each \(regions))")
+            guard dataset.elementType.isFloat || dataset.elementType.isInteger else {
+                throw FeatureFileError(file: group.file.path, dataset: dataset.path, message: "holds \(dataset.elementType); boxes must be numbers")
+            }
+            boxes = dataset
+            resolved.boxes = name
+        }
+        if let name = FeatureChecks.firstPresent(names.labels, FeatureDatasetNames.labelCandidates, in: group) {
+            let dataset = try FeatureChecks.dataset(name, in: group, role: "region labels", configurationKey: "labels")
+            try FeatureChecks.requireShape(dataset, regionShape, described: "[\(described)] (a label per \(regions))")
+            labels = dataset
+            resolved.labels = name
+            if let namesDataset = FeatureChecks.firstPresent(names.labelNames, FeatureDatasetNames.labelNameCandidates, in: group) {
+                labelNames = try FeatureChecks.dataset(namesDataset, in: group, role: "label names", configurationKey: "label_names").readStrings()
+                resolved.labelNames = namesDataset
+            }
+        }
+    }
+}
