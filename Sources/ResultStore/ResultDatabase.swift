@@ -58,7 +58,9 @@ public final class ResultDatabase: Sendable {
             writer = nil
         } else {
             // Look before switching the file to WAL mode: never change another program's database.
-            if let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int, size > 0 {
+            if let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+                let size = (attributes[.size] as? NSNumber)?.intValue, size > 0
+            {
                 var config = Self.configuration()
                 config.readonly = true
                 let queue = try Self.mapping(path: path, operation: "opening") {
