@@ -63,6 +63,29 @@ import Testing
         #expect(shards.map(\.shard) == [0, 1] && shards.map(\.firstImage) == [0, 4])
     }
 
+    /// More rows than one batched INSERT holds: full batches and a remainder all land, in order.
+    @Test func commitSpansSeveralBatches() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let store = try ResultDatabase(path: folder.path("results.sqlite"))
+        defer { try? store.close() }
+        let id = try store.createRun(Fixture.newRun(images: 9, shardSize: 9))
+        let commit = Fixture.shard(
+            runID: id, shard: 0, firstImage: 0, numImages: 9, wordsPerImage: 16, regionsPerImage: 36)
+        #expect(commit.regions.count > 2 * BatchInsert.rowsPerStatement)
+        #expect(commit.regions.count % BatchInsert.rowsPerStatement != 0)
+        try store.commitShard(commit)
+        #expect(try counts(store, runID: id)["regions"] == 324)
+        #expect(try counts(store, runID: id)["attention"] == 144)
+        for index in [0, 4, 8] {
+            let image = Fixture.imageID(index)
+            #expect(try store.regions(runID: id, imageID: image) == commit.regions.filter { $0.imageID == image })
+            #expect(
+                try store.attention(runID: id, imageID: image).map(\.weights)
+                    == commit.attention.filter { $0.imageID == image }.map(\.weights))
+        }
+    }
+
     @Test func givenTopRegionIsKept() throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
