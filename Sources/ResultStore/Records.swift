@@ -241,6 +241,14 @@ public struct ShardRecord: Sendable, Hashable {
     public var numImages: Int
     public var seconds: Double
     public var finishedAt: String
+
+    public init(shard: Int, firstImage: Int, numImages: Int, seconds: Double, finishedAt: String) {
+        self.shard = shard
+        self.firstImage = firstImage
+        self.numImages = numImages
+        self.seconds = seconds
+        self.finishedAt = finishedAt
+    }
 }
 
 /// How far a run got.
@@ -252,6 +260,17 @@ public struct ShardProgress: Sendable, Hashable {
     public var imagesFailed: Int
     /// Sum of the committed shards' `seconds`.
     public var secondsSpent: Double
+
+    public init(
+        shardsDone: Int, shardCount: Int, imagesDone: Int, imageCount: Int, imagesFailed: Int, secondsSpent: Double
+    ) {
+        self.shardsDone = shardsDone
+        self.shardCount = shardCount
+        self.imagesDone = imagesDone
+        self.imageCount = imageCount
+        self.imagesFailed = imagesFailed
+        self.secondsSpent = secondsSpent
+    }
 }
 
 /// A failed image with its shard.
@@ -259,6 +278,12 @@ public struct FailedImage: Sendable, Hashable {
     public var imageID: String
     public var shard: Int
     public var reason: String
+
+    public init(imageID: String, shard: Int, reason: String) {
+        self.imageID = imageID
+        self.shard = shard
+        self.reason = reason
+    }
 }
 
 /// A caption with its per-image scores, for `compare` and `export`.
@@ -270,4 +295,15 @@ public struct CaptionWithMetrics: Sendable, Hashable {
     public var logProb: Double
     /// Per-image scores by pycocoevalcap name; missing names were not computed.
     public var metrics: [String: Double]
+
+    public init(
+        imageID: String, imageIndex: Int, caption: String, numWords: Int, logProb: Double, metrics: [String: Double]
+    ) {
+        self.imageID = imageID
+        self.imageIndex = imageIndex
+        self.caption = caption
+        self.numWords = numWords
+        self.logProb = logProb
+        self.metrics = metrics
+    }
 }

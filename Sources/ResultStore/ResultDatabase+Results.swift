@@ -56,7 +56,7 @@ extension ResultDatabase {
             for metric in Set(perImage.map(\.metric)).sorted() {
                 try deleteMetric.execute(arguments: [runID, metric])
             }
-            try insertImageMetrics(db, runID: runID, perImage, replacing: false)
+            try insertImageMetrics(db, runID: runID, perImage)
             let insert = try db.cachedStatement(
                 sql: "INSERT INTO run_metrics (run_id, metric, value) VALUES (?, ?, ?)")
             for (metric, value) in corpus.sorted(by: { $0.key < $1.key }) {

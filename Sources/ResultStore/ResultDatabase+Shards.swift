@@ -70,21 +70,15 @@ extension ResultDatabase {
                 throw ResultStoreError.shardAlreadyCommitted(path: path, runID: run, shard: shard)
             }
 
-            let insertCaption = try db.cachedStatement(
-                sql: """
-                    INSERT INTO captions (run_id, image_id, image_index, shard, caption, num_words, log_prob)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """)
+            var captions = BatchInsert(
+                db, into: "captions (run_id, image_id, image_index, shard, caption, num_words, log_prob)", columns: 7)
             for c in commit.captions {
-                try insertCaption.execute(
-                    arguments: [run, c.imageID, c.imageIndex, shard, c.caption, c.numWords, c.logProb])
+                try captions.add([run, c.imageID, c.imageIndex, shard, c.caption, c.numWords, c.logProb])
             }
+            try captions.flush()
 
-            let insertAttention = try db.cachedStatement(
-                sql: """
-                    INSERT INTO attention (run_id, image_id, position, word, weights, top_region, top_weight)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """)
+            var attention = BatchInsert(
+                db, into: "attention (run_id, image_id, position, word, weights, top_region, top_weight)", columns: 7)
             for a in commit.attention {
                 var topRegion = a.topRegion
                 var topWeight = a.topWeight
@@ -94,54 +88,87 @@ extension ResultDatabase {
                 } else if topWeight == nil, let region = topRegion, a.weights.indices.contains(region) {
                     topWeight = a.weights[region]
                 }
-                try insertAttention.execute(
-                    arguments: [
-                        run, a.imageID, a.position, a.word, AttentionWeights.encode(a.weights), topRegion,
-                        topWeight.map { Double($0) },
-                    ])
+                try attention.add([
+                    run, a.imageID, a.position, a.word, AttentionWeights.encode(a.weights), topRegion,
+                    topWeight.map { Double($0) },
+                ])
             }
+            try attention.flush()
 
-            try insertImageMetrics(db, runID: run, commit.imageMetrics, replacing: false)
+            try insertImageMetrics(db, runID: run, commit.imageMetrics)
 
-            let insertBleu = try db.cachedStatement(
-                sql: """
-                    INSERT INTO bleu_stats (run_id, image_id, testlen, reflen, guess_1, guess_2, guess_3, guess_4,
+            var bleu = BatchInsert(
+                db,
+                into: """
+                    bleu_stats (run_id, image_id, testlen, reflen, guess_1, guess_2, guess_3, guess_4,
                         correct_1, correct_2, correct_3, correct_4)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
+                    """,
+                columns: 12)
             for b in commit.bleuStats {
-                try insertBleu.execute(
-                    arguments: [
-                        run, b.imageID, b.testlen, b.reflen, b.guess[0], b.guess[1], b.guess[2], b.guess[3],
-                        b.correct[0], b.correct[1], b.correct[2], b.correct[3],
-                    ])
+                try bleu.add([
+                    run, b.imageID, b.testlen, b.reflen, b.guess[0], b.guess[1], b.guess[2], b.guess[3],
+                    b.correct[0], b.correct[1], b.correct[2], b.correct[3],
+                ])
             }
+            try bleu.flush()
 
-            let insertRegion = try db.cachedStatement(
-                sql: """
-                    INSERT INTO regions (run_id, image_id, region, x1, y1, x2, y2, label)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
+            var regions = BatchInsert(db, into: "regions (run_id, image_id, region, x1, y1, x2, y2, label)", columns: 8)
             for r in commit.regions {
-                try insertRegion.execute(arguments: [run, r.imageID, r.region, r.x1, r.y1, r.x2, r.y2, r.label])
+                try regions.add([run, r.imageID, r.region, r.x1, r.y1, r.x2, r.y2, r.label])
             }
+            try regions.flush()
 
-            let insertFailure = try db.cachedStatement(
-                sql: "INSERT INTO failed_images (run_id, image_id, shard, reason) VALUES (?, ?, ?, ?)")
+            var failures = BatchInsert(db, into: "failed_images (run_id, image_id, shard, reason)", columns: 4)
             for f in commit.failures {
-                try insertFailure.execute(arguments: [run, f.imageID, shard, f.reason])
+                try failures.add([run, f.imageID, shard, f.reason])
             }
+            try failures.flush()
         }
     }
 
-    func insertImageMetrics(_ db: Database, runID: Int64, _ metrics: [ImageMetricRecord], replacing: Bool) throws {
-        let insert = try db.cachedStatement(
-            sql: """
-                INSERT \(replacing ? "OR REPLACE " : "")INTO image_metrics (run_id, image_id, metric, value)
-                VALUES (?, ?, ?, ?)
-                """)
+    func insertImageMetrics(_ db: Database, runID: Int64, _ metrics: [ImageMetricRecord]) throws {
+        var insert = BatchInsert(db, into: "image_metrics (run_id, image_id, metric, value)", columns: 4)
         for m in metrics {
-            try insert.execute(arguments: [runID, m.imageID, m.metric, m.value])
+            try insert.add([runID, m.imageID, m.metric, m.value])
         }
+        try insert.flush()
+    }
+}
+
+/// Inserts rows into one table several at a time (`INSERT INTO t (...) VALUES (...), (...), ...`),
+/// through statements cached by the connection: a shard's tens of thousands of rows cost a few
+/// hundred statement executions instead of one each.
+struct BatchInsert {
+    /// Rows per statement: 128 rows of at most 12 columns stay far below SQLite's 32,766 parameters;
+    /// measured on a 256-image shard, 128 costs 40% less than 32 and half as much as one row each.
+    static let rowsPerStatement = 128
+
+    private let db: Database
+    private let head: String
+    private let columns: Int
+    private var pending: [(any DatabaseValueConvertible)?] = []
+
+    init(_ db: Database, into table: String, columns: Int) {
+        self.db = db
+        self.head = "INSERT INTO \(table) VALUES "
+        self.columns = columns
+        pending.reserveCapacity(columns * Self.rowsPerStatement)
+    }
+
+    mutating func add(_ row: [(any DatabaseValueConvertible)?]) throws {
+        precondition(row.count == columns, "a row of \(row.count) values for \(columns) columns")
+        pending.append(contentsOf: row)
+        if pending.count == columns * Self.rowsPerStatement {
+            try flush()
+        }
+    }
+
+    mutating func flush() throws {
+        guard !pending.isEmpty else { return }
+        let rows = pending.count / columns
+        let tuple = "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"
+        let sql = head + Array(repeating: tuple, count: rows).joined(separator: ", ")
+        try db.cachedStatement(sql: sql).execute(arguments: StatementArguments(pending))
+        pending.removeAll(keepingCapacity: true)
     }
 }

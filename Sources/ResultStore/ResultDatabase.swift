@@ -58,14 +58,17 @@ public final class ResultDatabase: Sendable {
             writer = nil
         } else {
             // Look before switching the file to WAL mode: never change another program's database.
-            if let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int, size > 0 {
+            var version = 0
+            if let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+                let size = (attributes[.size] as? NSNumber)?.intValue, size > 0
+            {
                 var config = Self.configuration()
                 config.readonly = true
                 let queue = try Self.mapping(path: path, operation: "opening") {
                     try DatabaseQueue(path: path, configuration: config)
                 }
                 defer { try? queue.close() }
-                _ = try Self.mapping(path: path, operation: "reading the schema version") {
+                version = try Self.mapping(path: path, operation: "reading the schema version") {
                     try queue.read { db in try Self.validate(db, path: path) }
                 }
             }
@@ -73,8 +76,11 @@ public final class ResultDatabase: Sendable {
                 try DatabasePool(path: path, configuration: Self.configuration())
             }
             do {
-                try Self.mapping(path: path, operation: "migrating the schema") {
-                    try pool.barrierWriteWithoutTransaction { db in try Self.migrate(db, path: path) }
+                // A current file needs no write lock: opening it never waits for a running writer.
+                if version < ResultSchema.currentVersion {
+                    try Self.mapping(path: path, operation: "migrating the schema") {
+                        try pool.barrierWriteWithoutTransaction { db in try Self.migrate(db, path: path) }
+                    }
                 }
             } catch {
                 try? pool.close()

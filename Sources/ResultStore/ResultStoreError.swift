@@ -25,8 +25,11 @@ public enum ResultStoreError: Error, Equatable, CustomStringConvertible {
             return "\(path) has schema version \(found), older than this nightcap's \(known), and was opened "
                 + "read-only: run a nightcap command that writes to it (e.g. `nightcap runs`) to upgrade it"
         case let .notNightcapDatabase(path, tables):
-            let shown = tables.prefix(5).joined(separator: ", ") + (tables.count > 5 ? ", ..." : "")
-            return "\(path) is an SQLite database but not a nightcap results file (it has tables \(shown)): "
+            let contents =
+                tables.isEmpty
+                ? "it has no nightcap tables"
+                : "it has tables " + tables.prefix(5).joined(separator: ", ") + (tables.count > 5 ? ", ..." : "")
+            return "\(path) is an SQLite database but not a nightcap results file (\(contents)): "
                 + "choose another results path"
         case let .notSQLite(path):
             return "\(path) is not an SQLite database: choose another results path, or move that file away"

@@ -145,6 +145,54 @@ import Testing
         #expect(!ProcessLiveness.isAlive(Int32.max))
     }
 
+    /// The default liveness check against real processes: a live owner keeps the run, an exited
+    /// one loses it.
+    @Test func claimWithRealProcesses() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let store = try ResultDatabase(path: folder.path("results.sqlite"))
+        defer { try? store.close() }
+        let host = "this-host"
+
+        let sleeper = try spawn("/bin/sleep", "30")
+        defer {
+            kill(sleeper, SIGKILL)  // SIGTERM may be blocked in the test runner, and children inherit that
+            waitpid(sleeper, nil, 0)
+        }
+        let live = try store.createRun(Fixture.newRun(pid: sleeper, host: host))
+        #expect(try store.claim(runID: live, pid: getpid(), host: host) == .ownedBy(pid: sleeper, host: host))
+
+        let exited = try spawn("/bin/true")
+        waitpid(exited, nil, 0)
+        let orphan = try store.createRun(Fixture.newRun(pid: exited, host: host))
+        #expect(try store.claim(runID: orphan, pid: getpid(), host: host) == .claimed)
+        #expect(try store.run(id: orphan)?.ownerPID == getpid())
+    }
+
+    /// Starts a program and returns its pid; the caller reaps it with `waitpid`.
+    private func spawn(_ arguments: String...) throws -> pid_t {
+        var pid: pid_t = 0
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let status = posix_spawn(&pid, arguments[0], nil, nil, &argv, environ)
+        try #require(status == 0, "posix_spawn \(arguments[0]) failed with \(status)")
+        return pid
+    }
+
+    @Test func heartbeatStampsTheRun() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let store = try ResultDatabase(path: folder.path("results.sqlite"))
+        defer { try? store.close() }
+        let id = try store.createRun(Fixture.newRun())
+        try store.write("test") { db in
+            try db.execute(sql: "UPDATE runs SET heartbeat_at = '2000-01-01T00:00:00.000Z' WHERE run_id = ?", arguments: [id])
+        }
+        try store.heartbeat(runID: id)
+        let beat = try #require(try store.run(id: id)?.heartbeatAt)
+        #expect(beat > "2020")
+    }
+
     @Test func twoDatabaseHandlesClaimOneAfterTheOther() throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }

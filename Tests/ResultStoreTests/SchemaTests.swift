@@ -121,6 +121,19 @@ import Testing
         try writer.close()
     }
 
+    @Test func readOnlyOpenRefusesAnEmptyDatabase() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let path = folder.path("empty.sqlite")
+        try DatabaseQueue(path: path).close()
+        let error = #expect(throws: ResultStoreError.self) { try ResultDatabase(path: path, readOnly: true) }
+        #expect(error == .notNightcapDatabase(path: path, tables: []))
+        #expect(
+            error?.description
+                == "\(path) is an SQLite database but not a nightcap results file (it has no nightcap tables): "
+                + "choose another results path")
+    }
+
     @Test func foreignKeysCascadeFromRuns() throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }

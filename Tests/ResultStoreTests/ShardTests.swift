@@ -63,6 +63,29 @@ import Testing
         #expect(shards.map(\.shard) == [0, 1] && shards.map(\.firstImage) == [0, 4])
     }
 
+    /// More rows than one batched INSERT holds: full batches and a remainder all land, in order.
+    @Test func commitSpansSeveralBatches() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let store = try ResultDatabase(path: folder.path("results.sqlite"))
+        defer { try? store.close() }
+        let id = try store.createRun(Fixture.newRun(images: 9, shardSize: 9))
+        let commit = Fixture.shard(
+            runID: id, shard: 0, firstImage: 0, numImages: 9, wordsPerImage: 16, regionsPerImage: 36)
+        #expect(commit.regions.count > 2 * BatchInsert.rowsPerStatement)
+        #expect(commit.regions.count % BatchInsert.rowsPerStatement != 0)
+        try store.commitShard(commit)
+        #expect(try counts(store, runID: id)["regions"] == 324)
+        #expect(try counts(store, runID: id)["attention"] == 144)
+        for index in [0, 4, 8] {
+            let image = Fixture.imageID(index)
+            #expect(try store.regions(runID: id, imageID: image) == commit.regions.filter { $0.imageID == image })
+            #expect(
+                try store.attention(runID: id, imageID: image).map(\.weights)
+                    == commit.attention.filter { $0.imageID == image }.map(\.weights))
+        }
+    }
+
     @Test func givenTopRegionIsKept() throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
@@ -140,6 +163,27 @@ import Testing
         #expect(message.contains("FOREIGN KEY constraint failed"))
     }
 
+    /// Two handles on one file (as two processes would have) commit at once: the second waits for
+    /// the first's lock instead of failing with SQLITE_BUSY.
+    @Test func concurrentWritersWaitForEachOther() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let path = folder.path("results.sqlite")
+        let stores = [try ResultDatabase(path: path), try ResultDatabase(path: path)]
+        defer { stores.forEach { try? $0.close() } }
+        let id = try stores[0].createRun(Fixture.newRun(images: 64, shardSize: 4))
+        let commits = (0..<16).map { Fixture.shard(runID: id, shard: $0, firstImage: $0 * 4, numImages: 4) }
+        let errors = ErrorList()
+        DispatchQueue.concurrentPerform(iterations: 2) { worker in
+            for commit in commits where commit.shard % 2 == worker {
+                do { try stores[worker].commitShard(commit) } catch { errors.append(error) }
+            }
+        }
+        #expect(errors.all.isEmpty, "\(errors.all)")
+        #expect(try stores[1].doneShards(runID: id) == Set(0..<16))
+        #expect(try stores[0].captions(runID: id).map(\.imageIndex) == Array(0..<64))
+    }
+
     /// Committed rows are readable from another connection while a write transaction is open, and
     /// uncommitted rows are not.
     @Test func readersSeeCommittedRowsDuringAWrite() throws {
@@ -205,5 +249,24 @@ import Testing
     @Test func topIsTheFirstLargest() {
         #expect(AttentionWeights.top([0.1, 0.4, 0.4, 0.1])! == (1, 0.4))
         #expect(AttentionWeights.top([]) == nil)
+    }
+}
+
+/// Errors collected from several threads.
+final class ErrorList: Sendable {
+    private let lock = NSLock()
+    // Guarded by `lock`.
+    nonisolated(unsafe) private var errors: [any Error] = []
+
+    func append(_ error: any Error) {
+        lock.lock()
+        defer { lock.unlock() }
+        errors.append(error)
+    }
+
+    var all: [any Error] {
+        lock.lock()
+        defer { lock.unlock() }
+        return errors
     }
 }
