@@ -375,7 +375,7 @@ private struct Scanner {
                 consider(alnum + 2, token: alnum - 1)
             }
             // APOWORD: vowel ' vowel-or-capital letters ("ma'am", "graffiti'ed", "ho'ohu").
-            if letters == alnum, let v = at(a - 1), "aeiouyAEIOUY".unicodeScalars.contains(v),
+            if letters == alnum, letters >= 2, let v = at(a - 1), "aeiouyAEIOUY".unicodeScalars.contains(v),
                 let w = at(a + 1), "aeiou".unicodeScalars.contains(w) || w.isASCIIUpper
             {
                 consider(alnum + 1 + letterRun(a + 1))
