@@ -60,13 +60,12 @@ public enum CaptionFileReader {
         }
     }
 
-    static func parse(_ data: Data, source: String) throws -> Any {
+    static func parse(_ data: Data, source: String) throws -> JSONValue {
         do {
-            return try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+            return try JSONReader.parse(data)
         } catch {
-            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)"
             throw CaptionMetricsError(
-                .malformedJSON, "\(source): not valid JSON: \(detail). Fix the file or regenerate it.")
+                .malformedJSON, "\(source): not valid JSON: \(error.message). Fix the file or regenerate it.")
         }
     }
 
@@ -74,18 +73,18 @@ public enum CaptionFileReader {
         throws -> CaptionReferences
     {
         let root = try parse(data, source: source)
-        guard let object = root as? [String: Any] else {
+        guard case .object = root else {
             throw CaptionMetricsError(
                 .unexpectedStructure,
-                "\(source): expected a JSON object with \"annotations\" (COCO) or \"images\" with \"sentences\" (Karpathy) at the top level, found \(typeName(root)). Is this a results file passed as --references?"
+                "\(source): expected a JSON object with \"annotations\" (COCO) or \"images\" with \"sentences\" (Karpathy) at the top level, found \(root.typeName). Is this a results file passed as --references?"
             )
         }
         let detected: ReferenceFormat
         if let format {
             detected = format
-        } else if object["annotations"] != nil {
+        } else if root["annotations"] != nil {
             detected = .coco
-        } else if let images = object["images"] as? [Any], images.first.map({ ($0 as? [String: Any])?["sentences"] != nil }) ?? false {
+        } else if case .array(let images)? = root["images"], images.first?["sentences"] != nil {
             detected = .karpathy
         } else {
             throw CaptionMetricsError(
@@ -94,13 +93,13 @@ public enum CaptionFileReader {
             )
         }
         switch detected {
-        case .coco: return try cocoReferences(object, source: source)
-        case .karpathy: return try karpathyReferences(object, source: source, split: split)
+        case .coco: return try cocoReferences(root, source: source)
+        case .karpathy: return try karpathyReferences(root, source: source, split: split)
         }
     }
 
-    static func cocoReferences(_ object: [String: Any], source: String) throws -> CaptionReferences {
-        guard let annotations = object["annotations"] as? [Any] else {
+    static func cocoReferences(_ object: JSONValue, source: String) throws -> CaptionReferences {
+        guard case .array(let annotations)? = object["annotations"] else {
             throw CaptionMetricsError(
                 .unexpectedStructure, "\(source): \"annotations\" must be an array of {\"image_id\", \"caption\"}.")
         }
@@ -108,20 +107,20 @@ public enum CaptionFileReader {
         var firstSeen: [ImageID] = []
         for (index, element) in annotations.enumerated() {
             let path = "annotations[\(index)]"
-            guard let annotation = element as? [String: Any] else {
-                throw CaptionMetricsError(.unexpectedStructure, "\(source): \(path) must be an object, found \(typeName(element)).")
+            guard case .object = element else {
+                throw CaptionMetricsError(.unexpectedStructure, "\(source): \(path) must be an object, found \(element.typeName).")
             }
-            let id = try imageID(annotation["image_id"], source: source, path: path + ".image_id")
-            let caption = try string(annotation["caption"], source: source, path: path + ".caption")
+            let id = try imageID(element["image_id"], source: source, path: path + ".image_id")
+            let caption = try string(element["caption"], source: source, path: path + ".caption")
             if captions[id] == nil { firstSeen.append(id) }
             captions[id, default: []].append(caption)
         }
         // pycocoevalcap orders images as the "images" list does; fall back to first appearance.
         var order: [ImageID] = []
-        if let images = object["images"] as? [Any] {
+        if case .array(let images)? = object["images"] {
             var listed = Set<ImageID>()
-            for (index, element) in images.enumerated() {
-                guard let image = element as? [String: Any], let raw = image["id"] else { continue }
+            for (index, image) in images.enumerated() {
+                guard let raw = image["id"] else { continue }
                 let id = try imageID(raw, source: source, path: "images[\(index)].id")
                 if captions[id] != nil, listed.insert(id).inserted { order.append(id) }
             }
@@ -132,19 +131,20 @@ public enum CaptionFileReader {
         return CaptionReferences(imageIDs: order, captions: captions, source: source)
     }
 
-    static func karpathyReferences(_ object: [String: Any], source: String, split: String?) throws -> CaptionReferences {
-        guard let images = object["images"] as? [Any] else {
+    static func karpathyReferences(_ object: JSONValue, source: String, split: String?) throws -> CaptionReferences {
+        guard case .array(let images)? = object["images"] else {
             throw CaptionMetricsError(.unexpectedStructure, "\(source): \"images\" must be an array (Karpathy split file).")
         }
         var captions: [ImageID: [String]] = [:]
         var order: [ImageID] = []
         var splits = Set<String>()
-        for (index, element) in images.enumerated() {
+        for (index, image) in images.enumerated() {
             let path = "images[\(index)]"
-            guard let image = element as? [String: Any] else {
-                throw CaptionMetricsError(.unexpectedStructure, "\(source): \(path) must be an object, found \(typeName(element)).")
+            guard case .object = image else {
+                throw CaptionMetricsError(.unexpectedStructure, "\(source): \(path) must be an object, found \(image.typeName).")
             }
-            let imageSplit = image["split"] as? String
+            var imageSplit: String? = nil
+            if case .string(let value)? = image["split"] { imageSplit = value }
             if let imageSplit { splits.insert(imageSplit) }
             if let split, imageSplit != split { continue }
             let id: ImageID
@@ -158,11 +158,11 @@ public enum CaptionFileReader {
                 throw CaptionMetricsError(
                     .unexpectedStructure, "\(source): \(path) has no \"cocoid\", \"imgid\" or \"filename\" to identify the image.")
             }
-            guard let sentences = image["sentences"] as? [Any] else {
+            guard case .array(let sentences)? = image["sentences"] else {
                 throw CaptionMetricsError(.unexpectedStructure, "\(source): \(path).sentences must be an array.")
             }
             for (s, sentence) in sentences.enumerated() {
-                let raw = try string((sentence as? [String: Any])?["raw"], source: source, path: "\(path).sentences[\(s)].raw")
+                let raw = try string(sentence["raw"], source: source, path: "\(path).sentences[\(s)].raw")
                 if captions[id] == nil { order.append(id) }
                 captions[id, default: []].append(raw)
             }
@@ -177,10 +177,10 @@ public enum CaptionFileReader {
 
     public static func results(json data: Data, source: String) throws -> CaptionResults {
         let root = try parse(data, source: source)
-        guard let entries = root as? [Any] else {
+        guard case .array(let entries) = root else {
             throw CaptionMetricsError(
                 .unexpectedStructure,
-                "\(source): a results file is a JSON array of {\"image_id\", \"caption\"}, found \(typeName(root)). Is this a references file passed as --results?"
+                "\(source): a results file is a JSON array of {\"image_id\", \"caption\"}, found \(root.typeName). Is this a references file passed as --results?"
             )
         }
         var captions: [ImageID: String] = [:]
@@ -188,11 +188,11 @@ public enum CaptionFileReader {
         var order: [ImageID] = []
         for (index, element) in entries.enumerated() {
             let path = "[\(index)]"
-            guard let entry = element as? [String: Any] else {
-                throw CaptionMetricsError(.unexpectedStructure, "\(source): \(path) must be an object, found \(typeName(element)).")
+            guard case .object = element else {
+                throw CaptionMetricsError(.unexpectedStructure, "\(source): \(path) must be an object, found \(element.typeName).")
             }
-            let id = try imageID(entry["image_id"], source: source, path: path + ".image_id")
-            let caption = try string(entry["caption"], source: source, path: path + ".caption")
+            let id = try imageID(element["image_id"], source: source, path: path + ".image_id")
+            let caption = try string(element["caption"], source: source, path: path + ".caption")
             if let first = firstIndex[id] {
                 throw CaptionMetricsError(
                     .duplicateResult,
@@ -206,34 +206,29 @@ public enum CaptionFileReader {
         return CaptionResults(imageIDs: order, captions: captions, source: source)
     }
 
-    static func imageID(_ value: Any?, source: String, path: String) throws -> ImageID {
-        if let text = value as? String { return ImageID(text) }
-        if let number = value as? NSNumber, !(value is String) {
-            let double = number.doubleValue
-            if double.rounded() == double, abs(double) < 9e15 { return ImageID(Int(double)) }
-            throw CaptionMetricsError(
-                .unexpectedStructure, "\(source): \(path) is \(number), but an image id must be an integer or a string.")
-        }
-        throw CaptionMetricsError(
-            .unexpectedStructure,
-            "\(source): \(path) is \(value == nil ? "missing" : typeName(value!)); an image id must be an integer or a string.")
-    }
-
-    static func string(_ value: Any?, source: String, path: String) throws -> String {
-        if let text = value as? String { return text }
-        throw CaptionMetricsError(
-            .unexpectedStructure,
-            "\(source): \(path) is \(value == nil ? "missing" : typeName(value!)); a caption must be a string.")
-    }
-
-    static func typeName(_ value: Any) -> String {
+    static func imageID(_ value: JSONValue?, source: String, path: String) throws -> ImageID {
         switch value {
-        case is String: return "a string"
-        case is NSNumber: return "a number"
-        case is [Any]: return "an array"
-        case is [String: Any]: return "an object"
-        case is NSNull: return "null"
-        default: return "\(type(of: value))"
+        case .string(let text)?:
+            return ImageID(text)
+        case .number(let text, true)?:
+            if let integer = Int(text) { return ImageID(integer) }
+            throw CaptionMetricsError(.unexpectedStructure, "\(source): \(path) is \(text), too large for an image id.")
+        case .number(let text, false)?:
+            throw CaptionMetricsError(
+                .unexpectedStructure, "\(source): \(path) is \(text), but an image id must be an integer or a string.")
+        case nil:
+            throw CaptionMetricsError(
+                .unexpectedStructure, "\(source): \(path) is missing; an image id must be an integer or a string.")
+        case let other?:
+            throw CaptionMetricsError(
+                .unexpectedStructure, "\(source): \(path) is \(other.typeName); an image id must be an integer or a string.")
         }
+    }
+
+    static func string(_ value: JSONValue?, source: String, path: String) throws -> String {
+        if case .string(let text)? = value { return text }
+        throw CaptionMetricsError(
+            .unexpectedStructure,
+            "\(source): \(path) is \(value?.typeName ?? "missing"); a caption must be a string.")
     }
 }

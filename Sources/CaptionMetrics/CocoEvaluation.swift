@@ -136,15 +136,10 @@ public struct CocoEvaluation: Sendable {
             referenceRouge.append(rouge)
         }
         let hw = hypothesisWords, rw = referenceWords, hr = hypothesisRouge, rr = referenceRouge
-        let perImage = parallelMap(imageIDs.count) { i in
-            (
-                BleuStatistics(hypothesisIDs: hw[i], referenceIDs: rw[i]),
-                RougeL.score(hypothesisIDs: hr[i], referenceIDs: rr[i])
-            )
-        }
-        let cider = CiderD.score(hypothesisIDs: hw, referenceIDs: rw)
-        let statistics = perImage.map(\.0)
-        let rouge = perImage.map(\.1)
+        let rouge = parallelMap(imageIDs.count) { i in RougeL.score(hypothesisIDs: hr[i], referenceIDs: rr[i]) }
+        let batch = BatchScorer.score(hypotheses: hw, references: rw)
+        let statistics = batch.bleu
+        let cider = (corpus: batch.ciderMean, perImage: batch.cider)
         var images: [ImageEvaluation] = []
         images.reserveCapacity(imageIDs.count)
         for i in imageIDs.indices {

@@ -24,8 +24,58 @@ public enum PTBTokenizer {
     /// ("The", "A", "It", ...) is taken as the end of a sentence, so the period is split off and
     /// removed. Leave it `nil` for a caption at the end of the input.
     public static func tokenize(_ caption: String, followedBy next: String? = nil) -> [String] {
+        if let tokens = plainTokens(caption) { return tokens }
         var scanner = Scanner(caption, following: next)
         return scanner.run()
+    }
+
+    /// The common case without touching the lexer rules: ASCII letters and digits separated by
+    /// spaces, at most one final period after a word that cannot be an abbreviation. Returns nil
+    /// for anything else.
+    static func plainTokens(_ caption: String) -> [String]? {
+        var caption = caption
+        return caption.withUTF8 { bytes -> [String]? in
+            var tokens: [String] = []
+            var start = -1
+            var sawPeriod = false
+            var i = 0
+            let n = bytes.count
+            while i <= n {
+                let b: UInt8 = i < n ? bytes[i] : 0x20
+                switch b {
+                case 0x30...0x39, 0x41...0x5A, 0x61...0x7A:
+                    if sawPeriod { return nil }
+                    if start < 0 { start = i }
+                case 0x20, 0x09, 0x0A, 0x0D, 0x2E:
+                    if b == 0x2E {
+                        // Only a final period right after a word.
+                        if sawPeriod || start < 0 { return nil }
+                        sawPeriod = true
+                    }
+                    if start >= 0 {
+                        let length = i - start
+                        // "a." and "st." keep their period: leave them to the lexer.
+                        if b == 0x2E && length == 1 { return nil }
+                        let token = String(unsafeUninitializedCapacity: length) { out in
+                            for k in 0..<length {
+                                var c = bytes[start + k]
+                                if c >= 0x41 && c <= 0x5A { c |= 0x20 }
+                                out[k] = c
+                            }
+                            return length
+                        }
+                        if length >= 5 && length <= 6, Abbreviations.assimilations[token] != nil { return nil }
+                        if b == 0x2E, Abbreviations.mayKeepPeriod(token) { return nil }
+                        tokens.append(token)
+                        start = -1
+                    }
+                default:
+                    return nil
+                }
+                i += 1
+            }
+            return tokens
+        }
     }
 
     /// Tokenizes captions as pycocoevalcap does when it writes them one per line and runs the lexer once.
@@ -375,7 +425,7 @@ private struct Scanner {
                 consider(alnum + 2, token: alnum - 1)
             }
             // APOWORD: vowel ' vowel-or-capital letters ("ma'am", "graffiti'ed", "ho'ohu").
-            if letters == alnum, let v = at(a - 1), "aeiouyAEIOUY".unicodeScalars.contains(v),
+            if letters == alnum, letters >= 2, let v = at(a - 1), "aeiouyAEIOUY".unicodeScalars.contains(v),
                 let w = at(a + 1), "aeiou".unicodeScalars.contains(w) || w.isASCIIUpper
             {
                 consider(alnum + 1 + letterRun(a + 1))
@@ -596,7 +646,7 @@ private struct Scanner {
 }
 
 /// Word lists of the CoreNLP 3.4.1 lexer, as observed on its output (see tools/ptb_probe.sh).
-private enum Abbreviations {
+enum Abbreviations {
     /// Followed by a period, keep it in any case: `st.`, `Ave.`, `ETC.`.
     static let always: Set<String> = [
         "a.k.a", "adj", "adm", "adv", "al", "ala", "alex", "apr", "ariz", "assn", "assoc", "asst", "atty", "attys",
@@ -627,6 +677,10 @@ private enum Abbreviations {
         "Such", "That", "Their", "Then", "There", "These", "They", "This", "The", "We", "What", "When", "While",
         "Yet", "You", "An", "As", "At", "But", "A",
     ]
+    static func mayKeepPeriod(_ lowercased: String) -> Bool {
+        always.contains(lowercased) || capitalized.contains(lowercased) || notAllCaps.contains(lowercased)
+            || beforeNumber.contains(lowercased)
+    }
     /// Words the lexer splits in two, with the length of the first part.
     static let assimilations: [String: Int] = [
         "cannot": 3, "gonna": 3, "gotta": 3, "lemme": 3, "wanna": 3, "gimme": 3,
