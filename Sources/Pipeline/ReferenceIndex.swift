@@ -16,14 +16,26 @@ public struct ReferenceIndex: Sendable {
         var byText: [String: [String]] = [:]
         byText.reserveCapacity(references.imageIDs.count)
         for id in references.imageIDs { byText[id.value] = references.captions[id] }
-        var tokens: [String: [[String]]] = [:]
+        // All captions go through the tokenizer as one text, image after image, as pycocoevalcap
+        // feeds its references to the PTB tokenizer.
+        var lines: [String] = []
+        var owners: [(id: String, count: Int)] = []
         var missing: [String] = []
         for id in featureImageIDs {
             guard let captions = byText[id] else {
                 missing.append(id)
                 continue
             }
-            tokens[id] = PTBTokenizer.tokenize(lines: captions)
+            lines += captions
+            owners.append((id, captions.count))
+        }
+        let tokenized = PTBTokenizer.tokenize(lines: lines)
+        var tokens: [String: [[String]]] = [:]
+        tokens.reserveCapacity(owners.count)
+        var offset = 0
+        for owner in owners {
+            tokens[owner.id] = Array(tokenized[offset..<(offset + owner.count)])
+            offset += owner.count
         }
         if tokens.isEmpty {
             let featureExamples = featureImageIDs.prefix(3).joined(separator: ", ")
