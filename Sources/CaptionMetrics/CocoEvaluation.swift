@@ -136,8 +136,10 @@ public struct CocoEvaluation: Sendable {
             referenceRouge.append(rouge)
         }
         let hw = hypothesisWords, rw = referenceWords, hr = hypothesisRouge, rr = referenceRouge
-        let rouge = parallelMap(imageIDs.count) { i in RougeL.score(hypothesisIDs: hr[i], referenceIDs: rr[i]) }
-        let batch = BatchScorer.score(hypotheses: hw, references: rw)
+        // ROUGE-L runs beside the sequential n-gram interning that starts BLEU and CIDEr-D.
+        let (rouge, batch) = runBoth(
+            { (0..<imageIDs.count).map { i in RougeL.score(hypothesisIDs: hr[i], referenceIDs: rr[i]) } },
+            { BatchScorer.score(hypotheses: hw, references: rw) })
         let statistics = batch.bleu
         let cider = (corpus: batch.ciderMean, perImage: batch.cider)
         var images: [ImageEvaluation] = []
@@ -155,4 +157,15 @@ public struct CocoEvaluation: Sendable {
             corpus: corpus, images: images, resultsWithoutReferences: resultsWithoutReferences,
             referencesWithoutResults: referencesWithoutResults)
     }
+}
+
+/// Runs two independent computations at the same time and returns both results.
+func runBoth<A: Sendable, B: Sendable>(_ a: @Sendable () -> A, _ b: @Sendable () -> B) -> (A, B) {
+    nonisolated(unsafe) var first: A? = nil
+    nonisolated(unsafe) var second: B? = nil
+    // Safe: each iteration writes only its own variable, and concurrentPerform returns after both.
+    DispatchQueue.concurrentPerform(iterations: 2) { k in
+        if k == 0 { first = a() } else { second = b() }
+    }
+    return (first!, second!)
 }
