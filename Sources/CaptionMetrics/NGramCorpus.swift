@@ -1,3 +1,5 @@
+import Foundation
+
 /// Every sentence of an evaluated set as n-gram counts (n = 1...4) over dense global n-gram ids.
 ///
 /// Interning each distinct n-gram once turns the per-image dictionaries of pycocoevalcap into
@@ -17,6 +19,10 @@ struct NGramCorpus: Sendable {
 
     /// Interns n-grams hierarchically: a unigram's id is its word id, an n-gram's id comes from the
     /// pair (id of its first n - 1 words, last word), so every lookup is one 64-bit key.
+    ///
+    /// Two halves of the sentences are interned in parallel with their own tables; the second half's
+    /// n-grams are then translated into the first table's ids (in id order, so a prefix is always
+    /// translated before the n-grams that extend it). Ids are identities only: no score depends on them.
     init(sentences: [[Int32]]) {
         var vocabularySize = 0
         var total = 0
@@ -24,52 +30,112 @@ struct NGramCorpus: Sendable {
             total += words.count
             for w in words where Int(w) >= vocabularySize { vocabularySize = Int(w) + 1 }
         }
-        var table = NGramTable(capacity: max(1 << 16, (total * 2).nextPowerOfTwo), firstID: Int32(vocabularySize))
-        var seenIn = [Int32](repeating: -1, count: vocabularySize + total * 3 + 1)  // sentence that last saw a gram
-        var localIndex = [Int32](repeating: 0, count: seenIn.count)
-        grams.reserveCapacity(total * 3)
-        counts.reserveCapacity(total * 3)
-        orders.reserveCapacity(total * 3)
-        lengths.reserveCapacity(sentences.count)
-        starts.reserveCapacity(sentences.count + 1)
-        var prefix = [Int32](repeating: 0, count: 0)
-        for (s, words) in sentences.enumerated() {
-            lengths.append(words.count)
-            // prefix[i] holds the id of the (k-1)-gram starting at i while order k is processed.
-            prefix.removeAll(keepingCapacity: true)
-            prefix.append(contentsOf: words)
-            for k in 1...4 where words.count >= k {
-                for i in 0...(words.count - k) {
-                    let id: Int32
-                    if k == 1 {
-                        id = words[i]
-                    } else {
-                        id = table.id(UInt64(UInt32(bitPattern: prefix[i])) << 32 | UInt64(UInt32(bitPattern: words[i + k - 1])))
-                        prefix[i] = id
-                    }
-                    let g = Int(id)
-                    if seenIn[g] == Int32(s) {
-                        counts[Int(localIndex[g])] += 1
-                    } else {
-                        seenIn[g] = Int32(s)
-                        localIndex[g] = Int32(grams.count)
-                        grams.append(id)
-                        counts.append(1)
-                        orders.append(UInt8(k - 1))
+        let vocabulary = vocabularySize
+        let split = sentences.count >= 2048 && ProcessInfo.processInfo.activeProcessorCount > 1 ? sentences.count / 2 : sentences.count
+        let wholeCapacity = max(1 << 16, (total * 2).nextPowerOfTwo)
+        @Sendable func part(_ k: Int) -> Part {
+            let sentenceRange = k == 0 ? 0..<split : split..<sentences.count
+            var words = 0
+            for s in sentenceRange { words += sentences[s].count }
+            let capacity = k == 0 ? wholeCapacity : max(1 << 16, (words * 2).nextPowerOfTwo)
+            return Part(sentences[sentenceRange], vocabularySize: vocabulary, capacity: capacity)
+        }
+        let parts: [Part]
+        if split < sentences.count {
+            let (a, b) = runBoth({ part(0) }, { part(1) })
+            parts = [a, b]
+        } else {
+            parts = [part(0)]
+        }
+        var first = parts[0]
+        grams = first.grams
+        counts = first.counts
+        orders = first.orders
+        starts = first.starts
+        lengths = first.lengths
+        if parts.count > 1 {
+            let second = parts[1]
+            // Translate the second table's ids into the first table.
+            var translation = [Int32](repeating: 0, count: second.keys.count)
+            for (local, key) in second.keys.enumerated() {
+                let prefix = Int32(truncatingIfNeeded: key >> 32)
+                let globalPrefix = Int(prefix) < vocabulary ? prefix : translation[Int(prefix) - vocabulary]
+                translation[local] = first.table.id(
+                    UInt64(UInt32(bitPattern: globalPrefix)) << 32 | (key & 0xFFFF_FFFF), record: &first.keys)
+            }
+            let offset = grams.count
+            grams.append(contentsOf: second.grams.lazy.map { Int($0) < vocabulary ? $0 : translation[Int($0) - vocabulary] })
+            counts.append(contentsOf: second.counts)
+            orders.append(contentsOf: second.orders)
+            starts.append(contentsOf: second.starts.dropFirst().map { $0 + offset })
+            lengths.append(contentsOf: second.lengths)
+        }
+        distinct = vocabularySize + first.table.count
+    }
+
+    /// One half of the sentences interned with its own table.
+    struct Part: Sendable {
+        var table: NGramTable
+        /// The key of each table id (minus the vocabulary size), in id order.
+        var keys: [UInt64] = []
+        var grams: [Int32] = []
+        var counts: [Int32] = []
+        var orders: [UInt8] = []
+        var starts: [Int] = [0]
+        var lengths: [Int] = []
+
+        init(_ sentences: ArraySlice<[Int32]>, vocabularySize: Int, capacity: Int) {
+            table = NGramTable(capacity: capacity, firstID: Int32(vocabularySize))
+            var total = 0
+            for words in sentences { total += words.count }
+            var seenIn = [Int32](repeating: -1, count: vocabularySize + total * 3 + 1)  // sentence that last saw a gram
+            var localIndex = [Int32](repeating: 0, count: seenIn.count)
+            keys.reserveCapacity(total * 2)
+            grams.reserveCapacity(total * 3)
+            counts.reserveCapacity(total * 3)
+            orders.reserveCapacity(total * 3)
+            lengths.reserveCapacity(sentences.count)
+            starts.reserveCapacity(sentences.count + 1)
+            var prefix: [Int32] = []
+            for (s, words) in sentences.enumerated() {
+                lengths.append(words.count)
+                // prefix[i] holds the id of the (k-1)-gram starting at i while order k is processed.
+                prefix.removeAll(keepingCapacity: true)
+                prefix.append(contentsOf: words)
+                for k in 1...4 where words.count >= k {
+                    for i in 0...(words.count - k) {
+                        let id: Int32
+                        if k == 1 {
+                            id = words[i]
+                        } else {
+                            id = table.id(
+                                UInt64(UInt32(bitPattern: prefix[i])) << 32 | UInt64(UInt32(bitPattern: words[i + k - 1])),
+                                record: &keys)
+                            prefix[i] = id
+                        }
+                        let g = Int(id)
+                        if seenIn[g] == Int32(s) {
+                            counts[Int(localIndex[g])] += 1
+                        } else {
+                            seenIn[g] = Int32(s)
+                            localIndex[g] = Int32(grams.count)
+                            grams.append(id)
+                            counts.append(1)
+                            orders.append(UInt8(k - 1))
+                        }
                     }
                 }
+                starts.append(grams.count)
             }
-            starts.append(grams.count)
         }
-        distinct = vocabularySize + table.count
     }
 
     @inline(__always) func range(_ sentence: Int) -> Range<Int> { starts[sentence]..<starts[sentence + 1] }
 }
 
 /// Open-addressing hash table from a 64-bit key (prefix id, word id) to a dense id.
-struct NGramTable {
-    private struct Entry {
+struct NGramTable: Sendable {
+    private struct Entry: Sendable {
         var key: UInt64
         var id: Int32  // -1: empty
     }
@@ -90,7 +156,8 @@ struct NGramTable {
         return Int(truncatingIfNeeded: h)
     }
 
-    mutating func id(_ key: UInt64) -> Int32 {
+    /// The id of `key`, assigning the next id (and appending the key to `keys`) when it is new.
+    mutating func id(_ key: UInt64, record keys: inout [UInt64]) -> Int32 {
         var slot = Self.hash(key) & mask
         while true {
             let entry = entries[slot]
@@ -100,6 +167,7 @@ struct NGramTable {
         }
         let id = firstID + Int32(count)
         entries[slot] = Entry(key: key, id: id)
+        keys.append(key)
         count += 1
         if count * 2 > entries.count { grow() }
         return id
