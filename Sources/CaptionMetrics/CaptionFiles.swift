@@ -93,7 +93,13 @@ public enum CaptionFileReader {
             )
         }
         switch detected {
-        case .coco: return try cocoReferences(root, source: source)
+        case .coco:
+            if let split {
+                throw CaptionMetricsError(
+                    .emptySplit,
+                    "\(source): COCO caption annotations have no splits; drop --split \(split), or pass a Karpathy split file.")
+            }
+            return try cocoReferences(root, source: source)
         case .karpathy: return try karpathyReferences(root, source: source, split: split)
         }
     }

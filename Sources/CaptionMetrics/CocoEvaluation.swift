@@ -108,36 +108,55 @@ public struct CocoEvaluation: Sendable {
     ) -> CocoEvaluation {
         precondition(imageIDs.count == hypotheses.count && hypotheses.count == references.count)
         // Intern once: BLEU and CIDEr see Python's str.split() words, ROUGE-L sees split(" ").
-        var vocabulary = TokenVocabulary()
-        let emptyWord = vocabulary.id("")
-        var hypothesisWords: [[Int32]] = []
-        var referenceWords: [[[Int32]]] = []
-        var hypothesisRouge: [[Int32]] = []
-        var referenceRouge: [[[Int32]]] = []
-        hypothesisWords.reserveCapacity(imageIDs.count)
-        referenceWords.reserveCapacity(imageIDs.count)
-        func rougeIDs(_ tokens: [String], _ words: [Int32], _ vocabulary: inout TokenVocabulary) -> [Int32] {
-            if tokens.isEmpty { return [emptyWord] }
-            if tokens.count == words.count { return words }  // no token held Python whitespace
-            return vocabulary.ids(tokens)
+        // Each chunk of images interns with its own vocabulary in parallel; the vocabularies are then
+        // merged. Ids only serve as identities, so the scores do not depend on how chunks fall.
+        struct Interned: Sendable {
+            var vocabulary = TokenVocabulary()
+            var hypothesisWords: [[Int32]] = []
+            var referenceWords: [[[Int32]]] = []
+            var hypothesisRouge: [[Int32]] = []
+            var referenceRouge: [[[Int32]]] = []
         }
-        for i in imageIDs.indices {
-            let h = vocabulary.ids(NumericParity.pythonWords(hypotheses[i]))
-            hypothesisWords.append(h)
-            hypothesisRouge.append(rougeIDs(hypotheses[i], h, &vocabulary))
-            var refs: [[Int32]] = []
-            var rouge: [[Int32]] = []
-            for reference in references[i] {
-                let r = vocabulary.ids(NumericParity.pythonWords(reference))
-                refs.append(r)
-                rouge.append(rougeIDs(reference, r, &vocabulary))
+        let chunks = parallelChunks(imageIDs.count) { range -> [Interned] in
+            var part = Interned()
+            let emptyWord = part.vocabulary.id("")
+            func rougeIDs(_ tokens: [String], _ words: [Int32], _ vocabulary: inout TokenVocabulary) -> [Int32] {
+                if tokens.isEmpty { return [emptyWord] }
+                if tokens.count == words.count { return words }  // no token held Python whitespace
+                return vocabulary.ids(tokens)
             }
-            referenceWords.append(refs)
-            referenceRouge.append(rouge)
+            for i in range {
+                let h = part.vocabulary.ids(NumericParity.pythonWords(hypotheses[i]))
+                part.hypothesisWords.append(h)
+                part.hypothesisRouge.append(rougeIDs(hypotheses[i], h, &part.vocabulary))
+                var refs: [[Int32]] = []
+                var rouge: [[Int32]] = []
+                for reference in references[i] {
+                    let r = part.vocabulary.ids(NumericParity.pythonWords(reference))
+                    refs.append(r)
+                    rouge.append(rougeIDs(reference, r, &part.vocabulary))
+                }
+                part.referenceWords.append(refs)
+                part.referenceRouge.append(rouge)
+            }
+            return [part]
+        }
+        var vocabulary = TokenVocabulary()
+        var hypothesisWords: [[Int32]] = [], referenceWords: [[[Int32]]] = []
+        var hypothesisRouge: [[Int32]] = [], referenceRouge: [[[Int32]]] = []
+        for part in chunks {
+            let global = part.vocabulary.tokens.map { vocabulary.id($0) }
+            func remap(_ ids: [Int32]) -> [Int32] { ids.map { global[Int($0)] } }
+            hypothesisWords += part.hypothesisWords.map(remap)
+            hypothesisRouge += part.hypothesisRouge.map(remap)
+            referenceWords += part.referenceWords.map { $0.map(remap) }
+            referenceRouge += part.referenceRouge.map { $0.map(remap) }
         }
         let hw = hypothesisWords, rw = referenceWords, hr = hypothesisRouge, rr = referenceRouge
-        let rouge = parallelMap(imageIDs.count) { i in RougeL.score(hypothesisIDs: hr[i], referenceIDs: rr[i]) }
-        let batch = BatchScorer.score(hypotheses: hw, references: rw)
+        // ROUGE-L runs beside the sequential n-gram interning that starts BLEU and CIDEr-D.
+        let (rouge, batch) = runBoth(
+            { (0..<imageIDs.count).map { i in RougeL.score(hypothesisIDs: hr[i], referenceIDs: rr[i]) } },
+            { BatchScorer.score(hypotheses: hw, references: rw) })
         let statistics = batch.bleu
         let cider = (corpus: batch.ciderMean, perImage: batch.cider)
         var images: [ImageEvaluation] = []
@@ -155,4 +174,15 @@ public struct CocoEvaluation: Sendable {
             corpus: corpus, images: images, resultsWithoutReferences: resultsWithoutReferences,
             referencesWithoutResults: referencesWithoutResults)
     }
+}
+
+/// Runs two independent computations at the same time and returns both results.
+func runBoth<A: Sendable, B: Sendable>(_ a: @Sendable () -> A, _ b: @Sendable () -> B) -> (A, B) {
+    nonisolated(unsafe) var first: A? = nil
+    nonisolated(unsafe) var second: B? = nil
+    // Safe: each iteration writes only its own variable, and concurrentPerform returns after both.
+    DispatchQueue.concurrentPerform(iterations: 2) { k in
+        if k == 0 { first = a() } else { second = b() }
+    }
+    return (first!, second!)
 }

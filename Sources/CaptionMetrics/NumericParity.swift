@@ -47,6 +47,10 @@ enum NumericParity {
     /// Python's `str.split()` on the joined caption: BLEU and CIDEr split on any Unicode whitespace,
     /// which only matters for CoreNLP's fraction tokens ("25\u{A0}1/2" counts as two words there).
     static func pythonWords(_ tokens: [String]) -> [String] {
+        // Python whitespace is ASCII <= 0x20 or starts with a UTF-8 lead byte >= 0xC2.
+        guard tokens.contains(where: { $0.isEmpty || $0.utf8.contains(where: { $0 <= 0x20 || $0 >= 0xC2 }) }) else {
+            return tokens
+        }
         guard tokens.contains(where: { $0.unicodeScalars.contains(where: isPythonWhitespace) }) else {
             return tokens.filter { !$0.isEmpty }
         }
@@ -72,6 +76,8 @@ enum NumericParity {
 /// Interns tokens to dense `Int32` ids so n-grams can be hashed as integers.
 public struct TokenVocabulary: Sendable {
     private var ids: [String: Int32] = [:]
+    /// The tokens in id order.
+    public private(set) var tokens: [String] = []
 
     public init() {}
 
@@ -83,6 +89,7 @@ public struct TokenVocabulary: Sendable {
         if let id = ids[token] { return id }
         let id = Int32(ids.count)
         ids[token] = id
+        tokens.append(token)
         return id
     }
 

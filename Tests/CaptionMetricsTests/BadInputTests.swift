@@ -114,5 +114,7 @@ import Testing
         #expect(test.imageIDs == [ImageID(5), ImageID("x.jpg")])
         #expect(test.captions[ImageID(5)] == ["A dog.", "A brown dog."])
         #expect(message { _ = try references(json, split: "val") } == "a.json: no images with split \"val\"; the file has \"test\", \"train\".")
+        #expect(message { _ = try references("{\"annotations\": []}", split: "val") }
+            == "a.json: COCO caption annotations have no splits; drop --split val, or pass a Karpathy split file.")
     }
 }

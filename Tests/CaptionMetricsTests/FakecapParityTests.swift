@@ -83,6 +83,25 @@ enum Fixture {
         #expect(maxDelta <= 1e-9)
     }
 
+    /// The image-by-image API (what a pipeline shard calls) gives the batch evaluation's numbers.
+    @Test func imageByImageAPIMatchesTheBatch() {
+        let ids = evaluation.images.map(\.imageID)
+        let tokens = PTBTokenizer.tokenize(lines: ids.flatMap { references.captions[$0]! })
+        var offset = 0
+        var bleu: [BleuStatistics] = []
+        for image in evaluation.images {
+            let count = references.captions[image.imageID]!.count
+            let refs = Array(tokens[offset..<(offset + count)])
+            offset += count
+            let stats = BleuStatistics(hypothesis: image.hypothesisTokens, references: refs)
+            #expect(stats == image.bleuStatistics, "image \(image.imageID)")
+            #expect(CorpusBleu.imageScores(stats) == image.scores.bleu)
+            #expect(RougeL.score(hypothesis: image.hypothesisTokens, references: refs) == image.scores.rougeL)
+            bleu.append(stats)
+        }
+        #expect(CorpusBleu.score(bleu) == evaluation.corpus.bleu)
+    }
+
     @Test func corpusBleuRecomputesFromStoredStatistics() {
         // What the pipeline does: keep rows of statistics, sum them later.
         let rows = evaluation.images.map(\.bleuStatistics)
