@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "CaptionMetricsTests", dependencies: ["CaptionMetrics"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "ResultStoreTests",
-            dependencies: ["ResultStore", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: ["ResultStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "HDF5", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["HDF5", "TestSupport", "ResultStore"]),
     ],

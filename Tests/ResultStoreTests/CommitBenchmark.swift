@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import ResultStore
 
@@ -8,8 +9,7 @@ import Testing
 @Suite(.enabled(if: ProcessInfo.processInfo.environment["NIGHTCAP_BENCH"] != nil))
 struct CommitBenchmark {
     @Test func commitOf256ImageShards() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
+        let folder = TemporaryDirectory()
         let store = try ResultDatabase(path: folder.path("results.sqlite"))
         defer { try? store.close() }
         let shards = 12

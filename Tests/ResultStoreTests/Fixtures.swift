@@ -1,32 +1,8 @@
 import Foundation
+import TestSupport
 @testable import ResultStore
 
-/// A fresh folder for one test's files, removed by `remove()`.
-struct TemporaryFolder {
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("nightcap-store-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-
-    func remove() { try? FileManager.default.removeItem(at: url) }
-}
-
-/// A small deterministic pseudo-random generator, so fixtures are the same on every run.
-struct SplitMix {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension SeededGenerator {
     mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
     mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
 }
@@ -51,7 +27,7 @@ enum Fixture {
         runID: Int64, shard: Int, firstImage: Int, numImages: Int, wordsPerImage: Int = 5,
         regionsPerImage: Int = 6, seed: UInt64 = 1, failedImages: Set<Int> = []
     ) -> ShardCommit {
-        var random = SplitMix(state: seed &* 1_000_003 &+ UInt64(shard))
+        var random = SeededGenerator(seed: seed &* 1_000_003 &+ UInt64(shard))
         var commit = ShardCommit(runID: runID, shard: shard, firstImage: firstImage, numImages: numImages, seconds: 1.5)
         for index in firstImage..<(firstImage + numImages) {
             let id = imageID(index)

@@ -1,11 +1,12 @@
 import Foundation
 import GRDB
+import TestSupport
 import Testing
 @testable import ResultStore
 
 /// A database with two finalized runs over the same 12 images, as the examples expect.
 struct PopulatedDatabase {
-    let folder: TemporaryFolder
+    let folder: TemporaryDirectory
     let store: ResultDatabase
     let runA: Int64
     let runB: Int64
@@ -13,12 +14,12 @@ struct PopulatedDatabase {
     var cider: [Int64: [String: Double]] = [:]
 
     init() throws {
-        folder = try TemporaryFolder()
+        folder = TemporaryDirectory()
         store = try ResultDatabase(path: folder.path("results.sqlite"))
         runA = try store.createRun(Fixture.newRun(name: "baseline", fingerprint: "fp-a", images: 12))
         runB = try store.createRun(Fixture.newRun(name: "finetuned", fingerprint: "fp-b", images: 12))
         for (run, seed) in [(runA, UInt64(1)), (runB, UInt64(2))] {
-            var random = SplitMix(state: seed * 31)
+            var random = SeededGenerator(seed: seed * 31)
             for shard in 0..<3 {
                 let commit = Fixture.shard(
                     runID: run, shard: shard, firstImage: shard * 4, numImages: 4, seed: seed,
@@ -37,9 +38,8 @@ struct PopulatedDatabase {
         }
     }
 
-    func remove() {
+    func close() {
         try? store.close()
-        folder.remove()
     }
 }
 
@@ -66,8 +66,7 @@ func pycocoevalcapBleu(_ stats: [BleuStatsRecord]) -> [Double] {
 
 @Suite struct ResultsTests {
     @Test func finalizeWritesAndReplaces() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
+        let folder = TemporaryDirectory()
         let store = try ResultDatabase(path: folder.path("results.sqlite"))
         defer { try? store.close() }
         let id = try store.createRun(Fixture.newRun())
@@ -100,8 +99,7 @@ func pycocoevalcapBleu(_ stats: [BleuStatsRecord]) -> [Double] {
     }
 
     @Test func finalizeOfAMissingRunFailsWithoutWriting() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
+        let folder = TemporaryDirectory()
         let store = try ResultDatabase(path: folder.path("results.sqlite"))
         defer { try? store.close() }
         #expect(throws: ResultStoreError.runNotFound(path: store.path, reference: "3")) {
@@ -145,7 +143,7 @@ func pycocoevalcapBleu(_ stats: [BleuStatsRecord]) -> [Double] {
 
     @Test func exampleWorstCIDEr() throws {
         let data = try PopulatedDatabase()
-        defer { data.remove() }
+        defer { data.close() }
         let rows = try runExample("worst-cider", on: data.store, ["run": data.runA])
         let expected = data.cider[data.runA]!.sorted { $0.value < $1.value }.prefix(10)
         #expect(rows.count == 10)
@@ -159,7 +157,7 @@ func pycocoevalcapBleu(_ stats: [BleuStatsRecord]) -> [Double] {
 
     @Test func exampleWordRegions() throws {
         let data = try PopulatedDatabase()
-        defer { data.remove() }
+        defer { data.close() }
         let image = Fixture.imageID(5)
         let rows = try runExample("word-regions", on: data.store, ["run": data.runB, "image": image])
         let commit = data.commits[data.runB]![1]
@@ -179,7 +177,7 @@ func pycocoevalcapBleu(_ stats: [BleuStatsRecord]) -> [Double] {
 
     @Test func exampleCorpusBleuEqualsPycocoevalcapFormula() throws {
         let data = try PopulatedDatabase()
-        defer { data.remove() }
+        defer { data.close() }
         for run in [data.runA, data.runB] {
             let rows = try runExample("corpus-bleu", on: data.store, ["run": run])
             #expect(rows.count == 1)
@@ -195,8 +193,7 @@ func pycocoevalcapBleu(_ stats: [BleuStatsRecord]) -> [Double] {
     }
 
     @Test func exampleCorpusBleuAppliesTheBrevityPenalty() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
+        let folder = TemporaryDirectory()
         let store = try ResultDatabase(path: folder.path("results.sqlite"))
         defer { try? store.close() }
         let id = try store.createRun(Fixture.newRun())
@@ -216,7 +213,7 @@ func pycocoevalcapBleu(_ stats: [BleuStatsRecord]) -> [Double] {
 
     @Test func exampleSideBySide() throws {
         let data = try PopulatedDatabase()
-        defer { data.remove() }
+        defer { data.close() }
         let rows = try runExample("side-by-side", on: data.store, ["run_a": data.runA, "run_b": data.runB])
         let ciderA = data.cider[data.runA]!
         let ciderB = data.cider[data.runB]!

@@ -1,11 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import ResultStore
 
 @Suite struct RunTests {
     @Test func createsAndFindsRuns() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
+        let folder = TemporaryDirectory()
         let store = try ResultDatabase(path: folder.path("results.sqlite"))
         defer { try? store.close() }
 
@@ -37,8 +37,7 @@ import Testing
     }
 
     @Test func aRunNamedLikeANumberIsFoundByName() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
+        let folder = TemporaryDirectory()
         let store = try ResultDatabase(path: folder.path("results.sqlite"))
         defer { try? store.close() }
         let id = try store.createRun(Fixture.newRun(name: "2026"))
@@ -46,8 +45,7 @@ import Testing
     }
 
     @Test func statusChangesAndListing() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
+        let folder = TemporaryDirectory()
         let store = try ResultDatabase(path: folder.path("results.sqlite"))
         defer { try? store.close() }
         let a = try store.createRun(Fixture.newRun(name: "a"))
@@ -78,8 +76,7 @@ import Testing
     }
 
     @Test func claimRefusesALiveOwnerOnThisHost() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
+        let folder = TemporaryDirectory()
         let store = try ResultDatabase(path: folder.path("results.sqlite"))
         defer { try? store.close() }
         let id = try store.createRun(Fixture.newRun(pid: 100, host: "host-a"))
@@ -89,8 +86,7 @@ import Testing
     }
 
     @Test func claimTakesOverADeadOwner() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
+        let folder = TemporaryDirectory()
         let store = try ResultDatabase(path: folder.path("results.sqlite"))
         defer { try? store.close() }
         let id = try store.createRun(Fixture.newRun(pid: 100, host: "host-a"))
@@ -103,8 +99,7 @@ import Testing
     }
 
     @Test func claimBySameProcessAndOfStoppedRuns() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
+        let folder = TemporaryDirectory()
         let store = try ResultDatabase(path: folder.path("results.sqlite"))
         defer { try? store.close() }
         let id = try store.createRun(Fixture.newRun(pid: 100, host: "host-a"))
@@ -119,8 +114,7 @@ import Testing
     }
 
     @Test func claimRefusesAnOwnerOnAnotherHost() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
+        let folder = TemporaryDirectory()
         let store = try ResultDatabase(path: folder.path("results.sqlite"))
         defer { try? store.close() }
         let id = try store.createRun(Fixture.newRun(pid: 100, host: "host-b"))
@@ -129,8 +123,7 @@ import Testing
     }
 
     @Test func claimOfAMissingRunNamesIt() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
+        let folder = TemporaryDirectory()
         let store = try ResultDatabase(path: folder.path("results.sqlite"))
         defer { try? store.close() }
         #expect(throws: ResultStoreError.runNotFound(path: store.path, reference: "5")) {
@@ -148,8 +141,7 @@ import Testing
     /// The default liveness check against real processes: a live owner keeps the run, an exited
     /// one loses it.
     @Test func claimWithRealProcesses() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
+        let folder = TemporaryDirectory()
         let store = try ResultDatabase(path: folder.path("results.sqlite"))
         defer { try? store.close() }
         let host = "this-host"
@@ -180,8 +172,7 @@ import Testing
     }
 
     @Test func heartbeatStampsTheRun() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
+        let folder = TemporaryDirectory()
         let store = try ResultDatabase(path: folder.path("results.sqlite"))
         defer { try? store.close() }
         let id = try store.createRun(Fixture.newRun())
@@ -194,8 +185,7 @@ import Testing
     }
 
     @Test func twoDatabaseHandlesClaimOneAfterTheOther() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
+        let folder = TemporaryDirectory()
         let path = folder.path("results.sqlite")
         let first = try ResultDatabase(path: path)
         let second = try ResultDatabase(path: path)

@@ -1,12 +1,12 @@
 import Foundation
 import GRDB
+import TestSupport
 import Testing
 @testable import ResultStore
 
 @Suite struct SchemaTests {
     @Test func createsTheSchemaInWALMode() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
+        let folder = TemporaryDirectory()
         let path = folder.path("results.sqlite")
         let store = try ResultDatabase(path: path)
         #expect(try store.schemaVersion() == ResultSchema.currentVersion)
@@ -28,8 +28,7 @@ import Testing
     }
 
     @Test func reopeningAMigratedFileKeepsItsRows() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
+        let folder = TemporaryDirectory()
         let path = folder.path("results.sqlite")
         let first = try ResultDatabase(path: path)
         let id = try first.createRun(Fixture.newRun())
@@ -40,8 +39,7 @@ import Testing
     }
 
     @Test func refusesANewerSchemaVersion() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
+        let folder = TemporaryDirectory()
         let path = folder.path("results.sqlite")
         try ResultDatabase(path: path).close()
         let queue = try DatabaseQueue(path: path)
@@ -58,8 +56,7 @@ import Testing
     }
 
     @Test func refusesAnotherProgramsDatabaseWithoutChangingIt() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
+        let folder = TemporaryDirectory()
         let path = folder.path("other.sqlite")
         let queue = try DatabaseQueue(path: path)
         try queue.write { db in
@@ -81,8 +78,7 @@ import Testing
     }
 
     @Test func refusesAFileThatIsNotSQLite() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
+        let folder = TemporaryDirectory()
         let path = folder.path("notes.sqlite")
         try Data("these are my notes, not a database\n".utf8).write(to: URL(fileURLWithPath: path))
 
@@ -104,8 +100,7 @@ import Testing
     }
 
     @Test func readOnlyOpenNeitherCreatesNorWrites() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
+        let folder = TemporaryDirectory()
         let missing = folder.path("missing.sqlite")
         #expect(throws: ResultStoreError.cannotOpen(path: missing, reason: "no such file")) {
             try ResultDatabase(path: missing, readOnly: true)
@@ -122,8 +117,7 @@ import Testing
     }
 
     @Test func readOnlyOpenRefusesAnEmptyDatabase() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
+        let folder = TemporaryDirectory()
         let path = folder.path("empty.sqlite")
         try DatabaseQueue(path: path).close()
         let error = #expect(throws: ResultStoreError.self) { try ResultDatabase(path: path, readOnly: true) }
@@ -135,8 +129,7 @@ import Testing
     }
 
     @Test func foreignKeysCascadeFromRuns() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
+        let folder = TemporaryDirectory()
         let store = try ResultDatabase(path: folder.path("results.sqlite"))
         defer { try? store.close() }
         let id = try store.createRun(Fixture.newRun())
@@ -162,8 +155,7 @@ import Testing
 
     /// Applying the schema file with plain SQL gives a database that nightcap accepts as current.
     @Test func schemaFileMakesADatabaseNightcapOpens() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
+        let folder = TemporaryDirectory()
         let path = folder.path("by-hand.sqlite")
         let queue = try DatabaseQueue(path: path)
         try queue.write { db in try db.execute(sql: ResultSchema.fullSQL) }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import TestSupport
 import Testing
 @testable import ResultStore
 
@@ -20,8 +21,7 @@ import Testing
     }
 
     @Test func commitStoresEveryRowAndReadsBack() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
+        let folder = TemporaryDirectory()
         let store = try ResultDatabase(path: folder.path("results.sqlite"))
         defer { try? store.close() }
         let id = try store.createRun(Fixture.newRun())
@@ -65,8 +65,7 @@ import Testing
 
     /// More rows than one batched INSERT holds: full batches and a remainder all land, in order.
     @Test func commitSpansSeveralBatches() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
+        let folder = TemporaryDirectory()
         let store = try ResultDatabase(path: folder.path("results.sqlite"))
         defer { try? store.close() }
         let id = try store.createRun(Fixture.newRun(images: 9, shardSize: 9))
@@ -87,8 +86,7 @@ import Testing
     }
 
     @Test func givenTopRegionIsKept() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
+        let folder = TemporaryDirectory()
         let store = try ResultDatabase(path: folder.path("results.sqlite"))
         defer { try? store.close() }
         let id = try store.createRun(Fixture.newRun())
@@ -106,8 +104,7 @@ import Testing
     }
 
     @Test func aFailureMidwayLeavesNothingOfTheShard() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
+        let folder = TemporaryDirectory()
         let store = try ResultDatabase(path: folder.path("results.sqlite"))
         defer { try? store.close() }
         let id = try store.createRun(Fixture.newRun())
@@ -136,8 +133,7 @@ import Testing
     }
 
     @Test func aShardCommitsOnlyOnce() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
+        let folder = TemporaryDirectory()
         let store = try ResultDatabase(path: folder.path("results.sqlite"))
         defer { try? store.close() }
         let id = try store.createRun(Fixture.newRun())
@@ -149,8 +145,7 @@ import Testing
     }
 
     @Test func aShardOfAnUnknownRunIsRefused() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
+        let folder = TemporaryDirectory()
         let store = try ResultDatabase(path: folder.path("results.sqlite"))
         defer { try? store.close() }
         let error = #expect(throws: ResultStoreError.self) {
@@ -166,8 +161,7 @@ import Testing
     /// Two handles on one file (as two processes would have) commit at once: the second waits for
     /// the first's lock instead of failing with SQLITE_BUSY.
     @Test func concurrentWritersWaitForEachOther() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
+        let folder = TemporaryDirectory()
         let path = folder.path("results.sqlite")
         let stores = [try ResultDatabase(path: path), try ResultDatabase(path: path)]
         defer { stores.forEach { try? $0.close() } }
@@ -187,8 +181,7 @@ import Testing
     /// Committed rows are readable from another connection while a write transaction is open, and
     /// uncommitted rows are not.
     @Test func readersSeeCommittedRowsDuringAWrite() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
+        let folder = TemporaryDirectory()
         let path = folder.path("results.sqlite")
         let store = try ResultDatabase(path: path)
         defer { try? store.close() }
@@ -224,7 +217,7 @@ import Testing
 
 @Suite struct AttentionWeightsTests {
     @Test func roundTripIsLosslessIncludingSubnormals() throws {
-        var random = SplitMix(state: 7)
+        var random = SeededGenerator(seed: 7)
         var weights: [Float] = [
             0, -0.0, 1, -1, .leastNonzeroMagnitude, .leastNormalMagnitude, .leastNormalMagnitude.nextDown,
             .greatestFiniteMagnitude, -.greatestFiniteMagnitude, .infinity, -.infinity, .ulpOfOne, 1.0 / 3.0,
