@@ -19,17 +19,9 @@ struct PackedFeatures: FeatureSource {
 
     init(group: HDF5Group, names: FeatureDatasetNames) throws {
         let path = group.file.path
-        guard let featureName = FeatureChecks.firstPresent(names.features, FeatureDatasetNames.featureCandidates, in: group) else {
-            throw FeatureFileError(
-                file: path, dataset: group.path,
-                message: "no features dataset (looked for \(FeatureDatasetNames.featureCandidates.joined(separator: ", "))); set `features` in [features]")
-        }
-        features = try FeatureChecks.dataset(featureName, in: group, role: "features", configurationKey: "features")
-        try FeatureChecks.requireFloat(features, role: "region features")
-        guard features.shape.count == 3 else {
-            throw FeatureFileError(
-                file: path, dataset: features.path, message: "has shape \(features.shape), expected [N, R, D] for the packed layout")
-        }
+        let found = try FeatureChecks.featuresDataset(in: group, names: names, rank: 3, shape: "[N, R, D]", layout: .packed)
+        features = found.dataset
+        let featureName = found.name
         let count = features.shape[0]
         maxRegions = features.shape[1]
         dimension = features.shape[2]

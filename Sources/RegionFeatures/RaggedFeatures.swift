@@ -21,17 +21,9 @@ struct RaggedFeatures: FeatureSource {
 
     init(group: HDF5Group, names: FeatureDatasetNames) throws {
         let path = group.file.path
-        guard let featureName = FeatureChecks.firstPresent(names.features, FeatureDatasetNames.featureCandidates, in: group) else {
-            throw FeatureFileError(
-                file: path, dataset: group.path,
-                message: "no features dataset for the ragged layout (looked for \(FeatureDatasetNames.featureCandidates.joined(separator: ", "))); set `features` in [features]")
-        }
-        features = try FeatureChecks.dataset(featureName, in: group, role: "features", configurationKey: "features")
-        try FeatureChecks.requireFloat(features, role: "region features")
-        guard features.shape.count == 2 else {
-            throw FeatureFileError(
-                file: path, dataset: features.path, message: "has shape \(features.shape), expected [total_regions, D] for the ragged layout")
-        }
+        let found = try FeatureChecks.featuresDataset(in: group, names: names, rank: 2, shape: "[total_regions, D]", layout: .ragged)
+        features = found.dataset
+        let featureName = found.name
         let total = features.shape[0]
         dimension = features.shape[1]
         storedType = features.elementType

@@ -138,6 +138,26 @@ enum FeatureChecks {
         return try group.dataset(name)
     }
 
+    /// Finds the features dataset of the packed or ragged layout and checks its type and rank;
+    /// `shape` describes the expected extents for messages (`[N, R, D]`).
+    static func featuresDataset(in group: HDF5Group, names: FeatureDatasetNames, rank: Int, shape: String, layout: FeatureLayout)
+        throws -> (dataset: HDF5Dataset, name: String)
+    {
+        guard let name = firstPresent(names.features, FeatureDatasetNames.featureCandidates, in: group) else {
+            throw FeatureFileError(
+                file: group.file.path, dataset: group.path,
+                message: "no features dataset for the \(layout.rawValue) layout (looked for \(FeatureDatasetNames.featureCandidates.joined(separator: ", "))); set `features` in [features]")
+        }
+        let features = try dataset(name, in: group, role: "features", configurationKey: "features")
+        try requireFloat(features, role: "region features")
+        guard features.shape.count == rank else {
+            throw FeatureFileError(
+                file: group.file.path, dataset: features.path,
+                message: "has shape \(features.shape), expected \(shape) for the \(layout.rawValue) layout")
+        }
+        return (features, name)
+    }
+
     static func requireFloat(_ dataset: HDF5Dataset, role: String) throws {
         guard dataset.elementType.isFloat else {
             throw FeatureFileError(
