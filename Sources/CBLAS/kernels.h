@@ -150,38 +150,45 @@ NIGHTCAP_AVX2_ENTRY void nightcap_shift_avx2(float *row, float top, float logSum
     for (; v < count; v++) row[v] = (row[v] - top) - logSum;
 }
 
-/* z[r * D + d] = sum_i alpha[r * alphaStride + i] * v[i * D + d] for r < rows. */
+/* z[r * D + d] = sum_i alpha[r * alphaStride + i] * v[i * D + d] for r < rows, summed over i in
+ * order from +0 for every element, as `Kernels.weightedSum`. Regions are the outer loop, so each
+ * region's features stream in order (the image's 36 x 8 KB are not in any cache: every step
+ * reads them again); columns go in chunks that keep four rows of partial sums in L1. */
 NIGHTCAP_AVX2_ENTRY void nightcap_weighted_sum_avx2(
     long rows, const float *alpha, long alphaStride, const float *v, long count, long D, float *z) {
-    long full = D & ~15L;
+    enum { chunk = 1024 };
+    long full = D & ~7L;
     for (long first = 0; first < rows; first += 4) {
         long block = rows - first < 4 ? rows - first : 4;
         const float *a = alpha + first * alphaStride;
         float *out = z + first * D;
-        for (long d = 0; d < full; d += 16) {
-            nightcap_v8 s[4][2];
-            for (long r = 0; r < 4; r++) s[r][0] = s[r][1] = nightcap_splat(0);
-            if (block == 1) {
-                for (long i = 0; i < count; i++) {
+        for (long start = 0; start < full; start += chunk) {
+            long end = start + chunk < full ? start + chunk : full;
+            for (long r = 0; r < block; r++)
+                for (long d = start; d < end; d += 8) nightcap_store(out + r * D + d, nightcap_splat(0));
+            for (long i = 0; i < count; i++) {
+                const float *x = v + i * D;
+                if (block == 1) {
                     nightcap_v8 a0 = nightcap_splat(a[i]);
-                    s[0][0] = nightcap_madd(a0, nightcap_load(v + i * D + d), s[0][0]);
-                    s[0][1] = nightcap_madd(a0, nightcap_load(v + i * D + d + 8), s[0][1]);
-                }
-            } else {
-                for (long i = 0; i < count; i++) {
-                    nightcap_v8 x0 = nightcap_load(v + i * D + d), x1 = nightcap_load(v + i * D + d + 8);
-                    for (long r = 0; r < 4; r++) {
-                        if (r < block) {
-                            nightcap_v8 ar = nightcap_splat(a[r * alphaStride + i]);
-                            s[r][0] = nightcap_madd(ar, x0, s[r][0]);
-                            s[r][1] = nightcap_madd(ar, x1, s[r][1]);
-                        }
+                    for (long d = start; d < end; d += 8)
+                        nightcap_store(out + d, nightcap_madd(a0, nightcap_load(x + d), nightcap_load(out + d)));
+                } else if (block == 3) {
+                    nightcap_v8 a0 = nightcap_splat(a[i]), a1 = nightcap_splat(a[alphaStride + i]);
+                    nightcap_v8 a2 = nightcap_splat(a[2 * alphaStride + i]);
+                    for (long d = start; d < end; d += 8) {
+                        nightcap_v8 xv = nightcap_load(x + d);
+                        nightcap_store(out + d, nightcap_madd(a0, xv, nightcap_load(out + d)));
+                        nightcap_store(out + D + d, nightcap_madd(a1, xv, nightcap_load(out + D + d)));
+                        nightcap_store(out + 2 * D + d, nightcap_madd(a2, xv, nightcap_load(out + 2 * D + d)));
+                    }
+                } else {
+                    for (long r = 0; r < block; r++) {
+                        nightcap_v8 ar = nightcap_splat(a[r * alphaStride + i]);
+                        float *o = out + r * D;
+                        for (long d = start; d < end; d += 8)
+                            nightcap_store(o + d, nightcap_madd(ar, nightcap_load(x + d), nightcap_load(o + d)));
                     }
                 }
-            }
-            for (long r = 0; r < block; r++) {
-                nightcap_store(out + r * D + d, s[r][0]);
-                nightcap_store(out + r * D + d + 8, s[r][1]);
             }
         }
         for (long d = full; d < D; d++) {
@@ -192,6 +199,57 @@ NIGHTCAP_AVX2_ENTRY void nightcap_weighted_sum_avx2(
             }
         }
     }
+}
+
+/* sigmoid(x) = 1 / (1 + e^-x), as `Kernels.sigmoid`. */
+NIGHTCAP_AVX2 nightcap_v8 nightcap_sigmoid8(nightcap_v8 x) { return 1.0f / (1.0f + nightcap_exp8(-x)); }
+
+/* z[d] *= sigmoid(gate[d] + bias[d]), as `Kernels.applyGate`. */
+NIGHTCAP_AVX2_ENTRY void nightcap_apply_gate_avx2(float *z, const float *gate, const float *bias, long count) {
+    long d = 0;
+    for (; d + 8 <= count; d += 8)
+        nightcap_store(z + d, nightcap_load(z + d) * nightcap_sigmoid8(nightcap_load(gate + d) + nightcap_load(bias + d)));
+    if (d < count) {
+        float zt[8] = {0}, gt[8] = {0}, bt[8] = {0};
+        for (long k = 0; d + k < count; k++) { zt[k] = z[d + k]; gt[k] = gate[d + k]; bt[k] = bias[d + k]; }
+        nightcap_v8 r = nightcap_load(zt) * nightcap_sigmoid8(nightcap_load(gt) + nightcap_load(bt));
+        for (long k = 0; d + k < count; k++) z[d + k] = r[k];
+    }
+}
+
+/* The LSTM cell (gate order i, f, g, o) for one row, as `Kernels.lstmCell`. */
+NIGHTCAP_AVX2 void nightcap_lstm8(
+    const float *gates, const float *wordGates, const float *c, float *newC, float *newH, long H, long j, long n) {
+    nightcap_v8 pre[4], cv;
+    if (n == 8) {
+        for (int k = 0; k < 4; k++) pre[k] = nightcap_load(gates + k * H + j) + nightcap_load(wordGates + k * H + j);
+        cv = nightcap_load(c + j);
+    } else {
+        float t[4][8] = {{0}}, u[4][8] = {{0}}, ct[8] = {0};
+        for (long m = 0; m < n; m++) {
+            for (int k = 0; k < 4; k++) { t[k][m] = gates[k * H + j + m]; u[k][m] = wordGates[k * H + j + m]; }
+            ct[m] = c[j + m];
+        }
+        for (int k = 0; k < 4; k++) pre[k] = nightcap_load(t[k]) + nightcap_load(u[k]);
+        cv = nightcap_load(ct);
+    }
+    nightcap_v8 i = nightcap_sigmoid8(pre[0]), f = nightcap_sigmoid8(pre[1]);
+    nightcap_v8 g = nightcap_tanh8(pre[2]), o = nightcap_sigmoid8(pre[3]);
+    nightcap_v8 c2 = f * cv + i * g;
+    nightcap_v8 h = o * nightcap_tanh8(c2);
+    if (n == 8) {
+        nightcap_store(newC + j, c2);
+        nightcap_store(newH + j, h);
+    } else {
+        for (long m = 0; m < n; m++) { newC[j + m] = c2[m]; newH[j + m] = h[m]; }
+    }
+}
+
+NIGHTCAP_AVX2_ENTRY void nightcap_lstm_cell_avx2(
+    const float *gates, const float *wordGates, const float *c, float *newC, float *newH, long H) {
+    long j = 0;
+    for (; j + 8 <= H; j += 8) nightcap_lstm8(gates, wordGates, c, newC, newH, H, j, 8);
+    if (j < H) nightcap_lstm8(gates, wordGates, c, newC, newH, H, j, H - j);
 }
 #else
 static inline int nightcap_cpu_has_avx2(void) { return 0; }

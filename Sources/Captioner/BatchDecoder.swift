@@ -324,7 +324,7 @@ public final class BatchDecoder {
         }
         if let gateBias = w.gateBias {
             for row in 0..<rows {
-                Kernels.applyGate(context.pointer + row * D, gate: fused.pointer + row * F + A + 4 * H, bias: gateBias, count: D)
+                Kernels.applyGate(context.pointer + row * D, gate: fused.pointer + row * F + A + 4 * H, bias: gateBias, count: D, wide: wide)
             }
         }
 
@@ -341,7 +341,7 @@ public final class BatchDecoder {
             let c = cell.pointer + row * H
             let newC = nextCell.pointer + row * H
             let newH = nextHidden.pointer + row * H
-            Kernels.lstmCell(gates: gates, wordGates: wordGates, c: c, newC: newC, newH: newH, hidden: H)
+            Kernels.lstmCell(gates: gates, wordGates: wordGates, c: c, newC: newC, newH: newH, hidden: H, wide: wide)
         }
 
         // log_softmax(fc(h)).

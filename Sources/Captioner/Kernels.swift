@@ -201,7 +201,14 @@ enum Kernels {
 
     /// `z[d] *= sigmoid(gate[d] + bias[d])`.
     @inline(__always)
-    static func applyGate(_ z: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>, bias: UnsafePointer<Float>, count: Int) {
+    static func applyGate(
+        _ z: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>, bias: UnsafePointer<Float>, count: Int,
+        wide: Bool = Kernels.wide
+    ) {
+        if wide {
+            nightcap_apply_gate_avx2(z, gate, bias, count)
+            return
+        }
         for d in 0..<count { z[d] *= sigmoid(gate[d] + bias[d]) }
     }
 
@@ -210,8 +217,12 @@ enum Kernels {
     @inline(__always)
     static func lstmCell(
         gates: UnsafePointer<Float>, wordGates: UnsafePointer<Float>, c: UnsafePointer<Float>,
-        newC: UnsafeMutablePointer<Float>, newH: UnsafeMutablePointer<Float>, hidden H: Int
+        newC: UnsafeMutablePointer<Float>, newH: UnsafeMutablePointer<Float>, hidden H: Int, wide: Bool = Kernels.wide
     ) {
+        if wide {
+            nightcap_lstm_cell_avx2(gates, wordGates, c, newC, newH, H)
+            return
+        }
         for j in 0..<H {
             let i = sigmoid(gates[j] + wordGates[j])
             let f = sigmoid(gates[H + j] + wordGates[H + j])

@@ -93,4 +93,24 @@ struct KernelTests {
         Kernels.weightedSum(rows: rows, alpha, alphaStride: stride, v, count: regions, dimension: dimension, into: &wide, wide: true)
         #expect(portable.map(\.bitPattern) == wide.map(\.bitPattern))
     }
+
+    @Test(arguments: [5, 8, 12, 512, 2051])
+    func wideGateAndCellEqualPortable(width: Int) throws {
+        try #require(Kernels.wide, "this CPU has no AVX2: only the portable loops run")
+        var random = SeededGenerator(seed: UInt64(width) + 77)
+        let z = random.floats(width, scale: 2), gate = random.floats(width, scale: 12), bias = random.floats(width, scale: 1)
+        var portableZ = z, wideZ = z
+        Kernels.applyGate(&portableZ, gate: gate, bias: bias, count: width, wide: false)
+        Kernels.applyGate(&wideZ, gate: gate, bias: bias, count: width, wide: true)
+        #expect(portableZ.map(\.bitPattern) == wideZ.map(\.bitPattern))
+
+        let gates = random.floats(4 * width, scale: 10), wordGates = random.floats(4 * width, scale: 3)
+        let c = random.floats(width, scale: 4)
+        var portable = (c: [Float](repeating: 0, count: width), h: [Float](repeating: 0, count: width))
+        var wide = portable
+        Kernels.lstmCell(gates: gates, wordGates: wordGates, c: c, newC: &portable.c, newH: &portable.h, hidden: width, wide: false)
+        Kernels.lstmCell(gates: gates, wordGates: wordGates, c: c, newC: &wide.c, newH: &wide.h, hidden: width, wide: true)
+        #expect(portable.c.map(\.bitPattern) == wide.c.map(\.bitPattern))
+        #expect(portable.h.map(\.bitPattern) == wide.h.map(\.bitPattern))
+    }
 }
