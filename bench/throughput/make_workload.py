@@ -10,7 +10,8 @@ Files written into --out:
   features.h5       packed layout: features [N, 36, 2048] float32 (post-ReLU-like, about half
                     zeros), chunked one image per chunk, shuffle + gzip level 4, like real dumps;
                     num_regions [N] int32 (all 36), image_ids [N] int64.
-  features-1000.h5  the first 1,000 images of features.h5 (compressed chunks copied as they are).
+  features-1000.h5  the first 1,000 images of features.h5 (compressed chunks copied as they are);
+  features-256.h5   the first 256 (one shard), for the AVX2-versus-portable kernel check.
   references.json   COCO annotations: 5 random captions of 8-12 vocabulary words per image.
 Existing files with the same parameters are kept (a stamp file records them).
 """
@@ -98,7 +99,7 @@ def main():
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
     stamp = os.path.join(a.out, "workload.stamp")
-    want = f"v2 images={a.images} seed={a.seed}"
+    want = f"v3 images={a.images} seed={a.seed}"
     if os.path.exists(stamp) and open(stamp).read().strip() == want:
         print(f"workload in {a.out} is up to date ({want})", file=sys.stderr)
         return
@@ -107,6 +108,7 @@ def main():
     make_references(os.path.join(a.out, "references.json"), a.images, vocab, rng)
     make_features(os.path.join(a.out, "features.h5"), a.images, rng)
     copy_first(os.path.join(a.out, "features.h5"), os.path.join(a.out, "features-1000.h5"), min(1000, a.images))
+    copy_first(os.path.join(a.out, "features.h5"), os.path.join(a.out, "features-256.h5"), min(256, a.images))
     with open(stamp, "w") as f:
         f.write(want + "\n")
     print(f"wrote workload to {a.out} ({want})", file=sys.stderr)

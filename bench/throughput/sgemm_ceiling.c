@@ -3,8 +3,8 @@
  *   cc -O2 -o sgemm_ceiling sgemm_ceiling.c -lopenblas && ./sgemm_ceiling THREADS [SECONDS]
  *
  * Row-major C[m x n] = X[m x k] * W[k x n] (the layout the decoder multiplies with), for the
- * shapes of one decode step at 384 rows (128 images x beam 3), the fc product, and the image
- * projection; prints one line per shape and the mean, as "name m n k GFLOP/s GFLOP/CPU-s". */
+ * products of one decode step of a 256-image batch (beam 3 and greedy) and the image projection;
+ * prints one line per shape and the mean, as "name m n k GFLOP/s GFLOP/CPU-s". */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,11 +53,15 @@ int main(int argc, char **argv) {
     int threads = argc > 1 ? atoi(argv[1]) : 1;
     double seconds = argc > 2 ? atof(argv[2]) : 1.0;
     openblas_set_num_threads(threads);
+    /* One decode batch is one shard of 256 images: 768 rows per step with beam 3, 256 greedy. */
     struct { const char *name; int m, n, k; } shapes[] = {
-        {"hidden_fused", 384, 512 + 2048 + 2048, 512},  /* h x [text_proj | W_hh | f_beta] */
-        {"context_gates", 384, 2048, 2048},             /* z x W_ih[:, E:] */
-        {"fc", 384, 9487, 512},                         /* h x fc */
-        {"image_proj", 128 * 36, 512, 2048},            /* regions x image_proj */
+        {"beam3_hidden_fused", 768, 512 + 2048 + 2048, 512},  /* h x [text_proj | W_hh | f_beta] */
+        {"beam3_context_gates", 768, 2048, 2048},             /* z x W_ih[:, E:] */
+        {"beam3_fc", 768, 9487, 512},                         /* h x fc */
+        {"greedy_hidden_fused", 256, 512 + 2048 + 2048, 512},
+        {"greedy_context_gates", 256, 2048, 2048},
+        {"greedy_fc", 256, 9487, 512},
+        {"image_proj", 256 * 36, 512, 2048},                  /* regions x image_proj, once per image */
     };
     int count = sizeof shapes / sizeof shapes[0];
     double sum = 0, sum_cpu = 0;
