@@ -290,6 +290,7 @@ public final class BatchDecoder {
     ) {
         let (V, D, H, A, F, R) = sizes
         let activation = model.activation
+        let wide = Kernels.wide
 
         // h · [text_proj | weight_hh | f_beta]^T for all rows.
         BLAS.multiply(
@@ -302,11 +303,10 @@ public final class BatchDecoder {
             let regions = batch.regionCounts[image]
             let text = fused.pointer + row * F
             for a in 0..<A { text[a] += w.textProjectionBias[a] }
-            let projectedRegions = projected.pointer + image * R * A
-            for region in 0..<regions {
-                Kernels.activate(activation, projectedRegions + region * A, text, into: activated.pointer, count: A)
-                regionScores[region] = Kernels.dot(w.scoreWeight, activated.pointer, count: A) + model.scoreBias
-            }
+            Kernels.attentionScores(
+                activation, projected: projected.pointer + image * R * A, text: text, weight: w.scoreWeight,
+                bias: model.scoreBias, attention: A, regions: regions, activated: activated.pointer,
+                into: regionScores.pointer, wide: wide)
             Kernels.softmax(regionScores.pointer, into: alphaTrace.pointer + (step * capacity + row) * R, count: regions)
         }
 
@@ -316,15 +316,15 @@ public final class BatchDecoder {
             let image = rowImage[row]
             var end = row + 1
             while end < rows && rowImage[end] == image { end += 1 }
-            BLAS.multiply(
-                rows: end - row, outputs: D, inputs: batch.regionCounts[image],
-                alphaTrace.pointer + (step * capacity + row) * R, xStride: R, features + image * R * D, yStride: D,
-                into: context.pointer + row * D, cStride: D)
+            Kernels.weightedSum(
+                rows: end - row, alphaTrace.pointer + (step * capacity + row) * R, alphaStride: R,
+                features + image * R * D, count: batch.regionCounts[image], dimension: D,
+                into: context.pointer + row * D, wide: wide)
             row = end
         }
         if let gateBias = w.gateBias {
             for row in 0..<rows {
-                Kernels.applyGate(context.pointer + row * D, gate: fused.pointer + row * F + A + 4 * H, bias: gateBias, count: D)
+                Kernels.applyGate(context.pointer + row * D, gate: fused.pointer + row * F + A + 4 * H, bias: gateBias, count: D, wide: wide)
             }
         }
 
@@ -341,7 +341,7 @@ public final class BatchDecoder {
             let c = cell.pointer + row * H
             let newC = nextCell.pointer + row * H
             let newH = nextHidden.pointer + row * H
-            Kernels.lstmCell(gates: gates, wordGates: wordGates, c: c, newC: newC, newH: newH, hidden: H)
+            Kernels.lstmCell(gates: gates, wordGates: wordGates, c: c, newC: newC, newH: newH, hidden: H, wide: wide)
         }
 
         // log_softmax(fc(h)).
@@ -349,7 +349,7 @@ public final class BatchDecoder {
             rows: rows, outputs: V, inputs: H, nextHidden.pointer, xStride: H, w.output, yStride: V,
             into: logits.pointer, cStride: V)
         for row in 0..<rows {
-            Kernels.logSoftmax(logits.pointer + row * V, bias: w.outputBias, scratch: exponentials.pointer, count: V)
+            Kernels.logSoftmax(logits.pointer + row * V, bias: w.outputBias, scratch: exponentials.pointer, count: V, wide: wide)
         }
     }
 }

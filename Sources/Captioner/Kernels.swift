@@ -1,3 +1,4 @@
+import CBLAS
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -17,6 +18,15 @@ typealias Float8 = SIMD8<Float>
 /// `pointwiseMin/Max` do not). No fused multiply-add: the package compiles for baseline x86-64,
 /// where FMA becomes a library call.
 enum Kernels {
+    /// Whether the AVX2 versions of the hot loops (`Sources/CBLAS/kernels.h`) run: when the CPU and
+    /// OS support AVX2, unless `NIGHTCAP_KERNELS=portable` is set. They are bit for bit equal to the
+    /// Swift loops below (same operations in the same order, 8 lanes per instruction instead of 4;
+    /// `KernelTests` checks it), so this choice never changes a result. Decided once per process.
+    static let wide: Bool = {
+        if let setting = getenv("NIGHTCAP_KERNELS"), String(cString: setting) == "portable" { return false }
+        return nightcap_cpu_has_avx2() != 0
+    }()
+
     @inline(__always)
     static func load(_ p: UnsafePointer<Float>, _ i: Int) -> Float8 {
         UnsafeRawPointer(p + i).loadUnaligned(as: Float8.self)
@@ -102,6 +112,76 @@ enum Kernels {
         return sum
     }
 
+    /// `z[r][d] = sum_i alpha[r][i] * v[i][d]` for `rows` rows of weights (row stride `alphaStride`)
+    /// over the `count` vectors of `v` (row stride `dimension`), into `z` (row stride `dimension`).
+    ///
+    /// The attention context of one image's hypotheses: up to four rows share each load of `v`,
+    /// so the image's regions are read once per four hypotheses. (An sgemm call here repacked the
+    /// image's whole `[R x D]` block on every step for one to three rows of output.) The sum runs
+    /// over regions in order.
+    static func weightedSum(
+        rows: Int, _ alpha: UnsafePointer<Float>, alphaStride: Int, _ v: UnsafePointer<Float>, count: Int,
+        dimension D: Int, into z: UnsafeMutablePointer<Float>, wide: Bool = Kernels.wide
+    ) {
+        if wide {
+            nightcap_weighted_sum_avx2(rows, alpha, alphaStride, v, count, D, z)
+            return
+        }
+        var first = 0
+        while first < rows {
+            let block = min(4, rows - first)
+            let a0 = alpha + first * alphaStride
+            let a1 = alpha + (first + min(1, block - 1)) * alphaStride
+            let a2 = alpha + (first + min(2, block - 1)) * alphaStride
+            let a3 = alpha + (first + min(3, block - 1)) * alphaStride
+            let z0 = z + first * D
+            var d = 0
+            while d + 8 <= D {
+                var s0 = Float8(), s1 = Float8(), s2 = Float8(), s3 = Float8()
+                for i in 0..<count {
+                    let x = load(v + i * D, d)
+                    s0 += a0[i] * x
+                    s1 += a1[i] * x
+                    s2 += a2[i] * x
+                    s3 += a3[i] * x
+                }
+                UnsafeMutableRawPointer(z0 + d).storeBytes(of: s0, as: Float8.self)
+                if block > 1 { UnsafeMutableRawPointer(z0 + D + d).storeBytes(of: s1, as: Float8.self) }
+                if block > 2 { UnsafeMutableRawPointer(z0 + 2 * D + d).storeBytes(of: s2, as: Float8.self) }
+                if block > 3 { UnsafeMutableRawPointer(z0 + 3 * D + d).storeBytes(of: s3, as: Float8.self) }
+                d += 8
+            }
+            while d < D {
+                for r in 0..<block {
+                    let a = alpha + (first + r) * alphaStride
+                    var total: Float = 0
+                    for i in 0..<count { total += a[i] * v[i * D + d] }
+                    z0[r * D + d] = total
+                }
+                d += 1
+            }
+            first += block
+        }
+    }
+
+    /// `scores[i] = sum_a w[a] * act(projected[i * A + a] + text[a]) + bias` for `regions` rows:
+    /// the attention energies of one hypothesis. `activated` holds `A` floats.
+    @inline(__always)
+    static func attentionScores(
+        _ activation: AttentionActivation, projected: UnsafePointer<Float>, text: UnsafePointer<Float>,
+        weight: UnsafePointer<Float>, bias: Float, attention A: Int, regions: Int,
+        activated: UnsafeMutablePointer<Float>, into scores: UnsafeMutablePointer<Float>, wide: Bool = Kernels.wide
+    ) {
+        if wide && activation == .tanh {
+            nightcap_attention_scores_avx2(projected, text, weight, bias, A, regions, scores)
+            return
+        }
+        for region in 0..<regions {
+            activate(activation, projected + region * A, text, into: activated, count: A)
+            scores[region] = dot(weight, activated, count: A) + bias
+        }
+    }
+
     /// `out[a] = act(p[a] + q[a])`.
     @inline(__always)
     static func activate(
@@ -121,7 +201,14 @@ enum Kernels {
 
     /// `z[d] *= sigmoid(gate[d] + bias[d])`.
     @inline(__always)
-    static func applyGate(_ z: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>, bias: UnsafePointer<Float>, count: Int) {
+    static func applyGate(
+        _ z: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>, bias: UnsafePointer<Float>, count: Int,
+        wide: Bool = Kernels.wide
+    ) {
+        if wide {
+            nightcap_apply_gate_avx2(z, gate, bias, count)
+            return
+        }
         for d in 0..<count { z[d] *= sigmoid(gate[d] + bias[d]) }
     }
 
@@ -130,8 +217,12 @@ enum Kernels {
     @inline(__always)
     static func lstmCell(
         gates: UnsafePointer<Float>, wordGates: UnsafePointer<Float>, c: UnsafePointer<Float>,
-        newC: UnsafeMutablePointer<Float>, newH: UnsafeMutablePointer<Float>, hidden H: Int
+        newC: UnsafeMutablePointer<Float>, newH: UnsafeMutablePointer<Float>, hidden H: Int, wide: Bool = Kernels.wide
     ) {
+        if wide {
+            nightcap_lstm_cell_avx2(gates, wordGates, c, newC, newH, H)
+            return
+        }
         for j in 0..<H {
             let i = sigmoid(gates[j] + wordGates[j])
             let f = sigmoid(gates[H + j] + wordGates[H + j])
@@ -145,8 +236,15 @@ enum Kernels {
 
     /// Replaces `row[0..<count]` (with `bias` added) by its log-softmax; `scratch` holds `count` floats.
     static func logSoftmax(
-        _ row: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>, count: Int
+        _ row: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>, count: Int,
+        wide: Bool = Kernels.wide
     ) {
+        if wide {
+            var top: Float = 0
+            let total = nightcap_bias_max_expsum_avx2(row, bias, count, &top)
+            nightcap_shift_avx2(row, top, logf(total), count)
+            return
+        }
         for v in 0..<count { row[v] += bias[v] }
         // Four running maxima keep the comparisons independent.
         var m0 = -Float.infinity, m1 = -Float.infinity, m2 = -Float.infinity, m3 = -Float.infinity

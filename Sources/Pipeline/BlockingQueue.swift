@@ -7,7 +7,7 @@ import Foundation
 /// locked, so no two threads touch them at once.
 final class BlockingQueue<Element: Sendable>: @unchecked Sendable {
     private let condition = NSCondition()
-    private var items: [Element] = []
+    private var items: [Element?] = []
     private var head = 0
     private var closed = false
     private let capacity: Int
@@ -35,7 +35,10 @@ final class BlockingQueue<Element: Sendable>: @unchecked Sendable {
         defer { condition.unlock() }
         while head == items.count && !closed { condition.wait() }
         guard head < items.count else { return nil }
-        let item = items[head]
+        let item = items[head]!
+        // Drop the queue's reference now: a popped shard's features (tens of MB) must be freed when
+        // its worker is done with them, not when 64 more items have gone through.
+        items[head] = nil
         head += 1
         if head > 64 && head * 2 > items.count {
             items.removeFirst(head)

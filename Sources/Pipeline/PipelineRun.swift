@@ -122,7 +122,9 @@ public enum PipelineRun {
         guard !shards.isEmpty else { return }
         BLASThreading.useSingleThread()
         let threads = min(plan.settings.effectiveThreads, shards.count)
-        let work = BlockingQueue<(index: Int, shard: FeatureShard)>(capacity: threads)
+        // One shard waiting is enough to keep the workers fed (reading a shard takes a fraction of
+        // decoding one); every shard more in flight is another shard of features in memory.
+        let work = BlockingQueue<(index: Int, shard: FeatureShard)>(capacity: 1)
         let results = BlockingQueue<ShardCommit>(capacity: threads)
         let interrupt = options.interrupt
         let shouldStop: @Sendable () -> Bool = { interrupt.isRaised || failure.error != nil }

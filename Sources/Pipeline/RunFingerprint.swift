@@ -19,8 +19,15 @@ public struct RunFingerprint: Sendable, Equatable, CustomStringConvertible {
     public static func compute(
         settings: PipelineSettings, features: RegionFeatureFile, modelPath: String, referencesPath: String
     ) throws -> RunFingerprint {
+        try compute(settings: settings, features: features, modelDigest: try SHA256.file(modelPath), referencesPath: referencesPath)
+    }
+
+    /// The same, with the model file's SHA-256 already computed.
+    static func compute(
+        settings: PipelineSettings, features: RegionFeatureFile, modelDigest: String, referencesPath: String
+    ) throws -> RunFingerprint {
         var components: [String: String] = [:]
-        components["model"] = try SHA256.file(modelPath)
+        components["model"] = modelDigest
         components["references"] = try SHA256.file(referencesPath)
         components["references_format"] = settings.referencesFormat?.rawValue ?? "auto"
         components["references_split"] = settings.referencesSplit ?? ""

@@ -25,7 +25,7 @@ struct SHA256 {
             pending.append(byte)
             length &+= 1
             if pending.count == 64 {
-                compress(pending)
+                compressPending()
                 pending.removeAll(keepingCapacity: true)
             }
         }
@@ -41,7 +41,7 @@ struct SHA256 {
                 offset += 1
             }
             while count - offset >= 64 {
-                compress(Array(raw[offset..<(offset + 64)]))
+                compress(raw.baseAddress! + offset)
                 length &+= 64
                 offset += 64
             }
@@ -56,7 +56,7 @@ struct SHA256 {
         update(CollectionOfOne(0x80))
         while pending.count != 56 { update(CollectionOfOne(0)) }
         for shift in stride(from: 56, through: 0, by: -8) { pending.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
-        compress(pending)
+        compressPending()
         pending.removeAll()
         return state.map { word in
             let hex = String(word, radix: 16)
@@ -64,10 +64,22 @@ struct SHA256 {
         }.joined()
     }
 
-    private mutating func compress(_ block: [UInt8]) {
-        var w = [UInt32](repeating: 0, count: 64)
+    private mutating func compressPending() {
+        let block = pending
+        block.withUnsafeBytes { compress($0.baseAddress!) }
+    }
+
+    /// One 64-byte block. Works on raw memory and a stack buffer: an array per block made hashing
+    /// the model file (tens of MB, at the start of every run) take most of a second.
+    private mutating func compress(_ block: UnsafeRawPointer) {
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
+            Self.k.withUnsafeBufferPointer { k in compress(block, schedule: w, constants: k) }
+        }
+    }
+
+    private mutating func compress(_ block: UnsafeRawPointer, schedule w: UnsafeMutableBufferPointer<UInt32>, constants k: UnsafeBufferPointer<UInt32>) {
         for i in 0..<16 {
-            w[i] = UInt32(block[4 * i]) << 24 | UInt32(block[4 * i + 1]) << 16 | UInt32(block[4 * i + 2]) << 8 | UInt32(block[4 * i + 3])
+            w[i] = UInt32(bigEndian: block.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
         }
         for i in 16..<64 {
             let s0 = w[i - 15].rotatedRight(7) ^ w[i - 15].rotatedRight(18) ^ (w[i - 15] >> 3)
@@ -79,7 +91,7 @@ struct SHA256 {
         for i in 0..<64 {
             let s1 = e.rotatedRight(6) ^ e.rotatedRight(11) ^ e.rotatedRight(25)
             let choice = (e & f) ^ (~e & g)
-            let t1 = h &+ s1 &+ choice &+ Self.k[i] &+ w[i]
+            let t1 = h &+ s1 &+ choice &+ k[i] &+ w[i]
             let s0 = a.rotatedRight(2) ^ a.rotatedRight(13) ^ a.rotatedRight(22)
             let majority = (a & b) ^ (a & c) ^ (b & c)
             let t2 = s0 &+ majority

@@ -8,8 +8,11 @@ import ResultStore
 /// per-image metric statistics, regions and failures. Pure computation; one per worker thread.
 final class ShardProcessor {
     /// Images decoded together. Boundaries are fixed relative to the shard's start, so a shard's
-    /// batches never depend on threads or timing.
-    static let decodeBatchSize = 128
+    /// batches never depend on threads or timing. A whole default shard (256 images) is one batch:
+    /// every step then multiplies 256 (greedy) or 768 (beam 3) rows with each weight matrix, and
+    /// OpenBLAS's repacking of the weights, paid per call, is spread over twice the rows it was at
+    /// 128 (docs/performance.md). Memory per worker at 256 images, beam 3: about 60 MB of scratch.
+    static let decodeBatchSize = 256
 
     let decoder: BatchDecoder
     let references: ReferenceIndex
@@ -34,10 +37,12 @@ final class ShardProcessor {
         while start < shard.imageCount {
             if shouldStop() { return nil }
             let end = min(start + Self.decodeBatchSize, shard.imageCount)
+            // A batch that is the whole shard shares the shard's arrays instead of copying them.
+            let whole = start == 0 && end == shard.imageCount
             let batch = FeatureBatch(
-                imageIDs: Array(shard.imageIDs[start..<end]), maxRegions: r, dimension: d,
-                features: Array(shard.features[(start * r * d)..<(end * r * d)]),
-                regionCounts: Array(shard.regionCounts[start..<end]))
+                imageIDs: whole ? shard.imageIDs : Array(shard.imageIDs[start..<end]), maxRegions: r, dimension: d,
+                features: whole ? shard.features : Array(shard.features[(start * r * d)..<(end * r * d)]),
+                regionCounts: whole ? shard.regionCounts : Array(shard.regionCounts[start..<end]))
             let outcomes = decoder.decode(batch: batch)
             for (offset, outcome) in outcomes.enumerated() {
                 record(outcome, image: start + offset, shard: shard, into: &commit)

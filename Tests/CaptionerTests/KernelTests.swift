@@ -44,4 +44,73 @@ struct KernelTests {
             for (got, value) in zip(row, x) { #expect(abs(Double(got) - (value - lse)) < 2e-6) }
         }
     }
+
+    // The AVX2 loops of Sources/CBLAS/kernels.h must equal the portable Swift loops bit for bit
+    // (same operations in the same order), so that which one runs never changes a caption.
+
+    @Test(arguments: [1, 5, 8, 10, 16, 23, 512])
+    func wideAttentionScoresEqualPortable(width: Int) throws {
+        try #require(Kernels.wide, "this CPU has no AVX2: only the portable loops run")
+        var random = SeededGenerator(seed: UInt64(width))
+        let regions = 7
+        let projected = random.floats(regions * width, scale: 4)
+        let text = random.floats(width, scale: 4) + [12, -15, 0.5]  // beyond the tanh clamp, too
+        let weight = random.floats(width, scale: 1)
+        var activated = [Float](repeating: 0, count: width)
+        var portable = [Float](repeating: 0, count: regions), wide = portable
+        for (useWide, out) in [(false, 0), (true, 1)] {
+            var scores = [Float](repeating: 0, count: regions)
+            Kernels.attentionScores(
+                .tanh, projected: projected, text: text, weight: weight, bias: 0.25, attention: width, regions: regions,
+                activated: &activated, into: &scores, wide: useWide)
+            if out == 0 { portable = scores } else { wide = scores }
+        }
+        #expect(portable.map(\.bitPattern) == wide.map(\.bitPattern))
+    }
+
+    @Test(arguments: [1, 7, 8, 13, 100, 9487])
+    func wideLogSoftmaxEqualsPortable(count: Int) throws {
+        try #require(Kernels.wide, "this CPU has no AVX2: only the portable loops run")
+        var random = SeededGenerator(seed: UInt64(count))
+        let row = random.floats(count, scale: 30)
+        let bias = random.floats(count, scale: 2)
+        var scratch = [Float](repeating: 0, count: count)
+        var portable = row, wide = row
+        Kernels.logSoftmax(&portable, bias: bias, scratch: &scratch, count: count, wide: false)
+        Kernels.logSoftmax(&wide, bias: bias, scratch: &scratch, count: count, wide: true)
+        #expect(portable.map(\.bitPattern) == wide.map(\.bitPattern))
+    }
+
+    @Test(arguments: [(1, 16), (2, 8), (3, 2048), (4, 24), (5, 40), (9, 7)])
+    func wideWeightedSumEqualsPortable(rows: Int, dimension: Int) throws {
+        try #require(Kernels.wide, "this CPU has no AVX2: only the portable loops run")
+        var random = SeededGenerator(seed: UInt64(rows * 1000 + dimension))
+        let regions = 36, stride = 40
+        let alpha = random.floats(rows * stride, scale: 1)
+        let v = random.floats(regions * dimension, scale: 3)
+        var portable = [Float](repeating: 0, count: rows * dimension), wide = portable
+        Kernels.weightedSum(rows: rows, alpha, alphaStride: stride, v, count: regions, dimension: dimension, into: &portable, wide: false)
+        Kernels.weightedSum(rows: rows, alpha, alphaStride: stride, v, count: regions, dimension: dimension, into: &wide, wide: true)
+        #expect(portable.map(\.bitPattern) == wide.map(\.bitPattern))
+    }
+
+    @Test(arguments: [5, 8, 12, 512, 2051])
+    func wideGateAndCellEqualPortable(width: Int) throws {
+        try #require(Kernels.wide, "this CPU has no AVX2: only the portable loops run")
+        var random = SeededGenerator(seed: UInt64(width) + 77)
+        let z = random.floats(width, scale: 2), gate = random.floats(width, scale: 12), bias = random.floats(width, scale: 1)
+        var portableZ = z, wideZ = z
+        Kernels.applyGate(&portableZ, gate: gate, bias: bias, count: width, wide: false)
+        Kernels.applyGate(&wideZ, gate: gate, bias: bias, count: width, wide: true)
+        #expect(portableZ.map(\.bitPattern) == wideZ.map(\.bitPattern))
+
+        let gates = random.floats(4 * width, scale: 10), wordGates = random.floats(4 * width, scale: 3)
+        let c = random.floats(width, scale: 4)
+        var portable = (c: [Float](repeating: 0, count: width), h: [Float](repeating: 0, count: width))
+        var wide = portable
+        Kernels.lstmCell(gates: gates, wordGates: wordGates, c: c, newC: &portable.c, newH: &portable.h, hidden: width, wide: false)
+        Kernels.lstmCell(gates: gates, wordGates: wordGates, c: c, newC: &wide.c, newH: &wide.h, hidden: width, wide: true)
+        #expect(portable.c.map(\.bitPattern) == wide.c.map(\.bitPattern))
+        #expect(portable.h.map(\.bitPattern) == wide.h.map(\.bitPattern))
+    }
 }
