@@ -109,6 +109,24 @@ import Testing
         #expect(try RunFixture.snapshot(database: db) == RunFixture.snapshot(database: reference))
     }
 
+    @Test func secondCtrlCExitsAtOnceAndTheRunStillResumes() throws {
+        let fixture = try RunFixture()
+        let reference = fixture.path("reference.sqlite")
+        #expect(try NightcapProcess.run(fixture.runArguments(database: reference, extra: ["--shard-size", "2"])).status == 0)
+        let db = fixture.path("twice.sqlite")
+        let stopped = try NightcapProcess.run(
+            fixture.runArguments(database: db, extra: ["--shard-size", "2"]),
+            environment: ["NIGHTCAP_FAULT_INTERRUPT_AFTER_COMMITS": "2", "NIGHTCAP_FAULT_INTERRUPT_TWICE": "1"])
+        #expect(stopped.status == 130 && !stopped.wasSignalled)
+        #expect(stopped.standardError.contains("stopped at once (second signal)"))
+        let database = try ResultDatabase(path: db, readOnly: true)
+        #expect(try database.run(id: 1)?.status == .running, "no time was taken to mark it: the next start takes it over")
+        #expect(try database.doneShards(runID: 1).count == 2)
+        try database.close()
+        #expect(try NightcapProcess.run(fixture.runArguments(database: db, extra: ["--shard-size", "2"])).status == 0)
+        #expect(try RunFixture.snapshot(database: db) == RunFixture.snapshot(database: reference))
+    }
+
     @Test func completedRunIsNotRepeatedUnlessAsked() throws {
         let fixture = try RunFixture(images: 10)
         let db = fixture.path("r.sqlite")
