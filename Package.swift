@@ -50,6 +50,7 @@ let package = Package(
             name: "ResultStoreTests",
             dependencies: ["ResultStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "HDF5", "TestSupport"]),
+        .testTarget(name: "NightcapCLITests", dependencies: ["nightcap", "Pipeline", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["HDF5", "TestSupport", "ResultStore"]),
     ],
     swiftLanguageModes: [.v6]
