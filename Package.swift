@@ -20,8 +20,11 @@ let package = Package(
         .systemLibrary(
             name: "CBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CDeflate", pkgConfig: "libdeflate",
+            providers: [.apt(["libdeflate-dev"])]),
 
-        .target(name: "HDF5", dependencies: ["CHDF5"]),
+        .target(name: "HDF5", dependencies: ["CHDF5", "CDeflate"]),
         .target(name: "RegionFeatures", dependencies: ["HDF5"]),
         .target(name: "Captioner", dependencies: ["HDF5", "CBLAS"]),
         .target(name: "CaptionMetrics"),

@@ -50,7 +50,22 @@ public enum PipelineRun {
     public static func execute(_ settings: PipelineSettings, options: RunOptions = RunOptions()) throws -> RunReport {
         let started = Date()
         let settings = try settings.validated()
-        let plan = try RunPlan(settings: settings)
+        // The first shards are read while the model and the references load (RunPlan), so that
+        // decoding starts as soon as the plan is validated. Which shards a run still needs is known
+        // only later (a resumed run may have done them): shards not needed are dropped unread by
+        // anyone. A read error here only ends the early reading; the shard is read again in
+        // `stream`, which reports the error as it would have.
+        var early: [Int: FeatureShard] = [:]
+        let plan = try RunPlan(settings: settings) { features in
+            let shardSize = settings.shardSize
+            let count = min(settings.effectiveThreads, (features.imageCount + shardSize - 1) / shardSize)
+            for index in 0..<count {
+                guard !options.interrupt.isRaised,
+                    let shard = try? features.read((index * shardSize)..<min((index + 1) * shardSize, features.imageCount))
+                else { break }
+                early[index] = shard
+            }
+        }
         let database = plan.database
         defer { try? database.close() }
 
@@ -95,7 +110,8 @@ public enum PipelineRun {
         progress.start(imagesDone: imagesDone, shardsDone: done.count)
         let failure = FirstError()
         do {
-            try stream(todo, plan: plan, runID: runID, options: options, progress: progress, failure: failure)
+            early = early.filter { todo.contains($0.key) }
+            try stream(todo, early: &early, plan: plan, runID: runID, options: options, progress: progress, failure: failure)
         } catch {
             failure.record(error)
         }
@@ -115,9 +131,11 @@ public enum PipelineRun {
         return try report(for: runID, name: plan.name, outcome: .completed, plan: plan, started: started)
     }
 
-    /// The reader loop on this thread, `threads` decoder workers and one writer.
+    /// The reader loop on this thread, `threads` decoder workers and one writer. `early` holds
+    /// shards already read; each leaves it as it goes to the workers, so that its memory is freed
+    /// with the worker's use of it.
     private static func stream(
-        _ shards: [Int], plan: RunPlan, runID: Int64, options: RunOptions, progress: ProgressReporter, failure: FirstError
+        _ shards: [Int], early: inout [Int: FeatureShard], plan: RunPlan, runID: Int64, options: RunOptions, progress: ProgressReporter, failure: FirstError
     ) throws {
         guard !shards.isEmpty else { return }
         BLASThreading.useSingleThread()
@@ -174,7 +192,7 @@ public enum PipelineRun {
         }
         for index in shards {
             if shouldStop() { break }
-            let shard = try plan.features.read(plan.shardRange(index))
+            let shard = try early.removeValue(forKey: index) ?? plan.features.read(plan.shardRange(index))
             work.push((index, shard))
         }
     }

@@ -16,24 +16,52 @@ final class RunPlan {
     let name: String
     let configurationJSON: String
 
-    init(settings: PipelineSettings) throws {
+    /// `whileLoading` runs on this thread once the features file is open, while the model, the
+    /// references and the model's digest load on other threads: the pipeline reads its first
+    /// shards there. Nothing it does may be a result; validation completes after it, before any.
+    init(settings: PipelineSettings, whileLoading: (RegionFeatureFile) -> Void = { _ in }) throws {
         self.settings = settings
         let featuresPath = settings.featuresPath!, modelPath = settings.modelPath!, referencesPath = settings.referencesPath!
-        // Hashing the model file for the fingerprint takes about half a second per 80 MB; it runs on
-        // a second thread while this one opens the features and loads the model and the references.
-        let modelDigest = BackgroundDigest(path: modelPath)
-        features = try RegionFeatureFile(path: featuresPath, names: settings.featureNames)
+        // Hashing the model file for the fingerprint takes about half a second per 80 MB, loading
+        // the model about as long, tokenizing the references a fraction of that: each runs on its
+        // own thread while this one opens the features and reads the first shards. The model file
+        // is a separate HDF5 file on its loading thread; this HDF5 build is thread-safe (one global
+        // lock), and the features file stays on this thread. Errors are reported in the order the
+        // steps had when they ran one after another: features, model, model against features,
+        // references.
+        let modelDigest = BackgroundTask(name: "nightcap-fingerprint") { try SHA256.file(modelPath) }
+        let loadedModel = BackgroundTask(name: "nightcap-model") { try CaptionModel.load(path: modelPath) }
+        let features: RegionFeatureFile
+        do {
+            features = try RegionFeatureFile(path: featuresPath, names: settings.featureNames)
+        } catch {
+            _ = try? loadedModel.value()
+            _ = try? modelDigest.value()
+            throw error
+        }
+        self.features = features
+        let featureImageIDs = features.imageIDs
+        let format = settings.referencesFormat, split = settings.referencesSplit
+        let loadedReferences = BackgroundTask(name: "nightcap-references") {
+            let captions = try CaptionFileReader.references(at: referencesPath, format: format, split: split)
+            return try ReferenceIndex(references: captions, featureImageIDs: featureImageIDs, featuresPath: featuresPath)
+        }
+        // Every background step is waited for before this returns or throws, so none outlives the plan.
+        let model: Result<CaptionModel, any Error>
+        let references: Result<ReferenceIndex, any Error>
+        if features.imageCount > 0 { whileLoading(features) }
+        model = Result { try loadedModel.value() }
+        references = Result { try loadedReferences.value() }
+        let digest = Result { try modelDigest.value() }
         guard features.imageCount > 0 else {
             throw PipelineError(.validation, "\(featuresPath): the features file holds no images")
         }
-        model = try CaptionModel.load(path: modelPath)
-        try model.validate(featureDimension: features.dimension, featuresFile: featuresPath)
-        let captions = try CaptionFileReader.references(
-            at: referencesPath, format: settings.referencesFormat, split: settings.referencesSplit)
-        references = try ReferenceIndex(references: captions, featureImageIDs: features.imageIDs, featuresPath: featuresPath)
+        self.model = try model.get()
+        try self.model.validate(featureDimension: features.dimension, featuresFile: featuresPath)
+        self.references = try references.get()
         database = try ResultDatabase(path: settings.effectiveDatabasePath)
         fingerprint = try RunFingerprint.compute(
-            settings: settings, features: features, modelDigest: try modelDigest.value(), referencesPath: referencesPath)
+            settings: settings, features: features, modelDigest: try digest.get(), referencesPath: referencesPath)
         name = settings.name
             ?? settings.pipelineFile.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent }
             ?? URL(fileURLWithPath: modelPath).deletingPathExtension().lastPathComponent
@@ -52,24 +80,25 @@ final class RunPlan {
     }
 }
 
-/// `SHA256.file(path)` computed on its own thread; `value()` waits for it.
-final class BackgroundDigest: @unchecked Sendable {
+/// `body` computed on its own thread; `value()` waits for it.
+final class BackgroundTask<Value: Sendable>: @unchecked Sendable {
     // `result` is written once by the thread before it signals `done`, and read only after `done`.
-    private var result: Result<String, any Error> = .success("")
+    private var result: Result<Value, any Error>?
     private let done = DispatchSemaphore(value: 0)
 
-    init(path: String) {
+    init(name: String, _ body: @escaping @Sendable () throws -> Value) {
         let thread = Thread { [self] in
-            result = Result { try SHA256.file(path) }
+            result = Result { try body() }
             done.signal()
         }
-        thread.name = "nightcap-fingerprint"
+        thread.name = name
+        thread.stackSize = 8 << 20
         thread.start()
     }
 
-    func value() throws -> String {
+    func value() throws -> Value {
         done.wait()
         done.signal()  // later calls return at once
-        return try result.get()
+        return try result!.get()
     }
 }

@@ -23,6 +23,38 @@ import Testing
         #expect(try dataset.readFloats(start: [1, 0, 0], count: [1, 3, 4]) == Array(values[12..<24]))
     }
 
+    /// One row per chunk, shuffle + gzip: the raw-chunk path (libdeflate) gives exactly what HDF5's
+    /// pipeline gives; other layouts are refused, for the caller to read through HDF5.
+    @Test func rowChunksInflateDirectlyToTheSameBits() throws {
+        let path = folder.path("rows.h5")
+        // Post-ReLU-like: half exact zeros, the rest of all magnitudes.
+        let values: [Float] = (0..<(7 * 5 * 6)).map { (index: Int) -> Float in
+            let scale: Float = pow(10, Float(index % 9) - 4)
+            return index % 2 == 0 ? 0 : sin(Float(index)) * scale
+        }
+        do {
+            let file = try HDF5File.create(path)
+            try file.root.writeFloats(
+                "rows", values, shape: [7, 5, 6], options: HDF5StorageOptions(chunks: [1, 5, 6], gzipLevel: 4, shuffle: true))
+            try file.root.writeFloats(
+                "gzipOnly", values, shape: [7, 5, 6], options: HDF5StorageOptions(chunks: [1, 5, 6], gzipLevel: 4))
+            try file.root.writeFloats(
+                "blocks", values, shape: [7, 5, 6], options: HDF5StorageOptions(chunks: [3, 5, 6], gzipLevel: 4, shuffle: true))
+        }
+        let root = try HDF5File.open(path).root
+        let rows = try root.dataset("rows")
+        var direct = [Float](repeating: -1, count: 3 * 30)
+        #expect(try direct.withUnsafeMutableBufferPointer { try rows.readRowChunksInflatingDirectly(start: 2, count: 3, into: $0) })
+        let expected = try rows.readFloats(start: [2, 0, 0], count: [3, 5, 6])
+        #expect(direct.map(\.bitPattern) == expected.map(\.bitPattern))
+        #expect(expected == Array(values[60..<150]))
+        for name in ["gzipOnly", "blocks"] {
+            let other = try root.dataset(name)
+            var buffer = [Float](repeating: 0, count: 30)
+            #expect(try !buffer.withUnsafeMutableBufferPointer { try other.readRowChunksInflatingDirectly(start: 0, count: 1, into: $0) })
+        }
+    }
+
     @Test func compressedChunkedReadsTransparently() throws {
         let path = folder.path("gzip.h5")
         let values: [Float] = (0..<(10 * 6 * 8)).map { sin(Float($0)) }
