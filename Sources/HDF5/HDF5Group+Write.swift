@@ -53,6 +53,22 @@ extension HDF5Group {
         }
     }
 
+    /// Creates `name` with the file type of `storage` and writes `values` from memory type `memoryType`.
+    private func writeNumbers<Element>(
+        _ name: String, _ values: [Element], shape: [Int], storage: HDF5StorageType, memoryType: hid_t,
+        options: HDF5StorageOptions
+    ) throws {
+        try checkCount(values.count, shape, name)
+        let type = storage.makeFileType()
+        defer { if type.owned { _ = H5Tclose(type.id) } }
+        let dataset = try makeDataset(name, shape: shape, fileType: type.id, options: options)
+        try values.withUnsafeBytes { raw in
+            try HDF5Library.check(
+                H5Dwrite(dataset.id, memoryType, nc_H5S_ALL(), nc_H5S_ALL(), nc_H5P_DEFAULT(), raw.baseAddress),
+                "H5Dwrite", file: file.path, object: childPath(name))
+        }
+    }
+
     /// Writes a float dataset, stored as `storage` (float16, float32 or float64).
     ///
     /// The corresponding C functions are `H5Dcreate2` and `H5Dwrite`.
@@ -60,15 +76,7 @@ extension HDF5Group {
         _ name: String, _ values: [Float], shape: [Int], as storage: HDF5StorageType = .float32,
         options: HDF5StorageOptions = .contiguous
     ) throws {
-        try checkCount(values.count, shape, name)
-        let type = storage.makeFileType()
-        defer { if type.owned { _ = H5Tclose(type.id) } }
-        let dataset = try makeDataset(name, shape: shape, fileType: type.id, options: options)
-        try values.withUnsafeBytes { raw in
-            try HDF5Library.check(
-                H5Dwrite(dataset.id, nc_H5T_NATIVE_FLOAT(), nc_H5S_ALL(), nc_H5S_ALL(), nc_H5P_DEFAULT(), raw.baseAddress),
-                "H5Dwrite", file: file.path, object: childPath(name))
-        }
+        try writeNumbers(name, values, shape: shape, storage: storage, memoryType: nc_H5T_NATIVE_FLOAT(), options: options)
     }
 
     /// Writes an integer dataset, stored as `storage` (int32 or int64).
@@ -76,15 +84,7 @@ extension HDF5Group {
         _ name: String, _ values: [Int64], shape: [Int], as storage: HDF5StorageType = .int64,
         options: HDF5StorageOptions = .contiguous
     ) throws {
-        try checkCount(values.count, shape, name)
-        let type = storage.makeFileType()
-        defer { if type.owned { _ = H5Tclose(type.id) } }
-        let dataset = try makeDataset(name, shape: shape, fileType: type.id, options: options)
-        try values.withUnsafeBytes { raw in
-            try HDF5Library.check(
-                H5Dwrite(dataset.id, nc_H5T_NATIVE_INT64(), nc_H5S_ALL(), nc_H5S_ALL(), nc_H5P_DEFAULT(), raw.baseAddress),
-                "H5Dwrite", file: file.path, object: childPath(name))
-        }
+        try writeNumbers(name, values, shape: shape, storage: storage, memoryType: nc_H5T_NATIVE_INT64(), options: options)
     }
 
     /// Writes a string dataset: variable-length UTF-8 (as h5py does) or, with `fixedLength`, strings
