@@ -16,8 +16,7 @@ import Testing
         let fixture = try RunFixture(images: 4)
         let other = fixture.path("wide.h5")
         try TestModelFile(V: 30, E: 8, D: 20, H: 12, A: 10).write(to: other)
-        var arguments = fixture.runArguments(database: fixture.path("r.sqlite"))
-        arguments[arguments.firstIndex(of: "--model")! + 1] = other
+        let arguments = fixture.runArguments(database: fixture.path("r.sqlite"), replacing: "--model", with: other)
         let outcome = try NightcapProcess.run(arguments)
         #expect(outcome.status == 1)
         #expect(outcome.standardError.contains("wide.h5"))
@@ -31,8 +30,7 @@ import Testing
         let references = fixture.path("other.json")
         try #"{"images": [{"id": 1}], "annotations": [{"id": 1, "image_id": 1, "caption": "a cat"}]}"#
             .write(toFile: references, atomically: true, encoding: .utf8)
-        var arguments = fixture.runArguments(database: fixture.path("r.sqlite"))
-        arguments[arguments.firstIndex(of: "--references")! + 1] = references
+        let arguments = fixture.runArguments(database: fixture.path("r.sqlite"), replacing: "--references", with: references)
         let outcome = try NightcapProcess.run(arguments)
         #expect(outcome.status == 1)
         #expect(outcome.standardError.contains("no image of \(fixture.features) has reference captions in \(references): the features' image ids look like 500000, 500001, 500002, the references' like 1."))
@@ -42,8 +40,7 @@ import Testing
         let fixture = try RunFixture(images: 4)
         let references = fixture.path("broken.json")
         try #"{"annotations": [{"image_id": 1, "caption": "a cat"}"#.write(toFile: references, atomically: true, encoding: .utf8)
-        var arguments = fixture.runArguments(database: fixture.path("r.sqlite"))
-        arguments[arguments.firstIndex(of: "--references")! + 1] = references
+        let arguments = fixture.runArguments(database: fixture.path("r.sqlite"), replacing: "--references", with: references)
         let outcome = try NightcapProcess.run(arguments)
         #expect(outcome.status == 1)
         #expect(outcome.standardError.contains("broken.json: not valid JSON"))
@@ -106,8 +103,7 @@ import Testing
             try out.root.writeIntegers("num_regions", counts, shape: [counts.count])
             try out.root.writeIntegers("image_ids", ids, shape: [ids.count])
         }
-        var arguments = fixture.runArguments(database: fixture.path("r.sqlite"))
-        arguments[arguments.firstIndex(of: "--features")! + 1] = broken
+        let arguments = fixture.runArguments(database: fixture.path("r.sqlite"), replacing: "--features", with: broken)
         let outcome = try NightcapProcess.run(arguments)
         #expect(outcome.status == 0, "\(outcome.standardError)")
         #expect(outcome.standardOutput.contains("failed images: 1 (excluded from metrics"))

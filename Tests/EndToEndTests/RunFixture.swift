@@ -45,6 +45,13 @@ struct RunFixture {
             + extra
     }
 
+    /// `runArguments` with the value of `flag` (`--features`, `--model`, `--references`) replaced.
+    func runArguments(database: String, replacing flag: String, with value: String) -> [String] {
+        var arguments = runArguments(database: database)
+        arguments[arguments.firstIndex(of: flag)! + 1] = value
+        return arguments
+    }
+
     /// Everything a run stored that must not depend on threads, interruptions or timing, as text.
     static func snapshot(database path: String, runID: Int64 = 1) throws -> String {
         let database = try ResultDatabase(path: path, readOnly: true)
