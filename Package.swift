@@ -52,7 +52,7 @@ let package = Package(
             ]),
 
         // Writers of synthetic inputs, shared by the test targets only.
-        .target(name: "TestSupport", dependencies: ["HDF5"], path: "Sources/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["ConcurrencyPrimitives", "HDF5"], path: "Sources/TestSupport"),
 
         .testTarget(name: "ConcurrencyPrimitivesTests", dependencies: ["ConcurrencyPrimitives"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),

@@ -1,3 +1,4 @@
+import ConcurrencyPrimitives
 import Foundation
 import Synchronization
 
@@ -40,20 +41,20 @@ public struct NightcapProcess {
     /// A started process whose output is collected in the background.
     public final class Running: @unchecked Sendable {
         // `Process` is not Sendable; its methods are safe to call from any thread. The collected
-        // output sits in a Mutex; the pipes are read on their own threads.
+        // output sits in a Mutex; each pipe is read on a thread of its own (not Dispatch's shared
+        // pool, which parallel tests can exhaust, and then a reader would wait for a free thread).
         public let process: Process
         private let collected = Mutex<(output: Data, error: Data)>((Data(), Data()))
-        private let group = DispatchGroup()
+        private var readers: [WorkerThread] = []
 
         init(process: Process, stdout: Pipe, stderr: Pipe) {
             self.process = process
             for (pipe, isOutput) in [(stdout, true), (stderr, false)] {
-                group.enter()
-                DispatchQueue.global().async {
-                    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                let handle = pipe.fileHandleForReading
+                readers.append(WorkerThread(name: isOutput ? "test-stdout" : "test-stderr") { [self] in
+                    let data = handle.readDataToEndOfFile()
                     self.collected.withLock { if isOutput { $0.output = data } else { $0.error = data } }
-                    self.group.leave()
-                }
+                })
             }
         }
 
@@ -74,7 +75,7 @@ public struct NightcapProcess {
                 usleep(5_000)
             }
             process.waitUntilExit()
-            group.wait()
+            for reader in readers { reader.join() }
             let (output, error) = collected.withLock { $0 }
             if timedOut {
                 return Outcome(

@@ -4,7 +4,7 @@ import Testing
 
 /// The bounded queue between the pipeline's threads: order, bounds, close, and no lost or
 /// duplicated item under contention.
-@Suite(.timeLimit(.minutes(1))) struct BlockingQueueTests {
+@Suite struct BlockingQueueTests {
     @Test func popsInPushOrder() {
         let queue = BlockingQueue<Int>(capacity: 3)
         for value in 1...3 { #expect(queue.push(value)) }
@@ -103,7 +103,7 @@ import Testing
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct WorkerThreadTests {
+@Suite struct WorkerThreadTests {
     @Test func backgroundTaskReturnsItsValueOrThrowsItsError() throws {
         struct Failure: Error, Equatable {}
         let value = BackgroundTask(name: "test-value") { 6 * 7 }

@@ -5,7 +5,7 @@ import Testing
 
 /// The embedded demo (pipelines/demo.toml) as the README's first command runs it, and the README's
 /// SQL run against what it wrote.
-@Suite(.serialized, .timeLimit(.minutes(10))) struct DemoTests {
+@Suite(.serialized, .timeLimit(.minutes(20))) struct DemoTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
     static let pipeline = repository.appendingPathComponent("pipelines/demo.toml").path

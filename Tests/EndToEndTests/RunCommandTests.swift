@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// `nightcap run` as users run it: the built binary on inputs the test writes.
-@Suite(.timeLimit(.minutes(10))) struct RunCommandTests {
+@Suite(.timeLimit(.minutes(20))) struct RunCommandTests {
     @Test func runStoresCaptionsAttentionMetricsAndRegions() throws {
         let fixture = try RunFixture()
         let db = fixture.path("results.sqlite")

@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 /// What `nightcap run` says when its inputs do not fit, before any work starts.
-@Suite(.timeLimit(.minutes(10))) struct RunErrorTests {
+@Suite(.timeLimit(.minutes(20))) struct RunErrorTests {
     @Test func flagsAloneMustNameTheInputs() throws {
         let outcome = try NightcapProcess.run(["run", "--features", "f.h5"])
         #expect(outcome.status == 2)

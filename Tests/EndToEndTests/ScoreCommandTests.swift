@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// `nightcap score` on the real fakecap files, as a user runs it.
-@Suite(.timeLimit(.minutes(10))) struct ScoreCommandTests {
+@Suite(.timeLimit(.minutes(20))) struct ScoreCommandTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("CaptionMetricsTests/Fixtures")
     static let results = fixtures.appendingPathComponent("fakecap-results.json").path

@@ -59,7 +59,7 @@ struct PipelineInputs {
 }
 
 /// `PipelineRun` in-process: the whole run without the command line or a subprocess.
-@Suite(.timeLimit(.minutes(5))) struct PipelineRunTests {
+@Suite struct PipelineRunTests {
     @Test func completesStoresEveryImageAndReportsTheMetricsInOrder() throws {
         let inputs = try PipelineInputs()
         let report = try PipelineRun.execute(inputs.settings(database: "a.sqlite"), options: PipelineInputs.quiet)
