@@ -38,6 +38,8 @@ public enum AttentionStorage: Sendable, Equatable, Codable, CustomStringConverti
 public struct PipelineSettings: Sendable, Equatable, Codable {
     public var featuresPath: String?
     public var featureNames = FeatureDatasetNames()
+    /// An `*_imgid2idx.pkl` id map naming the rows of a packed or ragged features file without ids.
+    public var idMapPath: String?
     public var modelPath: String?
     public var referencesPath: String?
     public var referencesFormat: ReferenceFormat?

@@ -21,6 +21,8 @@ extension Nightcap {
         var pipeline: String?
 
         @Option(help: "Region features (HDF5).") var features: String?
+        @Option(name: .customLong("id-map"), help: "An *_imgid2idx.pkl id map ({image_id: row}) naming the rows of a features file without ids.")
+        var idMap: String?
         @Option(help: "Model file (HDF5, see schemas/model-format.md).") var model: String?
         @Option(help: "Reference captions (COCO annotations or Karpathy split JSON).") var references: String?
         @Option(name: .customLong("references-format"), help: "coco or karpathy (default: detected).")
@@ -54,6 +56,7 @@ extension Nightcap {
             let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
             func absolute(_ path: String) -> String { PipelineFile.resolve(path, against: cwd) }
             if let features { settings.featuresPath = absolute(features) }
+            if let idMap { settings.idMapPath = absolute(idMap) }
             if let model { settings.modelPath = absolute(model) }
             if let references { settings.referencesPath = absolute(references) }
             if let referencesFormat { settings.referencesFormat = referencesFormat }
