@@ -113,14 +113,7 @@ final class StorageTable {
     private func forEachIndex(_ tensor: TorchTensorReference, first: Int, count: Int, _ body: (Int, Int) -> Void) {
         if count == 0 { return }
         let rank = tensor.shape.count
-        // Contiguous (or 0-d): one run.
-        var contiguous = true
-        var expected = 1
-        for axis in stride(from: rank - 1, through: 0, by: -1) where tensor.shape[axis] != 1 {
-            if tensor.strides[axis] != expected { contiguous = false }
-            expected *= tensor.shape[axis]
-        }
-        if contiguous {
+        if isContiguous(tensor) {
             for i in 0..<count { body(i, first + i) }
             return
         }
@@ -140,6 +133,17 @@ final class StorageTable {
         }
     }
 
+    /// Whether a view's elements are one run of its storage, in order (0-d, size-1 axes and
+    /// contiguous strides).
+    private func isContiguous(_ tensor: TorchTensorReference) -> Bool {
+        var expected = 1
+        for axis in stride(from: tensor.shape.count - 1, through: 0, by: -1) where tensor.shape[axis] != 1 {
+            if tensor.strides[axis] != expected { return false }
+            expected *= tensor.shape[axis]
+        }
+        return true
+    }
+
     /// The tensor's values as `Float`, in row-major order of its shape.
     func floats(of tensor: TorchTensorReference, name: String, in data: Data) throws -> CheckpointTensor {
         let (type, range, first, count) = try layout(of: tensor, name: name)
@@ -147,6 +151,12 @@ final class StorageTable {
         data.withUnsafeBytes { (file: UnsafeRawBufferPointer) in
             let base = UnsafeRawBufferPointer(rebasing: file[range])
             values.withUnsafeMutableBufferPointer { out in
+                // The common case, a contiguous float32 tensor on a little-endian machine, is a copy.
+                if type == .float32, isContiguous(tensor), count > 0, UInt32(1).littleEndian == 1 {
+                    UnsafeMutableRawBufferPointer(out).copyMemory(
+                        from: UnsafeRawBufferPointer(rebasing: base[(first * 4)..<((first + count) * 4)]))
+                    return
+                }
                 switch type {
                 case .float32:
                     forEachIndex(tensor, first: first, count: count) { i, e in
