@@ -138,6 +138,46 @@ PY2_INFOS = (
 )
 
 
+def write_torch04_legacy(path):
+    """A legacy file as torch <= 0.4 wrote it, which modern torch cannot write but still loads:
+    tensors rebuilt by the 4-argument `torch._utils._rebuild_tensor`, and persistent ids whose sixth
+    element is a view `(view_key, offset, size)` of a larger storage (torch 0.3 serialised
+    `storage[a:b]` views this way). Laid out as `_legacy_save` does: magic, protocol version,
+    system info, the object, the sorted storage keys, then each storage's int64 size and bytes."""
+    root = (torch.arange(12, dtype=torch.float32) - 4) / 4
+
+    class View:
+        def __init__(self, offset, size):
+            self.offset, self.size = offset, size
+
+    class OldTensor:
+        def __init__(self, storage, offset, size, stride):
+            self.args = (storage, offset, size, stride)
+
+        def __reduce__(self):
+            return (torch._utils._rebuild_tensor, self.args)
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            if isinstance(obj, View):
+                return ("storage", torch.FloatStorage, "140230", "cpu", 12, ("140230v%d" % obj.offset, obj.offset, obj.size))
+            return None
+
+    sd = collections.OrderedDict()
+    sd["whole_view"] = OldTensor(View(2, 6), 0, (2, 3), (3, 1))   # storage[2:8] as 2x3
+    sd["inner_view"] = OldTensor(View(5, 4), 1, (3,), (1,))       # storage[5:9], from its element 1
+    buf = io.BytesIO()
+    for obj in (0x1950a86a20f9469cfc6c, 1001, {"protocol_version": 1001, "little_endian": True,
+                                                "type_sizes": {"short": 2, "int": 4, "long": 8}}):
+        pickle.dump(obj, buf, protocol=2)
+    Pickler(buf, protocol=2).dump(sd)
+    pickle.dump(["140230"], buf, protocol=2)
+    buf.write(np.int64(12).tobytes())
+    buf.write(root.numpy().tobytes())
+    with open(path, "wb") as f:
+        f.write(buf.getvalue())
+
+
 def save(obj, path, **kw):
     torch.save(obj, path, **kw)
 
@@ -228,6 +268,9 @@ def main():
     cks["dtypes_zip.pth"] = checkpoint_record(p("dtypes_zip.pth"))
     save(dt, p("dtypes_legacy.pth"), _use_new_zipfile_serialization=False)
     cks["dtypes_legacy.pth"] = checkpoint_record(p("dtypes_legacy.pth"))
+
+    write_torch04_legacy(p("torch04_views.pth"))
+    cks["torch04_views.pth"] = checkpoint_record(p("torch04_views.pth"))
 
     save(many_tensors_state_dict(), p("many_tensors.pth"))
     cks["many_tensors.pth"] = checkpoint_record(p("many_tensors.pth"))
