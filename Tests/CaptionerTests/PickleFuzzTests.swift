@@ -104,6 +104,36 @@ struct PickleFuzzTests {
         #expect(outcomes["read", default: 0] > 0)
     }
 
+    @Test(.timeLimit(.minutes(3)))
+    func mutatedInfosIDMapsAndSafetensorsNeverCrash() throws {
+        let infos = [try Self.fixture("infos_protocol2.pkl"), try Self.fixture("infos_protocol0.pkl"), try Self.fixture("infos_python2.pkl")]
+        let idMap = try Self.fixture("val36_imgid2idx.pkl")
+        let safetensors = try Self.fixture("updown.safetensors")
+        var random = SeededGenerator(seed: 2048)
+        var read = 0, refused = 0
+        for round in 0..<3000 {
+            do {
+                switch round % 3 {
+                case 0:
+                    let loaded = try TrainingInfos.load(path: "fuzz.pkl", data: Data(Self.mutate(infos[round / 3 % 3], using: &random)))
+                    #expect(!loaded.vocabulary.isEmpty)
+                case 1:
+                    let ids = try ImageIDMap.load(path: "fuzz.pkl", data: Data(Self.mutate(idMap, using: &random)))
+                    #expect(Set(ids).count == ids.count)
+                default:
+                    let checkpoint = try SafetensorsFile.load(path: "fuzz.safetensors", data: Data(Self.mutate(safetensors, using: &random)))
+                    #expect(!checkpoint.stateDict.tensors.isEmpty)
+                }
+                read += 1
+            } catch let error as CheckpointError {
+                #expect(error.file.hasPrefix("fuzz."))
+                refused += 1
+            }
+        }
+        #expect(read + refused == 3000)
+        #expect(read > 0 && refused > 0)
+    }
+
     @Test func memoAndLengthsAreBounded() throws {
         // BINUNICODE declaring 4 GiB with 3 bytes left; LONG_BINGET of an index never written;
         // a memo index far out (LONG_BINPUT 0xFFFFFFFF) is stored sparsely, not as an array.

@@ -6,7 +6,10 @@ import Foundation
 public enum ImageIDMap {
     /// The image id of every row `0..<N`, as text (`"391895"`).
     public static func load(path: String) throws -> [String] {
-        let data = try readCheckpointFile(path)
+        try load(path: path, data: readCheckpointFile(path))
+    }
+
+    static func load(path: String, data: Data) throws -> [String] {
         func bad(_ message: String) -> CheckpointError {
             CheckpointError(.badIDMap, file: path, message: message)
         }

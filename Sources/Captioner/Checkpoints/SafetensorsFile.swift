@@ -15,7 +15,10 @@ enum SafetensorsFile {
     static let maximumHeader = 100_000_000
 
     static func load(path: String) throws -> TorchCheckpoint {
-        let data = try readCheckpointFile(path)
+        try load(path: path, data: readCheckpointFile(path))
+    }
+
+    static func load(path: String, data: Data) throws -> TorchCheckpoint {
         func corrupt(_ object: String?, _ message: String) -> CheckpointError {
             CheckpointError(.corruptArchive, file: path, object: object, message: message)
         }

@@ -5,7 +5,10 @@ extension TrainingInfos {
     /// protocol 0 from Python 2 before) of a dict with `opt` (an `argparse.Namespace`) and `vocab`
     /// (`{'1': 'a', ...}`). Python 2 strings read as latin-1, as upstream's `pickle_load` does.
     public static func load(path: String) throws -> TrainingInfos {
-        let data = try readCheckpointFile(path)
+        try load(path: path, data: readCheckpointFile(path))
+    }
+
+    static func load(path: String, data: Data) throws -> TrainingInfos {
         let top: PickleValue
         do {
             top = try PickleMachine.load(data)
