@@ -262,6 +262,9 @@ def main():
     save(sd, p("updown_protocol4.pth"), pickle_protocol=4)
     cks["updown_protocol4.pth"] = checkpoint_record(p("updown_protocol4.pth"))
     cks["updown_protocol4.pth"]["pickle_protocol"] = 4
+    save(sd, p("updown_legacy_protocol4.pth"), pickle_protocol=4, _use_new_zipfile_serialization=False)
+    cks["updown_legacy_protocol4.pth"] = checkpoint_record(p("updown_legacy_protocol4.pth"))
+    cks["updown_legacy_protocol4.pth"]["pickle_protocol"] = 4
 
     dt = dtype_state_dict()
     save(dt, p("dtypes_zip.pth"))

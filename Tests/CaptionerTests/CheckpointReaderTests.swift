@@ -121,6 +121,8 @@ struct CheckpointReaderTests {
             #expect(try TorchCheckpoint.load(path: target.path).format == format)
         }
         #expect(try CheckpointFormat.detect(path: CheckpointFixtures.path("updown.safetensors")) == .safetensors)
+        // A legacy file saved with pickle_protocol=4 starts with FRAME, not the protocol-2 magic bytes.
+        #expect(try CheckpointFormat.detect(path: CheckpointFixtures.path("updown_legacy_protocol4.pth")) == .torchLegacy)
         #expect(try CheckpointFormat.detect(path: CheckpointFixtures.path("infos_protocol2.pkl")) == .pickle)
         #expect(try CheckpointFormat.detect(path: CheckpointFixtures.path("infos_protocol0.pkl")) == .pickle)
     }

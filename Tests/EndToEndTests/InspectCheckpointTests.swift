@@ -60,6 +60,15 @@ struct InspectCheckpointTests {
         #expect(outcome.standardOutput.contains("  caption_model        'updown'"))
     }
 
+    @Test func safetensorsWithInfosGiven() throws {
+        let outcome = try NightcapProcess.run(
+            ["inspect", Self.fixture("updown.safetensors"), "--infos", Self.fixture("infos_protocol2.pkl")])
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        #expect(outcome.standardOutput.contains("format           safetensors"))
+        #expect(outcome.standardOutput.contains("tensors          22 (1 float16, 20 float32, 1 int64), 951 values"))
+        #expect(outcome.standardOutput.contains("family           updown"))
+    }
+
     @Test func severalInfosCandidatesAreListed() throws {
         let model = try logFolder(
             ("updown_zip.pth", "model.pth"),

@@ -38,7 +38,15 @@ public enum CheckpointFormat: String, Sendable, CaseIterable {
             let length = bytes[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
             if length >= 2 { return .safetensors }
         }
-        if let first = bytes.first, first == 0x80, bytes.count > 1, bytes[1] <= 5 { return .pickle }
+        if let first = bytes.first, first == 0x80, bytes.count > 1, bytes[1] <= 5 {
+            // `torch.save(..., pickle_protocol=N, _use_new_zipfile_serialization=False)` pickles the
+            // magic number with protocol N too: read the first pickle to tell.
+            var machine = PickleMachine(data: Data(bytes))
+            if case .bigInt(let magic)? = try? machine.load().value, magic == Array(legacyMagic[4..<14]) {
+                return .torchLegacy
+            }
+            return .pickle
+        }
         if let first = bytes.first, first == 0x28 || first == 0x7D || first == 0x5D || first == 0x63 {
             return .pickle  // protocol 0/1: MARK, EMPTY_DICT, EMPTY_LIST, GLOBAL
         }

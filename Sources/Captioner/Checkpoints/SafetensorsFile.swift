@@ -105,9 +105,18 @@ enum SafetensorsFile {
             tensors[entry.name] = try table.floats(of: reference, name: entry.name, in: data)
             types[entry.name] = entry.type.dtypeName
         }
+        // DataParallel's prefix, as for torch.save files.
+        let prefix = "module."
+        var names = entries.map(\.name)
+        let strip = names.allSatisfy { $0.hasPrefix(prefix) }
+        if strip {
+            names = names.map { String($0.dropFirst(prefix.count)) }
+            tensors = Dictionary(uniqueKeysWithValues: tensors.map { (String($0.key.dropFirst(prefix.count)), $0.value) })
+            types = Dictionary(uniqueKeysWithValues: types.map { (String($0.key.dropFirst(prefix.count)), $0.value) })
+        }
         return TorchCheckpoint(
             path: path, format: .safetensors, pickleProtocol: nil, stateDict: StateDict(tensors: tensors),
-            tensorNames: entries.map(\.name), storedTypes: types, container: "safetensors", removedPrefix: nil,
+            tensorNames: names, storedTypes: types, container: "safetensors", removedPrefix: strip ? prefix : nil,
             skippedEntries: [], embeddedInfos: nil)
     }
 }
