@@ -71,6 +71,28 @@ struct PickleOpcodeTests {
         #expect(dict["a"]?.int == 1)
     }
 
+    @Test func numpyScalarsOfEveryWidth() throws {
+        // numpy.core.multiarray.scalar(numpy.dtype(code), raw bytes), as Python 2 pickles them.
+        func scalar(_ code: String, _ raw: [UInt8]) throws -> PickleValue {
+            var text = bytes("cnumpy.core.multiarray\nscalar\n(cnumpy\ndtype\n(S'\(code)'\nI0\nI1\ntRS'")
+            for b in raw { text += bytes(String(format: "\\x%02x", b)) }
+            return try load(text + bytes("'\ntR."))
+        }
+        #expect(try scalar("i2", [0xFE, 0xFF]).int == -2)
+        #expect(try scalar("u1", [0xC8]).int == 200)
+        #expect(try scalar("i8", [0x01, 0, 0, 0, 0, 0, 0, 0x80]).int == Int64.min + 1)
+        guard case .float(let f4) = try scalar("f4", [0, 0, 0xC0, 0x3F]) else {
+            Issue.record("f4 is not a float")
+            return
+        }
+        #expect(f4 == 1.5)
+        // A width no numpy scalar has stays an opaque object instead of trapping.
+        guard case .object = try scalar("i16", [UInt8](repeating: 1, count: 16)) else {
+            Issue.record("i16 did not stay opaque")
+            return
+        }
+    }
+
     @Test func aGlobalOffTheAllowListIsOpaqueAndNeverFatal() throws {
         // os.system('echo hi'): named, kept with its arguments, never called.
         let value = try load(bytes("cos\nsystem\n(S'echo hi'\ntR."))

@@ -160,7 +160,7 @@ extension PickleMachine {
             dtype.byteOrder = first
             code = code.dropFirst()
         }
-        guard let kind = code.first, let size = Int(code.dropFirst()), size == raw.count else {
+        guard let kind = code.first, let size = Int(code.dropFirst()), size == raw.count, (1...8).contains(size) else {
             return .object(PickleObject(className: PickleGlobal(module: "numpy", name: "scalar"), arguments: args))
         }
         let bytes = dtype.byteOrder == ">" ? Array(raw.reversed()) : raw
