@@ -315,6 +315,10 @@ def main():
     q["quantized"] = torch.quantize_per_tensor(torch.tensor([0.5, 1.0]), 0.1, 0, torch.quint8)
     save(q, p("quantized.pth"))
 
+    # Dicts without a state dict: a wrapper whose 'model' holds no tensors, and no tensors at all.
+    save({"model": {"note": "weights saved elsewhere"}, "epoch": 1}, p("empty_model.pth"))
+    save({"epoch": 3, "lr": 0.1}, p("no_tensors.pth"))
+
     # A whole pickled module (torch.save(model)), not a state dict.
     save(torch.nn.Linear(2, 2), p("whole_module.pth"))
 

@@ -84,6 +84,17 @@ struct CheckpointBadInputTests {
         #expect(e.message.contains("torch.save(model.state_dict()"))
     }
 
+    @Test func refusesDictsWithoutAStateDict() throws {
+        let empty = CheckpointFixtures.path("empty_model.pth")
+        let e1 = try #require(error { _ = try TorchCheckpoint.load(path: empty) })
+        #expect(e1.kind == .noStateDict)
+        #expect(e1.description == "\(empty): checkpoint['model'] holds no tensors; save the model with torch.save(model.state_dict(), 'model.pth')")
+        let none = CheckpointFixtures.path("no_tensors.pth")
+        let e2 = try #require(error { _ = try TorchCheckpoint.load(path: none) })
+        #expect(e2.kind == .noStateDict)
+        #expect(e2.message.hasPrefix("a dict with keys 'epoch', 'lr' and no tensors; nightcap reads a state dict"), "\(e2)")
+    }
+
     @Test func refusesInfosWithoutVocabulary() throws {
         let path = CheckpointFixtures.path("infos_novocab.pkl")
         let e = try #require(error { _ = try TrainingInfos.load(path: path) })

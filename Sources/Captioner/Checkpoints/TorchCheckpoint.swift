@@ -203,7 +203,7 @@ extension TorchCheckpoint {
         guard !tensors.isEmpty else {
             throw CheckpointError(
                 .noStateDict, file: path,
-                message: "the state dict \(container) holds no tensors; save the model with torch.save(model.state_dict(), 'model.pth')")
+                message: "\(container == "state dict" ? "the state dict" : "checkpoint\(container)") holds no tensors; save the model with torch.save(model.state_dict(), 'model.pth')")
         }
         self.stateDict = StateDict(tensors: tensors)
         self.tensorNames = names
