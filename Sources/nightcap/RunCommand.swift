@@ -21,13 +21,13 @@ extension Nightcap {
         var pipeline: String?
 
         @Option(help: "Region features (HDF5).") var features: String?
-        @Option(name: .customLong("id-map"), help: "An *_imgid2idx.pkl id map ({image_id: row}) naming the rows of a features file without ids.")
-        var idMap: String?
         @Option(help: "Model file (HDF5, see schemas/model-format.md).") var model: String?
         @Option(help: "Reference captions (COCO annotations or Karpathy split JSON).") var references: String?
         @Option(name: .customLong("references-format"), help: "coco or karpathy (default: detected).")
         var referencesFormat: ReferenceFormat?
         @Option(help: "Karpathy split to evaluate (e.g. test).") var split: String?
+        @Option(name: .customLong("id-map"), help: "An *_imgid2idx.pkl id map ({image_id: row}) naming the rows of a features file without ids.")
+        var idMap: String?
         @OptionGroup var database: DatabaseOption
         @Option(name: .customLong("beam-size"), help: "Beam size; 1 is greedy (default 3).") var beamSize: Int?
         @Option(name: .customLong("max-length"), help: "Most words per caption (default 20).") var maxLength: Int?
