@@ -315,6 +315,10 @@ def main():
     q["quantized"] = torch.quantize_per_tensor(torch.tensor([0.5, 1.0]), 0.1, 0, torch.quint8)
     save(q, p("quantized.pth"))
 
+    # A storage type off the allow-list: complex numbers (torch.ComplexFloatStorage).
+    save(collections.OrderedDict([("weight", torch.ones(2)), ("spectrum", torch.zeros(3, dtype=torch.complex64))]),
+         p("complex.pth"))
+
     # Dicts without a state dict: a wrapper whose 'model' holds no tensors, and no tensors at all.
     save({"model": {"note": "weights saved elsewhere"}, "epoch": 1}, p("empty_model.pth"))
     save({"epoch": 3, "lr": 0.1}, p("no_tensors.pth"))

@@ -76,6 +76,15 @@ struct CheckpointBadInputTests {
         #expect(e.message.contains("not on nightcap's allow-list"))
     }
 
+    @Test func refusesAStorageTypeThatIsNotAllowed() throws {
+        let path = CheckpointFixtures.path("complex.pth")
+        let e = try #require(error { _ = try TorchCheckpoint.load(path: path) })
+        #expect(e.kind == .globalNotAllowed)
+        #expect(e.object == "spectrum")
+        #expect(e.message.hasPrefix("its storage type torch.ComplexFloatStorage is not on nightcap's allow-list"), "\(e)")
+        #expect(e.message.contains("convert the tensor to float32 in Python"))
+    }
+
     @Test func refusesAPickledModule() throws {
         let path = CheckpointFixtures.path("whole_module.pth")
         let e = try #require(error { _ = try TorchCheckpoint.load(path: path) })
