@@ -42,7 +42,7 @@ public enum ImageIDMap {
             }
             ids[row] = id
         }
-        // n distinct rows in 0..<n: every row is present.
-        return ids.map { $0! }
+        // n distinct rows in 0..<n: every row is present, so nothing is dropped here.
+        return ids.compactMap { $0 }
     }
 }
