@@ -8,6 +8,8 @@ import RegionFeatures
 public struct PipelineSettings: Sendable, Equatable, Codable {
     public var featuresPath: String?
     public var featureNames = FeatureDatasetNames()
+    /// An `*_imgid2idx.pkl` id map naming the rows of a packed or ragged features file without ids.
+    public var idMapPath: String?
     public var modelPath: String?
     public var referencesPath: String?
     public var referencesFormat: ReferenceFormat?

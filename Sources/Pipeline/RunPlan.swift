@@ -34,7 +34,8 @@ final class RunPlan {
         let loadedModel = BackgroundTask(name: "nightcap-model") { try CaptionModel.load(path: modelPath) }
         let features: RegionFeatureFile
         do {
-            features = try RegionFeatureFile(path: featuresPath, names: settings.featureNames)
+            let externalIDs = try settings.idMapPath.map { ExternalImageIDs(ids: try ImageIDMap.load(path: $0), source: $0) }
+            features = try RegionFeatureFile(path: featuresPath, names: settings.featureNames, externalIDs: externalIDs)
         } catch {
             _ = try? loadedModel.value()
             _ = try? modelDigest.value()

@@ -28,8 +28,9 @@ public final class RegionFeatureFile {
 
     public var imageCount: Int { imageIDs.count }
 
-    /// Opens `path`, detecting the layout unless `names.layout` is set.
-    public init(path: String, names: FeatureDatasetNames = FeatureDatasetNames()) throws {
+    /// Opens `path`, detecting the layout unless `names.layout` is set. `externalIDs` names the
+    /// rows of a packed or ragged file that has no ids of its own (an `*_imgid2idx.pkl` id map).
+    public init(path: String, names: FeatureDatasetNames = FeatureDatasetNames(), externalIDs: ExternalImageIDs? = nil) throws {
         self.path = path
         file = try HDF5File.open(path)
         let group = try file.root.openGroup(path: names.group ?? "/")
@@ -43,20 +44,31 @@ public final class RegionFeatureFile {
         self.layout = layout
         self.source = source
         self.names = source.resolvedNames
-        imageIDs = source.imageIDs
+        if let externalIDs {
+            try externalIDs.check(against: source, layout: layout, path: path)
+            imageIDs = externalIDs.ids
+        } else {
+            imageIDs = source.imageIDs
+        }
+        self.externalIDs = externalIDs
         regionCounts = source.regionCounts
         maxRegions = source.maxRegions
         dimension = source.dimension
         storedType = source.storedType
         hasBoxes = source.hasBoxes
         hasLabels = source.hasLabels
-        try Self.checkUniqueIDs(imageIDs, path: path, dataset: source.resolvedNames.imageIDs)
+        try Self.checkUniqueIDs(imageIDs, path: path, dataset: externalIDs?.source ?? source.resolvedNames.imageIDs)
     }
+
+    /// The id map the image ids came from, when they did not come from the file.
+    public let externalIDs: ExternalImageIDs?
 
     /// Reads the images `range` (indices in file order) with hyperslab selections.
     public func read(_ range: Range<Int>) throws -> FeatureShard {
         precondition(range.lowerBound >= 0 && range.upperBound <= imageCount, "shard \(range) outside 0..<\(imageCount)")
-        return try source.read(range)
+        var shard = try source.read(range)
+        if externalIDs != nil { shard.imageIDs = Array(imageIDs[range]) }
+        return shard
     }
 
     static func detectLayout(group: HDF5Group, names: FeatureDatasetNames, path: String) throws -> FeatureLayout {

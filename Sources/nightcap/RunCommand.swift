@@ -26,6 +26,8 @@ extension Nightcap {
         @Option(name: .customLong("references-format"), help: "coco or karpathy (default: detected).")
         var referencesFormat: ReferenceFormat?
         @Option(help: "Karpathy split to evaluate (e.g. test).") var split: String?
+        @Option(name: .customLong("id-map"), help: "An *_imgid2idx.pkl id map ({image_id: row}) naming the rows of a features file without ids.")
+        var idMap: String?
         @OptionGroup var database: DatabaseOption
         @Option(name: .customLong("beam-size"), help: "Beam size; 1 is greedy (default 3).") var beamSize: Int?
         @Option(name: .customLong("max-length"), help: "Most words per caption (default 20).") var maxLength: Int?
@@ -52,6 +54,7 @@ extension Nightcap {
             let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
             func absolute(_ path: String) -> String { PipelineFile.resolve(path, against: cwd) }
             if let features { settings.featuresPath = absolute(features) }
+            if let idMap { settings.idMapPath = absolute(idMap) }
             if let model { settings.modelPath = absolute(model) }
             if let references { settings.referencesPath = absolute(references) }
             if let referencesFormat { settings.referencesFormat = referencesFormat }

@@ -150,3 +150,18 @@ import Testing
         }
     }
 }
+
+@Suite struct IDMapSettingTests {
+    let folder = TemporaryDirectory()
+
+    @Test func idMapResolvesAgainstThePipelineFile() throws {
+        let path = folder.path("bu.toml")
+        try """
+            [features]
+            path = "trainval/val36.hdf5"
+            id_map = "trainval/val36_imgid2idx.pkl"
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let settings = try PipelineFile.load(path)
+        #expect(settings.idMapPath == URL(fileURLWithPath: folder.path("trainval/val36_imgid2idx.pkl")).standardizedFileURL.path)
+    }
+}
