@@ -29,6 +29,7 @@ let package = Package(
         .target(name: "Captioner", dependencies: ["HDF5", "CBLAS"]),
         .target(name: "CaptionMetrics"),
         .target(name: "ResultStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "RunReport", dependencies: ["ResultStore", "CaptionMetrics"]),
         .target(
             name: "Pipeline",
             dependencies: [
@@ -38,7 +39,7 @@ let package = Package(
         .executableTarget(
             name: "nightcap",
             dependencies: [
-                "HDF5", "RegionFeatures", "Captioner", "CaptionMetrics", "ResultStore", "Pipeline",
+                "HDF5", "RegionFeatures", "Captioner", "CaptionMetrics", "ResultStore", "Pipeline", "RunReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -52,6 +53,9 @@ let package = Package(
         .testTarget(
             name: "ResultStoreTests",
             dependencies: ["ResultStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(
+            name: "RunReportTests",
+            dependencies: ["RunReport", "ResultStore", "CaptionMetrics", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "HDF5", "TestSupport"]),
         .testTarget(name: "NightcapCLITests", dependencies: ["nightcap", "Pipeline", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["HDF5", "TestSupport", "ResultStore"]),
