@@ -83,28 +83,33 @@ public struct PairedBootstrap: Sendable, Hashable {
         }
         let countsA = flat(a), countsB = flat(b)
         var resampled = [[Double]](repeating: [Double](repeating: 0, count: resamples), count: 4)
-        forEachResample(imageCount: a.count) { k, positions in
-            var sumA = [Int](repeating: 0, count: 10), sumB = [Int](repeating: 0, count: 10)
-            countsA.withUnsafeBufferPointer { ca in
-                countsB.withUnsafeBufferPointer { cb in
-                    for p in positions {
-                        let base = p * 10
-                        for j in 0..<10 {
-                            sumA[j] += ca[base + j]
-                            sumB[j] += cb[base + j]
+        var sums = [Int](repeating: 0, count: 20)
+        countsA.withUnsafeBufferPointer { ca in
+            countsB.withUnsafeBufferPointer { cb in
+                sums.withUnsafeMutableBufferPointer { s in
+                    forEachResample(imageCount: a.count) { k, positions in
+                        for j in 0..<20 { s[j] = 0 }
+                        for p in positions {
+                            let base = p * 10
+                            for j in 0..<10 {
+                                s[j] += ca[base + j]
+                                s[10 + j] += cb[base + j]
+                            }
                         }
+                        let scoreA = Self.bleu(s, offset: 0), scoreB = Self.bleu(s, offset: 10)
+                        for order in 0..<4 { resampled[order][k] = scoreB[order] - scoreA[order] }
                     }
                 }
             }
-            let scoreA = Self.bleu(sumA), scoreB = Self.bleu(sumB)
-            for order in 0..<4 { resampled[order][k] = scoreB[order] - scoreA[order] }
         }
         let wholeA = CorpusBleu.score(a), wholeB = CorpusBleu.score(b)
         return (0..<4).map { order in interval(delta: wholeB[order] - wholeA[order], resampled: &resampled[order]) }
     }
 
-    private static func bleu(_ sums: [Int]) -> [Double] {
-        CorpusBleu.bleu(testlen: sums[0], reflen: sums[1], guess: Array(sums[2..<6]), correct: Array(sums[6..<10]))
+    private static func bleu(_ sums: UnsafeMutableBufferPointer<Int>, offset: Int) -> [Double] {
+        CorpusBleu.bleu(
+            testlen: sums[offset], reflen: sums[offset + 1], guess: Array(sums[(offset + 2)..<(offset + 6)]),
+            correct: Array(sums[(offset + 6)..<(offset + 10)]))
     }
 
     private func interval(delta: Double, resampled: inout [Double]) -> DeltaInterval {
