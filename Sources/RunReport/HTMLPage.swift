@@ -133,7 +133,7 @@ struct HTMLPage {
             raw("</table><p class=\"note\">\(escape(comparison.methodDescription)). See docs/metrics.md.</p>")
         } else {
             raw("<th>value</th></tr>")
-            for name in MetricScores.names {
+            for name in Metric.allCases.map(\.rawValue) {
                 raw("<tr><td>\(name)</td><td>\(a.metrics[name].map { fixed($0) } ?? "-")</td></tr>")
             }
             raw("</table>")
@@ -143,11 +143,11 @@ struct HTMLPage {
 
     mutating func histograms(a: RunSide, b: RunSide?) {
         raw("<h2>Per-image distributions</h2><div class=\"histograms\">")
-        for name in MetricScores.names {
-            let valuesA = a.images.compactMap { $0.metrics[name] }
-            let valuesB = b?.images.compactMap { $0.metrics[name] } ?? []
+        for metric in Metric.allCases {
+            let valuesA = a.images.compactMap { $0.metrics[metric.rawValue] }
+            let valuesB = b?.images.compactMap { $0.metrics[metric.rawValue] } ?? []
             guard !valuesA.isEmpty || !valuesB.isEmpty else { continue }
-            raw(Histogram(metric: name, a: valuesA, b: b == nil ? nil : valuesB).svg)
+            raw(Histogram(metric: metric, a: valuesA, b: b == nil ? nil : valuesB).svg)
         }
         raw("</div>")
         if b != nil { raw("<p class=\"note\">Filled: run A; outline: run B.</p>") }
@@ -160,9 +160,9 @@ struct HTMLPage {
         references: [String]?, picture: ReportPicture?, originalSize: (width: Int, height: Int)?
     ) {
         raw("<article class=\"image\" id=\"image-\(number)\"><h3>image \(escape(imageID))")
-        if let b, let ca = a?.caption.metrics["CIDEr"], let cb = b?.caption.metrics["CIDEr"] {
+        if let b, let ca = a?.caption.metrics[Metric.cider.rawValue], let cb = b?.caption.metrics[Metric.cider.rawValue] {
             raw(" <span class=\"delta\">CIDEr \(fixed(ca)) → \(fixed(cb)) (\(signed(cb - ca)))</span>")
-        } else if let cider = a?.caption.metrics["CIDEr"] {
+        } else if let cider = a?.caption.metrics[Metric.cider.rawValue] {
             raw(" <span class=\"delta\">CIDEr \(fixed(cider))</span>")
         }
         raw("</h3>")
@@ -249,8 +249,8 @@ struct HTMLPage {
         if !looked.isEmpty {
             raw("<details class=\"looked-all\"><summary>each word's top region</summary><p>\(escape(looked.joined(separator: "; ")))</p></details>")
         }
-        raw("<table class=\"image-metrics\"><tr>" + MetricScores.names.map { "<th>\($0)</th>" }.joined() + "</tr><tr>"
-            + MetricScores.names.map { "<td>\(detail.caption.metrics[$0].map { fixed($0) } ?? "-")</td>" }.joined() + "</tr></table>")
+        raw("<table class=\"image-metrics\"><tr>" + Metric.allCases.map(\.rawValue).map { "<th>\($0)</th>" }.joined() + "</tr><tr>"
+            + Metric.allCases.map(\.rawValue).map { "<td>\(detail.caption.metrics[$0].map { fixed($0) } ?? "-")</td>" }.joined() + "</tr></table>")
         raw("</div>")
     }
 }

@@ -1,8 +1,9 @@
+import CaptionMetrics
 import Foundation
 
 /// A small SVG histogram of one per-image metric (run A filled, run B as an outline).
 struct Histogram {
-    var metric: String
+    var metric: Metric
     var a: [Double]
     var b: [Double]?
     static let bins = 20
@@ -12,7 +13,7 @@ struct Histogram {
         let low = min(0, all.min() ?? 0)
         var high = max(all.max() ?? 1, low + 1e-9)
         // BLEU and ROUGE-L live in [0, 1]: a fixed axis makes runs and metrics comparable.
-        if metric != "CIDEr" { high = max(high, 1) }
+        if metric != .cider { high = max(high, 1) }
         let width = 240.0, height = 80.0, top = 14.0, bottom = 14.0
         func counts(_ values: [Double]) -> [Int] {
             var counts = [Int](repeating: 0, count: Self.bins)

@@ -7,7 +7,7 @@ import ResultStore
 public struct RunComparison: Sendable {
     /// One metric of both runs.
     public struct MetricDelta: Sendable, Hashable {
-        public var metric: String
+        public var metric: Metric
         /// The runs' stored corpus scores (`run_metrics`), nil when not computed.
         public var a: Double?
         public var b: Double?
@@ -27,11 +27,8 @@ public struct RunComparison: Sendable {
     public var onlyInA: Int
     public var onlyInB: Int
     public var bootstrap: PairedBootstrap
-    /// In the order of `metricNames`.
+    /// In pycocoevalcap's order (`Metric.allCases`).
     public var metrics: [MetricDelta]
-
-    /// pycocoevalcap's names, in its order.
-    public static let metricNames = MetricScores.names
 
     /// Reads both runs' per-image scores and BLEU statistics and computes the intervals.
     public init(database: ResultDatabase, runA: RunRecord, runB: RunRecord, bootstrap: PairedBootstrap) throws {
@@ -47,7 +44,7 @@ public struct RunComparison: Sendable {
         onlyInA = imagesA.count - paired.count
         onlyInB = imagesB.count - paired.count
 
-        var intervals: [String: DeltaInterval] = [:]
+        var intervals: [Metric: DeltaInterval] = [:]
         if !paired.isEmpty {
             let statsA = Dictionary(
                 uniqueKeysWithValues: try database.bleuStatistics(runID: runA.runID).map { ($0.imageID, $0) })
@@ -59,17 +56,19 @@ public struct RunComparison: Sendable {
             }
             if bleuPairs.count == paired.count {
                 let bleu = bootstrap.bleuDifference(a: bleuPairs.map(\.0), b: bleuPairs.map(\.1))
-                for order in 0..<4 { intervals["Bleu_\(order + 1)"] = bleu[order] }
+                for order in 0..<4 { intervals[Metric.bleu(order: order + 1)] = bleu[order] }
             }
-            for name in ["ROUGE_L", "CIDEr"] {
+            for metric in [Metric.rougeL, .cider] {
+                let name = metric.rawValue
                 let a = paired.compactMap { $0.a.metrics[name] }, b = paired.compactMap { $0.b.metrics[name] }
                 if a.count == paired.count && b.count == paired.count {
-                    intervals[name] = bootstrap.meanDifference(a: a, b: b)
+                    intervals[metric] = bootstrap.meanDifference(a: a, b: b)
                 }
             }
         }
-        metrics = Self.metricNames.map { name in
-            MetricDelta(metric: name, a: corpusA[name], b: corpusB[name], interval: intervals[name])
+        metrics = Metric.allCases.map { metric in
+            MetricDelta(
+                metric: metric, a: corpusA[metric.rawValue], b: corpusB[metric.rawValue], interval: intervals[metric])
         }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CaptionMetrics
 import Foundation
 import ResultStore
 import RunReport
@@ -19,37 +20,23 @@ extension Nightcap {
         @Argument(help: "The baseline run (id or name).") var runA: String
         @Argument(help: "The run compared with it (id or name).") var runB: String
         @Option(help: "Images to list, ordered by the change of --by (default 10).") var top = 10
-        @Option(help: "The per-image metric that orders the changed images (default CIDEr).") var by = "CIDEr"
-        @Option(name: .customLong("max-drop"), parsing: .singleValue, help: "METRIC=DELTA: fail if B is more than DELTA below A.")
-        var maxDrop: [String] = []
-        @Option(name: .customLong("min"), parsing: .singleValue, help: "METRIC=VALUE: fail if B is below VALUE.")
-        var minimum: [String] = []
+        @Option(help: "The per-image metric that orders the changed images (default CIDEr).") var by = Metric.cider
+        @Option(
+            name: .customLong("max-drop"), parsing: .singleValue, help: "METRIC=DELTA: fail if B is more than DELTA below A.",
+            transform: { try MetricGate(parsing: $0, flag: "--max-drop") })
+        var maxDrop: [MetricGate] = []
+        @Option(
+            name: .customLong("min"), parsing: .singleValue, help: "METRIC=VALUE: fail if B is below VALUE.",
+            transform: { try MetricGate(parsing: $0, flag: "--min") })
+        var minimum: [MetricGate] = []
         @Flag(help: "A --max-drop gate fails only when the drop's confidence interval excludes zero.")
         var significant = false
         @OptionGroup var bootstrapOptions: BootstrapOptions
         @OptionGroup var database: DatabaseOption
 
-        static let metricNames = ["Bleu_1", "Bleu_2", "Bleu_3", "Bleu_4", "ROUGE_L", "CIDEr"]
-
-        static func parseGate(_ text: String, flag: String) throws -> (metric: String, value: Double) {
-            let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let value = Double(parts[1]) else {
-                throw ValidationError("Please write \(flag) as METRIC=NUMBER (for example CIDEr=0.02), not \(text).")
-            }
-            guard metricNames.contains(parts[0]) else {
-                throw ValidationError("Please use one of \(metricNames.joined(separator: ", ")) in \(flag), not \(parts[0]).")
-            }
-            return (parts[0], value)
-        }
-
         func validate() throws {
             if significant && maxDrop.isEmpty {
                 throw ValidationError("Please use --significant with a --max-drop gate (it decides when a drop fails).")
-            }
-            for gate in maxDrop { _ = try Self.parseGate(gate, flag: "--max-drop") }
-            for gate in minimum { _ = try Self.parseGate(gate, flag: "--min") }
-            guard Self.metricNames.contains(by) else {
-                throw ValidationError("Please use one of \(Self.metricNames.joined(separator: ", ")) for --by.")
             }
         }
 
@@ -61,11 +48,13 @@ extension Nightcap {
             var lines = ["A = run \(a.runID) (\(a.name), \(a.status.rawValue)), B = run \(b.runID) (\(b.name), \(b.status.rawValue))", ""]
             let comparison = try RunComparison(
                 database: results, runA: a, runB: b, bootstrap: bootstrapOptions.pairedBootstrap)
-            let intervals = Dictionary(uniqueKeysWithValues: comparison.metrics.map { ($0.metric, $0.interval) })
+            let intervals = Dictionary(uniqueKeysWithValues: comparison.metrics.map { ($0.metric.rawValue, $0.interval) })
             let percent = bootstrapOptions.confidence * 100
             let level = percent == percent.rounded() ? String(Int(percent)) : String(format: "%.1f", percent)
             var rows = [["metric", "A", "B", "B - A", "\(level)% interval", "verdict"]]
-            for name in Self.metricNames where metricsA[name] != nil || metricsB[name] != nil {
+            for metric in Metric.allCases {
+                let name = metric.rawValue
+                guard metricsA[name] != nil || metricsB[name] != nil else { continue }
                 let delta = metricsA[name].flatMap { x in metricsB[name].map { $0 - x } }
                 let interval = intervals[name] ?? nil
                 rows.append([
@@ -81,28 +70,28 @@ extension Nightcap {
             let imagesB = try results.captionsWithMetrics(runID: b.runID)
             let changed = imagesB.compactMap { image -> (id: String, a: CaptionWithMetrics, b: CaptionWithMetrics, delta: Double)? in
                 guard let before = imagesA[image.imageID] else { return nil }
-                let delta = (image.metrics[by] ?? 0) - (before.metrics[by] ?? 0)
+                let delta = (image.metrics[by.rawValue] ?? 0) - (before.metrics[by.rawValue] ?? 0)
                 guard delta != 0 || before.caption != image.caption else { return nil }
                 return (image.imageID, before, image, delta)
             }.sorted { abs($0.delta) > abs($1.delta) || (abs($0.delta) == abs($1.delta) && $0.id < $1.id) }
             lines.append("")
             lines.append("\(changed.count) of \(imagesB.count) images changed caption or \(by); the \(min(top, changed.count)) that changed most:")
             for item in changed.prefix(top) {
-                lines.append("  \(item.id)  \(by) \(format(item.a.metrics[by])) -> \(format(item.b.metrics[by])) (\(String(format: "%+.3f", item.delta)))")
+                lines.append("  \(item.id)  \(by) \(format(item.a.metrics[by.rawValue])) -> \(format(item.b.metrics[by.rawValue])) (\(String(format: "%+.3f", item.delta)))")
                 lines.append("    A: \(item.a.caption)")
                 lines.append("    B: \(item.b.caption)")
             }
 
             var failed: [String] = [], notes: [String] = []
-            for gate in try maxDrop.map({ try Self.parseGate($0, flag: "--max-drop") }) {
-                guard let before = metricsA[gate.metric], let after = metricsB[gate.metric] else {
+            for gate in maxDrop {
+                guard let before = metricsA[gate.metric.rawValue], let after = metricsB[gate.metric.rawValue] else {
                     failed.append("\(gate.metric): not computed for both runs")
                     continue
                 }
                 if before - after > gate.value {
                     let drop = "\(gate.metric) dropped by \(String(format: "%.4f", before - after)), more than \(gate.value)"
                     if significant {
-                        guard let interval = intervals[gate.metric] ?? nil else {
+                        guard let interval = intervals[gate.metric.rawValue] ?? nil else {
                             failed.append("\(drop); no interval (the runs share no image with per-image scores)")
                             continue
                         }
@@ -117,8 +106,8 @@ extension Nightcap {
                     }
                 }
             }
-            for gate in try minimum.map({ try Self.parseGate($0, flag: "--min") }) {
-                guard let after = metricsB[gate.metric] else {
+            for gate in minimum {
+                guard let after = metricsB[gate.metric.rawValue] else {
                     failed.append("\(gate.metric): not computed for run B")
                     continue
                 }
@@ -134,3 +123,29 @@ extension Nightcap {
         }
     }
 }
+
+/// A gate of `compare`, `METRIC=NUMBER` on the command line.
+struct MetricGate: Sendable, Equatable {
+    var metric: Metric
+    var value: Double
+
+    init(metric: Metric, value: Double) {
+        self.metric = metric
+        self.value = value
+    }
+
+    /// Parses `METRIC=NUMBER`; a wrong form or name is a usage error that says what `flag` takes.
+    init(parsing text: String, flag: String) throws {
+        let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+        guard parts.count == 2, let value = Double(parts[1]) else {
+            throw ValidationError("Please write \(flag) as METRIC=NUMBER (for example CIDEr=0.02), not \(text).")
+        }
+        guard let metric = Metric(rawValue: parts[0]) else {
+            throw ValidationError("Please use one of \(Metric.validNames) in \(flag), not \(parts[0]).")
+        }
+        self.metric = metric
+        self.value = value
+    }
+}
+
+extension Metric: ExpressibleByArgument {}

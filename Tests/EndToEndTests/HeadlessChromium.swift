@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TestSupport
 
 /// Debian's chromium, run headless on a local file: the DOM after the page's scripts ran, or a
@@ -79,20 +80,12 @@ struct HeadlessChromium {
 }
 
 /// Output collected by two reader threads.
-private final class CollectedOutput: @unchecked Sendable {
-    // Touched only under `lock`.
-    private let lock = NSLock()
-    private var output = Data(), error = Data()
+private final class CollectedOutput: Sendable {
+    private let state = Mutex<(output: Data, error: Data)>((Data(), Data()))
 
     func store(_ data: Data, isOutput: Bool) {
-        lock.lock()
-        defer { lock.unlock() }
-        if isOutput { output = data } else { error = data }
+        state.withLock { if isOutput { $0.output = data } else { $0.error = data } }
     }
 
-    func values() -> (Data, Data) {
-        lock.lock()
-        defer { lock.unlock() }
-        return (output, error)
-    }
+    func values() -> (Data, Data) { state.withLock { ($0.output, $0.error) } }
 }

@@ -152,10 +152,10 @@ final class ReportFixture {
         #expect(html.contains("paired bootstrap intervals over the 30 images"))
         let comparison = try RunComparison(
             database: fixture.database, runA: fixture.runA, runB: fixture.runB, bootstrap: PairedBootstrap())
-        let cider = try #require(comparison.metrics.first { $0.metric == "CIDEr" })
+        let cider = try #require(comparison.metrics.first { $0.metric == .cider })
         #expect(abs(cider.delta! - 2.0 / 30) < 1e-12)
         #expect(abs(cider.interval!.delta - 2.0 / 30) < 1e-12)
-        let bleu4 = try #require(comparison.metrics.first { $0.metric == "Bleu_4" }?.interval)
+        let bleu4 = try #require(comparison.metrics.first { $0.metric == .bleu4 }?.interval)
         // Three of 30 images gain 4-gram matches and none loses any: no resample is worse, and a
         // resample without those three (probability 0.9^30 = 4%, above the 2.5% tail) is equal.
         #expect(bleu4.lower == 0 && bleu4.upper > 0)
