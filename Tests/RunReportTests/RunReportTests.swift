@@ -209,6 +209,35 @@ final class ReportFixture {
         #expect(!html.contains("#picture-3"))
     }
 
+    /// Picture headers are parsed from untrusted files: random bytes, truncated and corrupted
+    /// headers give no picture or a positive size, never a crash or an out-of-range read.
+    @Test func pictureHeadersSurviveFuzzing() throws {
+        let directory = TemporaryDirectory()
+        var random = SeededGenerator(seed: 2026)
+        let jpeg: [UInt8] = [0xFF, 0xD8, 0xFF, 0xE0, 0, 4, 0, 0, 0xFF, 0xC0, 0, 11, 8, 0, 48, 0, 64, 1, 1, 0x11, 0, 0xFF, 0xD9]
+        let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 1, 144, 0, 0, 0, 200]
+        var found = 0
+        for trial in 0..<600 {
+            var bytes: [UInt8]
+            switch trial % 3 {
+            case 0: bytes = (0..<Int(random.next() % 64)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            case 1: bytes = Array(jpeg.prefix(Int(random.next() % UInt64(jpeg.count + 1))))
+            default: bytes = png
+            }
+            if trial % 3 != 0, !bytes.isEmpty {
+                let flips = Int(random.next() % 3)
+                for _ in 0..<flips { bytes[Int(random.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: random.next()) }
+            }
+            let name = trial % 2 == 0 ? "\(trial).jpg" : "\(trial).png"
+            try Data(bytes).write(to: directory.url.appendingPathComponent(name))
+            if let picture = ImageDirectory(path: directory.url.path).picture(for: String(trial)) {
+                #expect(picture.width > 0 && picture.height > 0)
+                found += 1
+            }
+        }
+        #expect(found > 100)  // the intact and lightly damaged headers still read
+    }
+
     /// The image ids of the cards, in page order.
     static func cards(_ html: String) -> [String] {
         html.components(separatedBy: "<article class=\"image\"").dropFirst().compactMap { card in
