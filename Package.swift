@@ -34,6 +34,7 @@ let package = Package(
         .target(name: "Captioner", dependencies: ["HDF5", "CBLAS", "CKernels"]),
         .target(name: "CaptionMetrics", dependencies: ["ConcurrencyPrimitives"]),
         .target(name: "ResultStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "RunReport", dependencies: ["ResultStore", "CaptionMetrics"]),
         .target(
             name: "Pipeline",
             dependencies: [
@@ -48,6 +49,7 @@ let package = Package(
             name: "nightcap",
             dependencies: [
                 "ConcurrencyPrimitives", "HDF5", "RegionFeatures", "Captioner", "CaptionMetrics", "ResultStore", "Pipeline",
+                "RunReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -62,6 +64,9 @@ let package = Package(
         .testTarget(
             name: "ResultStoreTests",
             dependencies: ["ResultStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(
+            name: "RunReportTests",
+            dependencies: ["RunReport", "ResultStore", "CaptionMetrics", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "HDF5", "RegionFeatures", "ResultStore", "TestSupport"]),
         .testTarget(name: "NightcapCLITests", dependencies: ["nightcap", "CaptionMetrics", "Pipeline", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["HDF5", "TestSupport", "ResultStore"]),

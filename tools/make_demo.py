@@ -212,7 +212,10 @@ def tokenize(caption: str):
     return re.sub(r"[^a-z ]", " ", caption.lower()).split()
 
 
-def make_split(world: World, rng: np.random.Generator, n: int):
+def make_split(world: World, rng: np.random.Generator, n: int, scenes: list | None = None):
+    """The split's arrays; with `scenes`, also appends each image's objects (shape, colour, size,
+    centre) and its regions' boxes and labels, in stored order, without drawing anything more
+    from `rng` (the arrays stay the same)."""
     D, R = world.dim, MAX_REGIONS
     feats = np.zeros((n, R, D), dtype=np.float32)
     boxes = np.zeros((n, R, 4), dtype=np.float32)
@@ -231,6 +234,9 @@ def make_split(world: World, rng: np.random.Generator, n: int):
             f, b, lab = regions[k]
             feats[i, j], boxes[i, j], labels[i, j] = f, np.round(b, 1), lab
         nreg[i] = len(regions)
+        if scenes is not None:
+            scenes.append({"objects": objs, "boxes": [np.round(regions[k][1], 1).tolist() for k in perm],
+                           "labels": [regions[k][2] for k in perm]})
         k = int(rng.integers(3, 6))
         seen, cs = set(), []
         for _ in range(50):

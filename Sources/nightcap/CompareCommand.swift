@@ -2,6 +2,7 @@ import ArgumentParser
 import CaptionMetrics
 import Foundation
 import ResultStore
+import RunReport
 
 extension Nightcap {
     /// `nightcap compare A B`: metric deltas, the images that changed most, and gates for nightly jobs.
@@ -10,7 +11,10 @@ extension Nightcap {
             abstract: "Compare two runs: metric deltas (B - A) and the images whose captions or scores changed most.",
             discussion: """
                 Gates for a nightly job: --max-drop CIDEr=0.02 fails when B's CIDEr is more than 0.02 below A's; \
-                --min Bleu_4=0.30 fails when B's Bleu_4 is below 0.30. A failed gate exits with code 3.
+                --min Bleu_4=0.30 fails when B's Bleu_4 is below 0.30. A failed gate exits with code 3. \
+                Each delta has a paired bootstrap confidence interval over the images both runs captioned \
+                (BLEU from the per-image n-gram statistics, CIDEr and ROUGE_L from the per-image scores); \
+                with --significant a drop beyond --max-drop fails only when its interval excludes zero.
                 """)
 
         @Argument(help: "The baseline run (id or name).") var runA: String
@@ -25,7 +29,16 @@ extension Nightcap {
             name: .customLong("min"), parsing: .singleValue, help: "METRIC=VALUE: fail if B is below VALUE.",
             transform: { try MetricGate(parsing: $0, flag: "--min") })
         var minimum: [MetricGate] = []
+        @Flag(help: "A --max-drop gate fails only when the drop's confidence interval excludes zero.")
+        var significant = false
+        @OptionGroup var bootstrapOptions: BootstrapOptions
         @OptionGroup var database: DatabaseOption
+
+        func validate() throws {
+            if significant && maxDrop.isEmpty {
+                throw ValidationError("Please use --significant with a --max-drop gate (it decides when a drop fails).")
+            }
+        }
 
         func run() throws {
             let results = try openResults(database)
@@ -33,14 +46,25 @@ extension Nightcap {
             let a = try results.run(reference: runA), b = try results.run(reference: runB)
             let metricsA = try results.runMetrics(runID: a.runID), metricsB = try results.runMetrics(runID: b.runID)
             var lines = ["A = run \(a.runID) (\(a.name), \(a.status.rawValue)), B = run \(b.runID) (\(b.name), \(b.status.rawValue))", ""]
-            var rows = [["metric", "A", "B", "B - A"]]
+            let comparison = try RunComparison(
+                database: results, runA: a, runB: b, bootstrap: bootstrapOptions.pairedBootstrap)
+            let intervals = Dictionary(uniqueKeysWithValues: comparison.metrics.map { ($0.metric.rawValue, $0.interval) })
+            let percent = bootstrapOptions.confidence * 100
+            let level = percent == percent.rounded() ? String(Int(percent)) : String(format: "%.1f", percent)
+            var rows = [["metric", "A", "B", "B - A", "\(level)% interval", "verdict"]]
             for metric in Metric.allCases {
                 let name = metric.rawValue
                 guard metricsA[name] != nil || metricsB[name] != nil else { continue }
                 let delta = metricsA[name].flatMap { x in metricsB[name].map { $0 - x } }
-                rows.append([name, format(metricsA[name]), format(metricsB[name]), delta.map { String(format: "%+.3f", $0) } ?? "-"])
+                let interval = intervals[name] ?? nil
+                rows.append([
+                    name, format(metricsA[name]), format(metricsB[name]), delta.map { String(format: "%+.3f", $0) } ?? "-",
+                    interval.map { String(format: "[%+.3f, %+.3f]", $0.lower, $0.upper) } ?? "-",
+                    interval.map { $0.excludesZero ? ($0.upper < 0 ? "worse" : "better") : "within noise" } ?? "",
+                ])
             }
             lines.append(table(rows))
+            if comparison.pairedImages > 0 { lines.append(comparison.methodDescription) }
 
             let imagesA = Dictionary(uniqueKeysWithValues: try results.captionsWithMetrics(runID: a.runID).map { ($0.imageID, $0) })
             let imagesB = try results.captionsWithMetrics(runID: b.runID)
@@ -58,14 +82,28 @@ extension Nightcap {
                 lines.append("    B: \(item.b.caption)")
             }
 
-            var failed: [String] = []
+            var failed: [String] = [], notes: [String] = []
             for gate in maxDrop {
                 guard let before = metricsA[gate.metric.rawValue], let after = metricsB[gate.metric.rawValue] else {
                     failed.append("\(gate.metric): not computed for both runs")
                     continue
                 }
                 if before - after > gate.value {
-                    failed.append("\(gate.metric) dropped by \(String(format: "%.4f", before - after)), more than \(gate.value)")
+                    let drop = "\(gate.metric) dropped by \(String(format: "%.4f", before - after)), more than \(gate.value)"
+                    if significant {
+                        guard let interval = intervals[gate.metric.rawValue] ?? nil else {
+                            failed.append("\(drop); no interval (the runs share no image with per-image scores)")
+                            continue
+                        }
+                        let bounds = String(format: "[%+.4f, %+.4f]", interval.lower, interval.upper)
+                        if interval.upper < 0 {
+                            failed.append("\(drop), and its interval \(bounds) excludes zero")
+                        } else {
+                            notes.append("\(drop), but its interval \(bounds) includes zero: not significant, passed")
+                        }
+                    } else {
+                        failed.append(drop)
+                    }
                 }
             }
             for gate in minimum {
@@ -78,6 +116,7 @@ extension Nightcap {
             if !maxDrop.isEmpty || !minimum.isEmpty {
                 lines.append("")
                 lines.append(failed.isEmpty ? "gates: all passed" : "gates failed:\n" + failed.map { "  \($0)" }.joined(separator: "\n"))
+                lines += notes.map { "  \($0)" }
             }
             print(lines.joined(separator: "\n"))
             if !failed.isEmpty { throw ExitCode(3) }
