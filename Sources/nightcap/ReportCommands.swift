@@ -70,12 +70,18 @@ extension Nightcap {
         func run() throws {
             let results = try openResults(database)
             defer { try? results.close() }
-            var rows = [["id", "name", "status", "started", "images", "Bleu_4", "CIDEr"]]
+            // Part runs (`run --part I/N`) get a part column: which part of which run, by fingerprint.
+            let parts = Dictionary(uniqueKeysWithValues: try results.partRuns().map { ($0.run.runID, ($0.part, $0.run.fingerprint)) })
+            var rows = [["id", "name", "status", "started", "images", "Bleu_4", "CIDEr"] + (parts.isEmpty ? [] : ["part"])]
             for run in try results.listRuns() {
-                rows.append([
+                var row = [
                     String(run.runID), run.name, run.status.rawValue, run.createdAt, "\(run.imagesDone)/\(run.imageCount)",
                     format(run.bleu4), format(run.cider),
-                ])
+                ]
+                if !parts.isEmpty {
+                    row.append(parts[run.runID].map { "part \($0.0) of run \($0.1.prefix(12)), shards \($0.0.firstShard)..<\($0.0.endShard)" } ?? "-")
+                }
+                rows.append(row)
             }
             print(rows.count == 1 ? "no runs in \(database.path)" : table(rows))
         }
@@ -109,6 +115,15 @@ extension Nightcap {
                     + (progress.secondsSpent > 0 ? String(format: ", %.1f images/s per thread", Double(progress.imagesDone) / progress.secondsSpent) : ""),
             ]
             if let seconds = record.finalizeSeconds { lines.append("finalize     \(String(format: "%.2f", seconds)) s") }
+            if let part = try results.part(runID: record.runID) {
+                lines.insert(
+                    "part         \(part) of run \(record.fingerprint.prefix(12)): shards \(part.firstShard)..<\(part.endShard) of \(record.shardCount); corpus metrics come with `nightcap merge` of the \(part.count) part files",
+                    at: 3)
+            }
+            if record.status == .running, let pid = record.ownerPID {
+                let slurm = try results.slurmOwner(runID: record.runID)
+                lines.insert("owner        process \(pid) on \(record.ownerHost ?? "?")" + (slurm.map { ", \($0)" } ?? ""), at: 3)
+            }
             lines.append("configuration \(record.configJSON)")
             let metrics = try results.runMetrics(runID: record.runID)
             if !metrics.isEmpty {

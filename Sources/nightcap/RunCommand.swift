@@ -39,10 +39,18 @@ extension Nightcap {
         @Flag(name: .customLong("new-run"), help: "Start a new run even if one with the same fingerprint exists.")
         var newRun = false
         @Flag(help: "No progress output.") var quiet = false
+        @Option(
+            help: ArgumentHelp(
+                "Run only part I (0-based) of N: the I-th of N contiguous blocks of shards, into its own --db; `nightcap merge` joins the N part files.",
+                valueName: "I/N"))
+        var part: String?
 
         func validate() throws {
             if pipeline == nil && (features == nil || model == nil || references == nil) {
                 throw ValidationError("Please give a pipeline file, or all of --features, --model and --references.")
+            }
+            if let part, Partition(text: part) == nil {
+                throw ValidationError("Please give --part as I/N with 0 <= I < N (for example 2/8), not \(part).")
             }
             if let attention, AttentionStorage(text: attention) == nil {
                 throw ValidationError("Please use full, top-K (for example top-5) or none for --attention, not \(attention).")
@@ -75,6 +83,7 @@ extension Nightcap {
             defer { trap.release() }
             var options = RunOptions()
             options.newRun = newRun
+            options.part = part.flatMap(Partition.init(text:))
             options.interrupt = trap.flag
             if quiet {
                 options.progress = .quiet
@@ -111,8 +120,16 @@ enum RunReportText {
             lines.append("run \(report.runID) (\(report.name)) was already completed")
         case .interrupted:
             lines.append("run \(report.runID) (\(report.name)) interrupted")
+        case .merged(let parts):
+            lines.append("run \(report.runID) (\(report.name)) merged from \(parts) parts in \(String(format: "%.1f", report.seconds)) s")
         }
-        lines.append("  images: \(report.imageCount) captioned into \(report.shardCount) shards; \(report.imagesScored) scored")
+        if let part = report.part {
+            lines[0] = "part \(part) of " + lines[0]
+            lines.append("  shards \(part.firstShard)..<\(part.endShard): \(report.imageCount) images captioned; \(report.imagesScored) with references")
+            lines.append("  corpus metrics come with `nightcap merge` of all \(part.count) part files")
+        } else {
+            lines.append("  images: \(report.imageCount) captioned into \(report.shardCount) shards; \(report.imagesScored) scored")
+        }
         if report.imagesFailed > 0 {
             lines.append("  failed images: \(report.imagesFailed) (excluded from metrics; `nightcap show \(report.runID)` lists them)")
         }
