@@ -150,7 +150,7 @@ public enum PartMerge {
         do {
             return try JSONDecoder().decode(PipelineSettings.self, from: Data(run.configJSON.utf8))
         } catch {
-            throw PipelineError(.database, "run \(run.runID) (\(run.name)) has a configuration this nightcap cannot read (\(error)): merge with the nightcap that ran the parts")
+            throw PipelineError(.validation, "run \(run.runID) (\(run.name)) has a configuration this nightcap cannot read (\(error)): merge with the nightcap that ran the parts")
         }
     }
 
@@ -171,7 +171,7 @@ public enum PartMerge {
         var settings = try settings(of: first)
         guard let featuresPath = settings.featuresPath, let modelPath = settings.modelPath, let referencesPath = settings.referencesPath
         else {
-            throw PipelineError(.database, "\(survey.parts[0].path): run \(first.runID) does not record its input paths: merge with the nightcap that ran the parts")
+            throw PipelineError(.validation, "\(survey.parts[0].path): run \(first.runID) does not record its input paths: merge with the nightcap that ran the parts")
         }
         // The references are needed for CIDEr-D; the fingerprint proves they (and the features and
         // model) are still what the parts used.
@@ -219,9 +219,10 @@ public enum PartMerge {
             }
             let done = try database.doneShards(runID: runID)
             guard done == Set(0..<first.shardCount) else {
-                throw PipelineError(.database, "\(outputPath): run \(runID) has \(done.count) of \(first.shardCount) shards after merging every part: the parts do not cover the run")
+                throw PipelineError(.validation, "\(outputPath): run \(runID) has \(done.count) of \(first.shardCount) shards after merging every part: the parts do not cover the run")
             }
-            try RunFinalizer.finalize(runID: runID, database: database, references: references)
+            try RunFinalizer.finalize(
+                runID: runID, database: database, references: references, parallelism: ProcessInfo.processInfo.activeProcessorCount)
         } catch {
             try? database.setStatus(runID: runID, status: .failed, message: "merge failed: \(error)")
             throw error
@@ -237,7 +238,7 @@ public enum PartMerge {
         let progress = try database.shardProgress(runID: runID)
         return RunReport(
             outcome: outcome, runID: runID, name: name, databasePath: database.path,
-            metrics: MetricScores.names.compactMap { key in metrics[key].map { (name: key, value: $0) } },
+            metrics: Metric.allCases.compactMap { metric in metrics[metric.rawValue].map { (metric: metric, value: $0) } },
             imageCount: progress.imageCount, imagesScored: try database.bleuStatistics(runID: runID).count,
             imagesFailed: progress.imagesFailed, imagesWithoutReferences: references.imagesWithoutReferences.count,
             referencesWithoutImages: references.referencesWithoutImages, shardsDone: progress.shardsDone,

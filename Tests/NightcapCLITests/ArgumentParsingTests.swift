@@ -1,4 +1,5 @@
 import ArgumentParser
+import CaptionMetrics
 import Foundation
 import Pipeline
 import TestSupport
@@ -51,18 +52,41 @@ import Testing
 
     @Test func validationMessagesReadLikeAdvice() {
         #expect(parseFailure(Nightcap.Run.self, ["--features", "f.h5"]) == "Please give a pipeline file, or all of --features, --model and --references.")
-        #expect(parseFailure(Nightcap.Run.self, ["p.toml", "--attention", "most"]) == "Please use full, top-K (for example top-5) or none for --attention, not most.")
-        #expect(parseFailure(Nightcap.Compare.self, ["1", "2", "--max-drop", "CIDEr"]) == "Please write --max-drop as METRIC=NUMBER (for example CIDEr=0.02), not CIDEr.")
-        #expect(parseFailure(Nightcap.Compare.self, ["1", "2", "--min", "SPICE=0.2"]) == "Please use one of Bleu_1, Bleu_2, Bleu_3, Bleu_4, ROUGE_L, CIDEr in --min, not SPICE.")
+        #expect(parseFailure(Nightcap.Run.self, ["p.toml", "--attention", "most"])
+            == "The value 'most' is invalid for '--attention <attention>': Please use full, top-K (for example top-5) or none for --attention, not most.")
+        #expect(parseFailure(Nightcap.Compare.self, ["1", "2", "--max-drop", "CIDEr"])
+            == "The value 'CIDEr' is invalid for '--max-drop <max-drop>': Please write --max-drop as METRIC=NUMBER (for example CIDEr=0.02), not CIDEr.")
+        #expect(parseFailure(Nightcap.Compare.self, ["1", "2", "--min", "SPICE=0.2"])
+            == "The value 'SPICE=0.2' is invalid for '--min <min>': Please use one of Bleu_1, Bleu_2, Bleu_3, Bleu_4, ROUGE_L, CIDEr in --min, not SPICE.")
+        #expect(parseFailure(Nightcap.Score.self, ["--results", "r.json", "--references", "c.json", "--threads", "0"])
+            == "Please give --threads a number of at least 1, not 0.")
         #expect(parseFailure(Nightcap.Run.self, ["p.toml"]) == nil)
+    }
+
+    @Test func metricNamesAndGatesAreTypes() throws {
+        let compare = try Nightcap.Compare.parse(["1", "2", "--by", "Bleu_4", "--max-drop", "CIDEr=0.02", "--min", "ROUGE_L=0.5"])
+        #expect(compare.by == .bleu4)
+        #expect(compare.maxDrop == [MetricGate(metric: .cider, value: 0.02)])
+        #expect(compare.minimum == [MetricGate(metric: .rougeL, value: 0.5)])
+        #expect(try Nightcap.Run.parse(["p.toml", "--attention", "top-3"]).attention == .top(3))
+        #expect(try Nightcap.Run.parse(["p.toml", "--part", "2/8"]).part == Partition(index: 2, count: 8))
+        let part = try #require(parseFailure(Nightcap.Run.self, ["p.toml", "--part", "8/8"]))
+        #expect(part.contains("Please give --part as I/N with 0 <= I < N (for example 2/8), not 8/8."))
+        // A wrong metric name lists the valid ones.
+        let wrong = try #require(parseFailure(Nightcap.Compare.self, ["1", "2", "--by", "SPICE"]))
+        #expect(wrong.hasPrefix("The value 'SPICE' is invalid for '--by <by>'"))
+        for metric in Metric.allCases { #expect(wrong.contains(metric.rawValue)) }
     }
 
     @Test func helpListsEveryCommandAndTheExitCodes() {
         let help = Nightcap.helpMessage()
-        for command in ["run", "runs", "show", "compare", "export", "score", "inspect"] {
+        for command in ["run", "runs", "show", "compare", "export", "score", "inspect", "merge", "slurm"] {
             #expect(help.contains("  \(command) "), "\(command)")
         }
-        #expect(help.contains("Exit codes: 0 done, 1 error, 2 usage, 3 a gate of `compare` failed, 130/143"))
+        // The help wraps lines: compare with whitespace runs as single spaces.
+        let flowing = help.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(flowing.contains("Exit codes: 0 done, 1 error, 2 usage, 3 a gate of `compare` failed, 4 `merge` found parts not done, 130/143"))
+        #expect(Nightcap.Run.helpMessage().contains("--part <I/N>"))
         #expect(Nightcap.Run.helpMessage().contains("--new-run"))
     }
 }

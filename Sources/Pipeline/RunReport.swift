@@ -1,0 +1,34 @@
+import CaptionMetrics
+import ResultStore
+
+/// What a run did.
+public struct RunReport: Sendable {
+    public enum Outcome: Sendable, Equatable {
+        /// Every shard is done and the corpus metrics are stored.
+        case completed
+        /// A completed run with this fingerprint existed; nothing was done.
+        case alreadyCompleted
+        /// Stopped by a signal; resumable.
+        case interrupted(signal: Int32)
+        /// `nightcap merge` joined this many parts into the run and computed its corpus metrics.
+        case merged(parts: Int)
+    }
+
+    public var outcome: Outcome
+    public var runID: Int64
+    public var name: String
+    public var databasePath: String
+    /// Corpus metrics in pycocoevalcap's order (empty unless completed).
+    public var metrics: [(metric: Metric, value: Double)]
+    public var imageCount: Int
+    public var imagesScored: Int
+    public var imagesFailed: Int
+    public var imagesWithoutReferences: Int
+    public var referencesWithoutImages: Int
+    public var shardsDone: Int
+    /// The shards this run does: all of the run's, or its part's.
+    public var shardCount: Int
+    /// The part this run does, when it is a part of a partitioned run.
+    public var part: RunPart?
+    public var seconds: Double
+}
