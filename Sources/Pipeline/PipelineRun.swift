@@ -54,7 +54,7 @@ public enum PipelineRun {
             case .ownedBy(let ownerPID, let ownerHost):
                 throw PipelineError(
                     .ownership,
-                    "\(what) \(existing.runID) (\(existing.name)) in \(database.path) is being processed by process \(ownerPID) on \(ownerHost)"
+                    "\(what) \(existing.runID) (\(existing.name)) is being processed by process \(ownerPID) on \(ownerHost)"
                         + ((try? database.slurmOwner(runID: existing.runID)).flatMap { $0 }.map { " (\($0))" } ?? "")
                         + "; wait for it to finish, or stop it (it resumes where it stopped)")
             }
