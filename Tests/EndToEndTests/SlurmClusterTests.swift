@@ -86,4 +86,51 @@ import Testing
         let log = try String(contentsOfFile: job + "/logs/merge.out", encoding: .utf8)
         #expect(log.contains("run 1 (demo) merged from 4 parts"), "\(log)")
     }
+
+    /// The pre-timeout signal (`--signal=B:USR1@...`), sent early with `scancel --signal=USR1
+    /// --batch`: the task's script stops nightcap at a shard boundary, requeues the task, and the
+    /// requeued attempt (restart 1) takes its part file over and resumes it; the merge job, which
+    /// waits for the whole array, then merges to the one-machine run.
+    @Test(.enabled(if: cluster != nil, "no Slurm cluster: scripts/test-slurm (run by scripts/test) starts one and runs this test on it"))
+    func aTaskSignalledBeforeItsTimeLimitRequeuesItselfAndResumes() throws {
+        let folder = TemporaryDirectory()
+        let slurm = ["SLURM_CONF": Self.cluster! + "/slurm.conf"]
+        let whole = folder.path("whole.sqlite")
+        let one = try NightcapProcess.run(["run", DemoTests.pipeline, "--db", whole, "--threads", "2", "--quiet"])
+        try #require(one.status == 0, "\(one.standardError)")
+
+        // Two parts of 5 shards; part 1 holds after its first commit until it is told to stop.
+        let job = folder.path("job"), merged = folder.path("merged.sqlite")
+        let submit = try NightcapProcess.run(
+            ["slurm", DemoTests.pipeline, "--parts", "2", "--cpus-per-task", "1", "--dir", job, "--db", merged],
+            environment: slurm.merging(["NIGHTCAP_FAULT_HOLD_AFTER_COMMITS": "1", "NIGHTCAP_FAULT_PART": "1"]) { $1 })
+        try #require(submit.status == 0, "\(submit.standardError)")
+        let lines = submit.standardOutput.split(separator: "\n")
+        let arrayJob = try #require(lines.first { $0.hasPrefix("array job ") }?.split(separator: " ")[2].dropLast())
+        let mergeJob = try #require(lines.first { $0.hasPrefix("merge job ") }?.split(separator: " ")[2].dropLast())
+        let parts = [job + "/parts/part-0-of-2.sqlite", job + "/parts/part-1-of-2.sqlite"]
+
+        // Wait until part 1 has committed its first shard (it then holds), and signal its script.
+        let deadline = Date().addingTimeInterval(240)
+        var check = ""
+        while Date() < deadline {
+            check = (try? NightcapProcess.run(["merge", "--check"] + parts).standardOutput) ?? ""
+            if check.contains("part 1/2: 1/5 shards done") { break }
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        try #require(check.contains("part 1/2: 1/5 shards done"), "\(check)")
+        let signalled = try Self.shell("scancel --signal=USR1 --batch \(arrayJob)_1", environment: slurm)
+        try #require(signalled.status == 0, "\(signalled.output)")
+
+        try Self.waitForJob(String(mergeJob), environment: slurm)
+        let partLog = try String(contentsOfFile: job + "/logs/part-1-of-2.out", encoding: .utf8)
+        #expect(partLog.contains("nightcap part 1/2: stopped before the time limit (exit 143); requeueing"), "\(partLog)")
+        #expect(partLog.contains("restart 1"), "\(partLog)")
+        // Shards decoded before the signal are committed, so it resumes at 1 or more of 5.
+        #expect(partLog.contains("resuming part 1/2 of run 1 (demo): "), "\(partLog)")
+        let mergeLog = try String(contentsOfFile: job + "/logs/merge.out", encoding: .utf8)
+        #expect(mergeLog.contains("run 1 (demo) merged from 2 parts"), "\(mergeLog)")
+        #expect(try RunFixture.snapshot(database: merged) == RunFixture.snapshot(database: whole))
+        #expect(try MergeTests.layout(database: merged) == MergeTests.layout(database: whole))
+    }
 }
