@@ -208,4 +208,57 @@ import Testing
         check.waitUntilExit()
         #expect(check.terminationStatus == 0)
     }
+
+    /// Refusals that depend on the output database or the parts' records: another live merge, an
+    /// output holding part of the run already, a part whose configuration cannot be read.
+    @Test func mergeRefusesALiveMergeAnOverlappingOutputAndAnUnreadableConfiguration() throws {
+        let fixture = try RunFixture()  // 6 shards in 4 parts: [0,1), [1,3), [3,4), [4,6)
+        for index in 0..<4 { #expect(try part(fixture, "\(index)/4").status == 0) }
+        let parts = (0..<4).map { fixture.path("part-\($0)-of-4.sqlite") }
+
+        // An output whose run of these inputs is being written by a live process (this one).
+        let busy = fixture.path("busy.sqlite")
+        #expect(try NightcapProcess.run(["merge"] + parts + ["--db", busy]).status == 0)
+        let host = ProcessInfo.processInfo.hostName
+        _ = try DemoTests.sqlite(busy, "UPDATE runs SET status = 'running', owner_pid = \(getpid()), owner_host = '\(host)';")
+        let live = try NightcapProcess.run(["merge"] + parts + ["--db", busy])
+        #expect(live.status == 1)
+        #expect(live.standardError.contains("run 1 of \(busy) is being written by process \(getpid()) on \(host) (another merge?); wait for it to finish"), "\(live.standardError)")
+
+        // An output holding a killed one-machine run of the same inputs with shards 0 and 1: part 1
+        // (shards 1 and 2) overlaps it partly.
+        let overlapping = fixture.path("overlapping.sqlite")
+        let killed = try NightcapProcess.run(
+            fixture.runArguments(database: overlapping, extra: ["--threads", "1"]), environment: ["NIGHTCAP_FAULT_KILL_AFTER_COMMITS": "2"])
+        #expect(killed.wasSignalled)
+        let overlap = try NightcapProcess.run(["merge"] + parts + ["--db", overlapping])
+        #expect(overlap.status == 1)
+        #expect(overlap.standardError.contains("run 1 holds 1 of the part's 2 shards already; merge into a new --db"), "\(overlap.standardError)")
+
+        // A part whose recorded configuration this nightcap cannot read.
+        _ = try DemoTests.sqlite(parts[0], "UPDATE runs SET config = '{}';")
+        let unreadable = try NightcapProcess.run(["merge"] + parts + ["--db", fixture.path("out.sqlite")])
+        #expect(unreadable.status == 1)
+        #expect(unreadable.standardError.contains("has a configuration this nightcap cannot read"), "\(unreadable.standardError)")
+        #expect(unreadable.standardError.contains("merge with the nightcap that ran the parts"))
+    }
+
+    /// `nightcap slurm` without Slurm's sbatch, and with an sbatch that refuses the job.
+    @Test func slurmWithoutSbatchOrWithARefusingSbatchSaysSo() throws {
+        let folder = TemporaryDirectory()
+        let arguments = ["slurm", DemoTests.pipeline, "--parts", "2", "--dir", folder.path("job"), "--db", folder.path("results.sqlite")]
+        let missing = try NightcapProcess.run(arguments, environment: ["PATH": folder.path("no-bin")])
+        #expect(missing.status == 1)
+        #expect(missing.standardError.contains("sbatch not found: `nightcap slurm` submits with Slurm's sbatch; run it on a Slurm login node, or use --print"), "\(missing.standardError)")
+        // The scripts are written before submitting, so that they can be submitted by hand.
+        #expect(FileManager.default.fileExists(atPath: folder.path("job/array.sh")))
+
+        let bin = folder.path("bin")
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        try "#!/bin/sh\necho 'sbatch: error: invalid partition specified: gpu' >&2\nexit 1\n".write(toFile: bin + "/sbatch", atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: bin + "/sbatch")
+        let refused = try NightcapProcess.run(arguments, environment: ["PATH": bin + ":/usr/bin:/bin"])
+        #expect(refused.status == 1)
+        #expect(refused.standardError.contains("sbatch \(folder.path("job/array.sh")) failed: sbatch: error: invalid partition specified: gpu"), "\(refused.standardError)")
+    }
 }
