@@ -149,3 +149,26 @@ SELECT r.run_id, r.name, r.status, r.created_at, r.finished_at, r.image_count,
 FROM runs r;
 
 PRAGMA user_version = 1;
+
+-- nightcap results database: schema version 2 (partitioned runs, docs/scale-out.md).
+
+-- A run that does one part of a partitioned run (`nightcap run --part I/N`): the contiguous
+-- block of shards [first_shard, end_shard) of the whole run, whose fingerprint it shares.
+-- `nightcap merge` joins the N parts' files into one run that has no row here.
+CREATE TABLE run_parts (
+    run_id             INTEGER PRIMARY KEY REFERENCES runs (run_id) ON DELETE CASCADE,
+    part_index         INTEGER NOT NULL CHECK (part_index >= 0),
+    part_count         INTEGER NOT NULL CHECK (part_count > part_index),
+    first_shard        INTEGER NOT NULL CHECK (first_shard >= 0),
+    end_shard          INTEGER NOT NULL CHECK (end_shard >= first_shard)
+);
+
+-- The Slurm task that owns a running run (beside runs.owner_pid and owner_host), so that the
+-- same array task requeued onto another node takes its run over instead of being refused.
+CREATE TABLE run_slurm_owners (
+    run_id             INTEGER PRIMARY KEY REFERENCES runs (run_id) ON DELETE CASCADE,
+    job_id             TEXT    NOT NULL, -- '<array job>_<task>' for array tasks, else the job id
+    restart_count      INTEGER NOT NULL DEFAULT 0 CHECK (restart_count >= 0) -- SLURM_RESTART_COUNT
+);
+
+PRAGMA user_version = 2;

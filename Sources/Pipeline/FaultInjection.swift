@@ -6,13 +6,20 @@ import Foundation
 /// right after its N-th shard commit, exactly as a pre-empted node dies; with
 /// `NIGHTCAP_FAULT_INTERRUPT_AFTER_COMMITS=N` it sends itself SIGINT (or the signal number in
 /// `NIGHTCAP_FAULT_INTERRUPT_SIGNAL`) there, through the same handler as a user's Ctrl-C, and with
-/// `NIGHTCAP_FAULT_INTERRUPT_TWICE=1` a second one.
+/// `NIGHTCAP_FAULT_INTERRUPT_TWICE=1` a second one. With `NIGHTCAP_FAULT_PART=I` they act only in
+/// a run of `--part I/N`, so that one task of a Slurm array dies and the others do not. With
+/// `NIGHTCAP_FAULT_HOLD_AFTER_COMMITS=N` the writer waits after its N-th commit until the run is
+/// interrupted (a task that is still running when Slurm's pre-timeout signal comes), in a first
+/// Slurm attempt only (`SLURM_RESTART_COUNT` unset or 0), so that the requeued attempt runs through.
 /// Nothing else reads these variables, and only debug builds compile this (Package.swift defines
 /// `NIGHTCAP_FAULT_INJECTION` for them): a release binary has no way to kill itself on request.
 enum FaultInjection {
     private static let environment = ProcessInfo.processInfo.environment
     static let killAfterCommits: Int? = environment["NIGHTCAP_FAULT_KILL_AFTER_COMMITS"].flatMap { Int($0) }
     static let interruptAfterCommits: Int? = environment["NIGHTCAP_FAULT_INTERRUPT_AFTER_COMMITS"].flatMap { Int($0) }
+    static let holdAfterCommits: Int? = environment["NIGHTCAP_FAULT_HOLD_AFTER_COMMITS"].flatMap { Int($0) }
+    static let firstAttempt = (environment["SLURM_RESTART_COUNT"].flatMap { Int($0) } ?? 0) == 0
+    static let onlyPart: Int? = environment["NIGHTCAP_FAULT_PART"].flatMap { Int($0) }
     static let interruptSignal: Int32 = environment["NIGHTCAP_FAULT_INTERRUPT_SIGNAL"].flatMap { Int32($0) } ?? SIGINT
     /// With `NIGHTCAP_FAULT_INTERRUPT_TWICE=1` the signal is sent a second time once the first was
     /// handled: a user pressing Ctrl-C twice.
@@ -20,9 +27,13 @@ enum FaultInjection {
 
     /// Called by the writer after its `commits`-th commit: dies or signals when the environment
     /// asks for it at this commit, else returns at once. `handled` tells when the signal was seen.
-    static func afterCommit(_ commits: Int, handled: () -> Bool) {
+    static func afterCommit(_ commits: Int, part: Int?, handled: () -> Bool) {
+        if let onlyPart, onlyPart != part { return }
         if commits == killAfterCommits { die() }
         if commits == interruptAfterCommits { signal(until: handled) }
+        if commits == holdAfterCommits && firstAttempt {
+            while !handled() { usleep(10_000) }
+        }
     }
 
     /// Sends the signal and waits (up to 5 s) until its handler has run, so the stop point is exact.

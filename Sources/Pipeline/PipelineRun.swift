@@ -19,8 +19,9 @@ public enum PipelineRun {
         var early: [Int: FeatureShard] = [:]
         let plan = try RunPlan(settings: settings) { features in
             let shardSize = settings.shardSize
-            let count = min(settings.effectiveThreads, (features.imageCount + shardSize - 1) / shardSize)
-            for index in 0..<count {
+            let shardCount = (features.imageCount + shardSize - 1) / shardSize
+            let planned = options.part.map { RunPart(index: $0.index, of: $0.count, shardCount: shardCount).shards } ?? 0..<shardCount
+            for index in planned.prefix(settings.effectiveThreads) {
                 guard !options.interrupt.isRaised,
                     let shard = try? features.read((index * shardSize)..<min((index + 1) * shardSize, features.imageCount))
                 else { break }
@@ -32,20 +33,30 @@ public enum PipelineRun {
 
         let pid = getpid()
         let host = ProcessInfo.processInfo.hostName
+        // A part does a contiguous block of the run's shards (its plan); shards and their decoding
+        // are those of the whole run.
+        let part = options.part.map { RunPart(index: $0.index, of: $0.count, shardCount: plan.shardCount) }
+        let planned = part?.shards ?? 0..<plan.shardCount
+        let slurmTask = SlurmTask.current(environment: options.environment)
+        let what = part.map { "part \($0) of run" } ?? "run"
         let runID: Int64
         var resumed = false
-        if !options.newRun, let existing = try database.latestRun(fingerprint: plan.fingerprint.value) {
+        if !options.newRun, let existing = try database.latestRun(fingerprint: plan.fingerprint.value, part: part) {
             if existing.status == .completed {
-                options.log("run \(existing.runID) (\(existing.name)) with these inputs and settings is already complete; pass --new-run to run it again")
-                return try report(for: existing.runID, name: existing.name, outcome: .alreadyCompleted, plan: plan, started: started)
+                options.log("\(what) \(existing.runID) (\(existing.name)) with these inputs and settings is already complete; pass --new-run to run it again")
+                return try report(for: existing.runID, name: existing.name, outcome: .alreadyCompleted, plan: plan, part: part, started: started)
             }
-            switch try database.claim(runID: existing.runID, pid: pid, host: host) {
+            switch try database.claim(
+                runID: existing.runID, pid: pid, host: host, slurmTask: slurmTask, slurmJobEnded: SlurmQueue.hasEnded)
+            {
             case .claimed:
                 break
             case .ownedBy(let ownerPID, let ownerHost):
                 throw PipelineError(
                     .ownership,
-                    "run \(existing.runID) (\(existing.name)) is being processed by process \(ownerPID) on \(ownerHost); wait for it to finish, or stop it (it resumes where it stopped)")
+                    "\(what) \(existing.runID) (\(existing.name)) is being processed by process \(ownerPID) on \(ownerHost)"
+                        + ((try? database.slurmOwner(runID: existing.runID)).flatMap { $0 }.map { " (\($0))" } ?? "")
+                        + "; wait for it to finish, or stop it (it resumes where it stopped)")
             }
             runID = existing.runID
             resumed = true
@@ -55,19 +66,23 @@ public enum PipelineRun {
                     name: plan.name, fingerprint: plan.fingerprint.value, configJSON: plan.configurationJSON,
                     imageCount: plan.features.imageCount, shardSize: settings.shardSize, shardCount: plan.shardCount,
                     featuresPath: settings.featuresPath, modelPath: settings.modelPath, referencesPath: settings.referencesPath,
-                    nightcapVersion: NightcapVersion.current, ownerPID: pid, ownerHost: host))
+                    nightcapVersion: NightcapVersion.current, ownerPID: pid, ownerHost: host, part: part,
+                    slurmTask: slurmTask))
         }
 
-        let done = try database.doneShards(runID: runID)
-        let todo = (0..<plan.shardCount).filter { !done.contains($0) }
+        let done = try database.doneShards(runID: runID).intersection(planned)
+        let todo = planned.filter { !done.contains($0) }
+        let plannedImages = planned.reduce(0) { $0 + plan.shardRange($1).count }
         if resumed {
-            options.log("resuming run \(runID) (\(plan.name)): \(done.count)/\(plan.shardCount) shards done")
+            options.log("resuming \(what) \(runID) (\(plan.name)): \(done.count)/\(planned.count) shards done")
+        } else if let part {
+            options.log("part \(part) of run \(runID) (\(plan.name)): shards \(part.firstShard)..<\(part.endShard) of \(plan.shardCount), \(plannedImages) of \(plan.features.imageCount) images in shards of \(settings.shardSize), \(settings.effectiveThreads) threads")
         } else {
             options.log("run \(runID) (\(plan.name)): \(plan.features.imageCount) images in \(plan.shardCount) shards of \(settings.shardSize), \(settings.effectiveThreads) threads")
         }
 
         let imagesDone = done.reduce(0) { $0 + plan.shardRange($1).count }
-        let progress = ProgressReporter(style: options.progress, totalImages: plan.features.imageCount, totalShards: plan.shardCount)
+        let progress = ProgressReporter(style: options.progress, totalImages: plannedImages, totalShards: planned.count)
         progress.start(imagesDone: imagesDone, shardsDone: done.count)
         let failure = FirstError()
         do {
@@ -85,12 +100,18 @@ public enum PipelineRun {
         if let signal = options.interrupt.signal {
             try database.setStatus(runID: runID, status: .interrupted, message: "stopped by signal \(signal)")
             let progressNow = try database.shardProgress(runID: runID)
-            options.log("run \(runID) interrupted: \(progressNow.shardsDone)/\(plan.shardCount) shards done; run the same command to resume")
-            return try report(for: runID, name: plan.name, outcome: .interrupted(signal: signal), plan: plan, started: started)
+            options.log("\(what) \(runID) interrupted: \(progressNow.shardsDone)/\(planned.count) shards done; run the same command to resume")
+            return try report(for: runID, name: plan.name, outcome: .interrupted(signal: signal), plan: plan, part: part, started: started)
         }
-        try RunFinalizer.finalize(
-            runID: runID, database: database, references: plan.references, parallelism: settings.effectiveThreads)
-        return try report(for: runID, name: plan.name, outcome: .completed, plan: plan, started: started)
+        if part != nil {
+            // A part has no corpus metrics of its own: CIDEr-D depends on the whole scored set.
+            // `nightcap merge` computes them once every part is done, as a one-machine run does.
+            try database.finish(runID: runID)
+        } else {
+            try RunFinalizer.finalize(
+                runID: runID, database: database, references: plan.references, parallelism: settings.effectiveThreads)
+        }
+        return try report(for: runID, name: plan.name, outcome: .completed, plan: plan, part: part, started: started)
     }
 
     /// The reader loop on this thread, `threads` decoder workers and one writer. `early` holds
@@ -127,6 +148,9 @@ public enum PipelineRun {
                 })
         }
         let database = plan.database
+        #if NIGHTCAP_FAULT_INJECTION
+        let partIndex = options.part?.index
+        #endif
         let writer = WorkerThread(name: "nightcap-writer") {
             #if NIGHTCAP_FAULT_INJECTION
             var commits = 0
@@ -141,7 +165,7 @@ public enum PipelineRun {
                     progress.shardCommitted(images: commit.numImages)
                     #if NIGHTCAP_FAULT_INJECTION
                     commits += 1
-                    FaultInjection.afterCommit(commits, handled: { interrupt.isRaised })
+                    FaultInjection.afterCommit(commits, part: partIndex, handled: { interrupt.isRaised })
                     #endif
                 } catch {
                     failure.record(error)
@@ -163,7 +187,7 @@ public enum PipelineRun {
     }
 
     private static func report(
-        for runID: Int64, name: String, outcome: RunReport.Outcome, plan: RunPlan, started: Date
+        for runID: Int64, name: String, outcome: RunReport.Outcome, plan: RunPlan, part: RunPart?, started: Date
     ) throws -> RunReport {
         let metrics = try plan.database.runMetrics(runID: runID)
         let progress = try plan.database.shardProgress(runID: runID)
@@ -171,9 +195,9 @@ public enum PipelineRun {
         let scored = try plan.database.bleuStatistics(runID: runID).count
         return RunReport(
             outcome: outcome, runID: runID, name: name, databasePath: plan.database.path, metrics: ordered,
-            imageCount: plan.features.imageCount, imagesScored: scored, imagesFailed: progress.imagesFailed,
+            imageCount: part.map { $0.shards.reduce(0) { $0 + plan.shardRange($1).count } } ?? plan.features.imageCount, imagesScored: scored, imagesFailed: progress.imagesFailed,
             imagesWithoutReferences: plan.references.imagesWithoutReferences.count,
             referencesWithoutImages: plan.references.referencesWithoutImages, shardsDone: progress.shardsDone,
-            shardCount: plan.shardCount, seconds: Date().timeIntervalSince(started))
+            shardCount: part?.shards.count ?? plan.shardCount, part: part, seconds: Date().timeIntervalSince(started))
     }
 }

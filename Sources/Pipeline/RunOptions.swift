@@ -7,6 +7,10 @@ public struct RunOptions: Sendable {
     public var progress = ProgressStyle.automatic
     /// Raised by SIGINT/SIGTERM (or a test) to stop taking shards.
     public var interrupt = InterruptFlag()
+    /// Run only this part of the run's shards (`--part I/N`), into a part run `nightcap merge` joins.
+    public var part: Partition?
+    /// The environment, for the Slurm task that owns the run (`SlurmTask.current`).
+    public var environment = ProcessInfo.processInfo.environment
     /// Where status lines go (standard error by default).
     public var log: @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
 

@@ -1,4 +1,5 @@
 import CaptionMetrics
+import ResultStore
 
 /// What a run did.
 public struct RunReport: Sendable {
@@ -9,6 +10,8 @@ public struct RunReport: Sendable {
         case alreadyCompleted
         /// Stopped by a signal; resumable.
         case interrupted(signal: Int32)
+        /// `nightcap merge` joined this many parts into the run and computed its corpus metrics.
+        case merged(parts: Int)
     }
 
     public var outcome: Outcome
@@ -23,6 +26,9 @@ public struct RunReport: Sendable {
     public var imagesWithoutReferences: Int
     public var referencesWithoutImages: Int
     public var shardsDone: Int
+    /// The shards this run does: all of the run's, or its part's.
     public var shardCount: Int
+    /// The part this run does, when it is a part of a partitioned run.
+    public var part: RunPart?
     public var seconds: Double
 }

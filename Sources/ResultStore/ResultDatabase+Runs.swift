@@ -22,7 +22,14 @@ extension ResultDatabase {
                     run.referencesPath, run.imageCount, run.shardSize, run.shardCount, run.nightcapVersion,
                     run.ownerPID, run.ownerHost,
                 ])
-            return db.lastInsertedRowID
+            let runID = db.lastInsertedRowID
+            if let part = run.part {
+                try db.execute(
+                    sql: "INSERT INTO run_parts (run_id, part_index, part_count, first_shard, end_shard) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [runID, part.index, part.count, part.firstShard, part.endShard])
+            }
+            try setSlurmOwner(db, runID: runID, run.slurmTask)
+            return runID
         }
     }
 
@@ -56,11 +63,29 @@ extension ResultDatabase {
         throw ResultStoreError.runNotFound(path: path, reference: reference)
     }
 
-    /// The newest run with this fingerprint, whatever its status, or nil.
-    public func latestRun(fingerprint: String) throws -> RunRecord? {
+    /// The newest run with this fingerprint, whatever its status, or nil: with `part`, the newest
+    /// that does part `part.index` of `part.count`; without, the newest whole run (a part of a
+    /// partitioned run shares the whole run's fingerprint but is not it).
+    public func latestRun(fingerprint: String, part: RunPart? = nil) throws -> RunRecord? {
         try read("looking up runs by fingerprint") { db in
-            try Row.fetchOne(
-                db, sql: "SELECT * FROM runs WHERE fingerprint = ? ORDER BY run_id DESC LIMIT 1",
+            if let part {
+                return try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT r.* FROM runs r JOIN run_parts p ON p.run_id = r.run_id
+                        WHERE r.fingerprint = ? AND p.part_index = ? AND p.part_count = ?
+                        ORDER BY r.run_id DESC LIMIT 1
+                        """,
+                    arguments: [fingerprint, part.index, part.count]
+                ).map(RunRecord.init(row:))
+            }
+            return try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT * FROM runs WHERE fingerprint = ?
+                        AND NOT EXISTS (SELECT 1 FROM run_parts p WHERE p.run_id = runs.run_id)
+                    ORDER BY run_id DESC LIMIT 1
+                    """,
                 arguments: [fingerprint]
             ).map(RunRecord.init(row:))
         }
@@ -140,9 +165,18 @@ extension ResultDatabase {
     ///   completed included: callers decide beforehand whether a completed run should be resumed),
     ///   and `.claimed` is returned.
     ///
+    /// Under Slurm (`slurmTask` given) a run owned from another host is taken over, too, when its
+    /// owner recorded a Slurm task and either it is the same task with a lower restart count (Slurm
+    /// requeued the task, which it does only after the previous attempt ended) or `slurmJobEnded`
+    /// says the owner's task is no longer running (a rerun of a failed task in a new job). On the
+    /// same host the pid check comes first, so two live writers are refused whatever Slurm says.
+    ///
     /// - Parameter isAlive: whether a pid of this host is alive; `ProcessLiveness.isAlive` by default.
+    /// - Parameter slurmJobEnded: whether the Slurm task with this job id has ended (asked of
+    ///   `squeue` by the pipeline); by default nothing is known to have ended.
     public func claim(
-        runID: Int64, pid: Int32, host: String, isAlive: (Int32) -> Bool = ProcessLiveness.isAlive
+        runID: Int64, pid: Int32, host: String, slurmTask: SlurmTask? = nil,
+        isAlive: (Int32) -> Bool = ProcessLiveness.isAlive, slurmJobEnded: (String) -> Bool = { _ in false }
     ) throws -> ClaimOutcome {
         try write("claiming run \(runID)") { db in
             guard
@@ -156,7 +190,14 @@ extension ResultDatabase {
             let ownerHost: String? = row["owner_host"]
             if status == RunStatus.running.rawValue, let ownerPID, let ownerHost {
                 if ownerHost != host {
-                    return .ownedBy(pid: ownerPID, host: ownerHost)
+                    let owner = try slurmOwner(db, runID: runID)
+                    let requeued =
+                        slurmTask != nil && owner != nil && owner!.jobID == slurmTask!.jobID
+                        && owner!.restartCount < slurmTask!.restartCount
+                    let ended = owner != nil && owner!.jobID != slurmTask?.jobID && slurmJobEnded(owner!.jobID)
+                    if !requeued && !ended {
+                        return .ownedBy(pid: ownerPID, host: ownerHost)
+                    }
                 }
                 if ownerPID != pid && isAlive(ownerPID) {
                     return .ownedBy(pid: ownerPID, host: ownerHost)
@@ -169,8 +210,63 @@ extension ResultDatabase {
                     WHERE run_id = ?
                     """,
                 arguments: [pid, host, runID])
+            try setSlurmOwner(db, runID: runID, slurmTask)
             return .claimed
         }
+    }
+
+    /// The Slurm task recorded as the owner of a run, if any.
+    public func slurmOwner(runID: Int64) throws -> SlurmTask? {
+        try read("reading the Slurm owner of run \(runID)") { db in try slurmOwner(db, runID: runID) }
+    }
+
+    func slurmOwner(_ db: Database, runID: Int64) throws -> SlurmTask? {
+        try Row.fetchOne(db, sql: "SELECT job_id, restart_count FROM run_slurm_owners WHERE run_id = ?", arguments: [runID])
+            .map { SlurmTask(jobID: $0["job_id"], restartCount: $0["restart_count"]) }
+    }
+
+    private func setSlurmOwner(_ db: Database, runID: Int64, _ task: SlurmTask?) throws {
+        if let task {
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO run_slurm_owners (run_id, job_id, restart_count) VALUES (?, ?, ?)",
+                arguments: [runID, task.jobID, task.restartCount])
+        } else {
+            try db.execute(sql: "DELETE FROM run_slurm_owners WHERE run_id = ?", arguments: [runID])
+        }
+    }
+
+    /// The part a run does, or nil for a whole run.
+    public func part(runID: Int64) throws -> RunPart? {
+        try read("reading the part of run \(runID)") { db in
+            try Row.fetchOne(
+                db, sql: "SELECT part_index, part_count, first_shard, end_shard FROM run_parts WHERE run_id = ?",
+                arguments: [runID]
+            ).map { RunPart(index: $0["part_index"], count: $0["part_count"], firstShard: $0["first_shard"], endShard: $0["end_shard"]) }
+        }
+    }
+
+    /// Every part run of this file with its part, oldest first.
+    public func partRuns() throws -> [(run: RunRecord, part: RunPart)] {
+        try read("listing the part runs") { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT r.*, p.part_index, p.part_count, p.first_shard, p.end_shard
+                    FROM runs r JOIN run_parts p ON p.run_id = r.run_id ORDER BY r.run_id
+                    """)
+            var result: [(run: RunRecord, part: RunPart)] = []
+            for row in rows {
+                let part = RunPart(
+                    index: row["part_index"], count: row["part_count"], firstShard: row["first_shard"], endShard: row["end_shard"])
+                result.append((run: RunRecord(row: row), part: part))
+            }
+            return result
+        }
+    }
+
+    /// How many runs the file holds.
+    public func runCount() throws -> Int {
+        try read("counting runs") { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM runs") ?? 0 }
     }
 
     func requireRun(_ db: Database, _ runID: Int64) throws {

@@ -21,12 +21,19 @@ public struct NewRun: Sendable, Hashable {
     public var nightcapVersion: String?
     public var ownerPID: Int32
     public var ownerHost: String
+    /// The part of a partitioned run this run does (`run_parts`), or nil for a whole run.
+    public var part: RunPart?
+    /// The Slurm task of the owner (`run_slurm_owners`), when it runs under Slurm.
+    public var slurmTask: SlurmTask?
 
     public init(
         name: String, fingerprint: String, configJSON: String, imageCount: Int, shardSize: Int,
         shardCount: Int, featuresPath: String? = nil, modelPath: String? = nil, referencesPath: String? = nil,
-        nightcapVersion: String? = nil, ownerPID: Int32, ownerHost: String
+        nightcapVersion: String? = nil, ownerPID: Int32, ownerHost: String, part: RunPart? = nil,
+        slurmTask: SlurmTask? = nil
     ) {
+        self.part = part
+        self.slurmTask = slurmTask
         self.name = name
         self.fingerprint = fingerprint
         self.configJSON = configJSON

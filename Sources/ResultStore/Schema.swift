@@ -21,6 +21,7 @@ public enum ResultSchema {
     /// Every migration, oldest first.
     public static let migrations: [Migration] = [
         Migration(version: 1, sql: version1),
+        Migration(version: 2, sql: partitionedRuns),
     ]
 
     /// The text of `schemas/results.sql`.
@@ -178,6 +179,33 @@ public enum ResultSchema {
         FROM runs r;
 
         PRAGMA user_version = 1;
+
+        """
+
+    /// Partitioned runs (`nightcap run --part I/N`, `nightcap merge`) and Slurm-aware ownership.
+    private static let partitionedRuns = """
+        -- nightcap results database: schema version 2 (partitioned runs, docs/scale-out.md).
+
+        -- A run that does one part of a partitioned run (`nightcap run --part I/N`): the contiguous
+        -- block of shards [first_shard, end_shard) of the whole run, whose fingerprint it shares.
+        -- `nightcap merge` joins the N parts' files into one run that has no row here.
+        CREATE TABLE run_parts (
+            run_id             INTEGER PRIMARY KEY REFERENCES runs (run_id) ON DELETE CASCADE,
+            part_index         INTEGER NOT NULL CHECK (part_index >= 0),
+            part_count         INTEGER NOT NULL CHECK (part_count > part_index),
+            first_shard        INTEGER NOT NULL CHECK (first_shard >= 0),
+            end_shard          INTEGER NOT NULL CHECK (end_shard >= first_shard)
+        );
+
+        -- The Slurm task that owns a running run (beside runs.owner_pid and owner_host), so that the
+        -- same array task requeued onto another node takes its run over instead of being refused.
+        CREATE TABLE run_slurm_owners (
+            run_id             INTEGER PRIMARY KEY REFERENCES runs (run_id) ON DELETE CASCADE,
+            job_id             TEXT    NOT NULL, -- '<array job>_<task>' for array tasks, else the job id
+            restart_count      INTEGER NOT NULL DEFAULT 0 CHECK (restart_count >= 0) -- SLURM_RESTART_COUNT
+        );
+
+        PRAGMA user_version = 2;
 
         """
 }

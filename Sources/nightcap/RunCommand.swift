@@ -42,6 +42,12 @@ extension Nightcap {
         @Flag(name: .customLong("new-run"), help: "Start a new run even if one with the same fingerprint exists.")
         var newRun = false
         @Flag(help: "No progress output.") var quiet = false
+        @Option(
+            help: ArgumentHelp(
+                "Run only part I (0-based) of N: the I-th of N contiguous blocks of shards, into its own --db; `nightcap merge` joins the N part files.",
+                valueName: "I/N"),
+            transform: Partition.parse)
+        var part: Partition?
 
         func validate() throws {
             if pipeline == nil && (features == nil || model == nil || references == nil) {
@@ -76,6 +82,7 @@ extension Nightcap {
             defer { trap.release() }
             var options = RunOptions()
             options.newRun = newRun
+            options.part = part
             options.interrupt = trap.flag
             if quiet {
                 options.progress = .quiet
@@ -97,6 +104,16 @@ extension AttentionStorage {
     static func parse(_ text: String) throws -> AttentionStorage {
         guard let value = AttentionStorage(text: text) else {
             throw ValidationError("Please use full, top-K (for example top-5) or none for --attention, not \(text).")
+        }
+        return value
+    }
+}
+
+extension Partition {
+    /// `--part`'s value: a wrong one is a usage error that shows the form.
+    static func parse(_ text: String) throws -> Partition {
+        guard let value = Partition(text: text) else {
+            throw ValidationError("Please give --part as I/N with 0 <= I < N (for example 2/8), not \(text).")
         }
         return value
     }

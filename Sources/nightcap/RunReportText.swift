@@ -12,8 +12,16 @@ enum RunReportText {
             lines.append("run \(report.runID) (\(report.name)) was already completed")
         case .interrupted:
             lines.append("run \(report.runID) (\(report.name)) interrupted")
+        case .merged(let parts):
+            lines.append("run \(report.runID) (\(report.name)) merged from \(parts) parts in \(String(format: "%.1f", report.seconds)) s")
         }
-        lines.append("  images: \(report.imageCount) captioned into \(report.shardCount) shards; \(report.imagesScored) scored")
+        if let part = report.part {
+            lines[0] = "part \(part) of " + lines[0]
+            lines.append("  shards \(part.firstShard)..<\(part.endShard): \(report.imageCount) images captioned; \(report.imagesScored) with references")
+            lines.append("  corpus metrics come with `nightcap merge` of all \(part.count) part files")
+        } else {
+            lines.append("  images: \(report.imageCount) captioned into \(report.shardCount) shards; \(report.imagesScored) scored")
+        }
         if report.imagesFailed > 0 {
             lines.append("  failed images: \(report.imagesFailed) (excluded from metrics; `nightcap show \(report.runID)` lists them)")
         }

@@ -12,12 +12,19 @@ extension Nightcap {
         func run() throws {
             let results = try openResults(database)
             defer { try? results.close() }
-            var rows = [["id", "name", "status", "started", "images", Metric.bleu4.rawValue, Metric.cider.rawValue]]
+            // Part runs (`run --part I/N`) get a part column: which part of which run, by fingerprint.
+            var parts: [Int64: (part: RunPart, fingerprint: String)] = [:]
+            for (run, part) in try results.partRuns() { parts[run.runID] = (part, run.fingerprint) }
+            var rows = [["id", "name", "status", "started", "images", Metric.bleu4.rawValue, Metric.cider.rawValue] + (parts.isEmpty ? [] : ["part"])]
             for run in try results.listRuns() {
-                rows.append([
+                var row = [
                     String(run.runID), run.name, run.status.rawValue, run.createdAt, "\(run.imagesDone)/\(run.imageCount)",
                     format(run.bleu4), format(run.cider),
-                ])
+                ]
+                if !parts.isEmpty {
+                    row.append(parts[run.runID].map { "part \($0.part) of run \($0.fingerprint.prefix(12)), shards \($0.part.firstShard)..<\($0.part.endShard)" } ?? "-")
+                }
+                rows.append(row)
             }
             print(rows.count == 1 ? "no runs in \(database.path)" : table(rows))
         }

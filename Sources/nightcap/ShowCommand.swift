@@ -32,6 +32,15 @@ extension Nightcap {
                     + (progress.secondsSpent > 0 ? String(format: ", %.1f images/s per thread", Double(progress.imagesDone) / progress.secondsSpent) : ""),
             ]
             if let seconds = record.finalizeSeconds { lines.append("finalize     \(String(format: "%.2f", seconds)) s") }
+            if let part = try results.part(runID: record.runID) {
+                lines.insert(
+                    "part         \(part) of run \(record.fingerprint.prefix(12)): shards \(part.firstShard)..<\(part.endShard) of \(record.shardCount); corpus metrics come with `nightcap merge` of the \(part.count) part files",
+                    at: 3)
+            }
+            if record.status == .running, let pid = record.ownerPID {
+                let slurm = try results.slurmOwner(runID: record.runID)
+                lines.insert("owner        process \(pid) on \(record.ownerHost ?? "?")" + (slurm.map { ", \($0)" } ?? ""), at: 3)
+            }
             lines.append("configuration \(record.configJSON)")
             let metrics = try results.runMetrics(runID: record.runID)
             if !metrics.isEmpty {

@@ -69,6 +69,9 @@ import Testing
         #expect(compare.maxDrop == [MetricGate(metric: .cider, value: 0.02)])
         #expect(compare.minimum == [MetricGate(metric: .rougeL, value: 0.5)])
         #expect(try Nightcap.Run.parse(["p.toml", "--attention", "top-3"]).attention == .top(3))
+        #expect(try Nightcap.Run.parse(["p.toml", "--part", "2/8"]).part == Partition(index: 2, count: 8))
+        let part = try #require(parseFailure(Nightcap.Run.self, ["p.toml", "--part", "8/8"]))
+        #expect(part.contains("Please give --part as I/N with 0 <= I < N (for example 2/8), not 8/8."))
         // A wrong metric name lists the valid ones.
         let wrong = try #require(parseFailure(Nightcap.Compare.self, ["1", "2", "--by", "SPICE"]))
         #expect(wrong.hasPrefix("The value 'SPICE' is invalid for '--by <by>'"))
@@ -77,10 +80,13 @@ import Testing
 
     @Test func helpListsEveryCommandAndTheExitCodes() {
         let help = Nightcap.helpMessage()
-        for command in ["run", "runs", "show", "compare", "export", "score", "inspect"] {
+        for command in ["run", "runs", "show", "compare", "export", "score", "inspect", "merge", "slurm"] {
             #expect(help.contains("  \(command) "), "\(command)")
         }
-        #expect(help.contains("Exit codes: 0 done, 1 error, 2 usage, 3 a gate of `compare` failed, 130/143"))
+        // The help wraps lines: compare with whitespace runs as single spaces.
+        let flowing = help.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(flowing.contains("Exit codes: 0 done, 1 error, 2 usage, 3 a gate of `compare` failed, 4 `merge` found parts not done, 130/143"))
+        #expect(Nightcap.Run.helpMessage().contains("--part <I/N>"))
         #expect(Nightcap.Run.helpMessage().contains("--new-run"))
     }
 }
