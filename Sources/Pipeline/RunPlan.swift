@@ -9,7 +9,7 @@ import ResultStore
 final class RunPlan {
     let settings: PipelineSettings
     let features: RegionFeatureFile
-    let model: CaptionModel
+    let model: any CaptioningModel
     let references: ReferenceIndex
     let database: ResultDatabase
     let fingerprint: RunFingerprint
@@ -47,10 +47,10 @@ final class RunPlan {
             return try ReferenceIndex(references: captions, featureImageIDs: featureImageIDs, featuresPath: featuresPath)
         }
         // Every background step is waited for before this returns or throws, so none outlives the plan.
-        let model: Result<CaptionModel, any Error>
+        let model: Result<any CaptioningModel, any Error>
         let references: Result<ReferenceIndex, any Error>
         if features.imageCount > 0 { whileLoading(features) }
-        model = Result { try loadedModel.value() }
+        model = Result { try loadedModel.value() as any CaptioningModel }
         references = Result { try loadedReferences.value() }
         let digest = Result { try modelDigest.value() }
         guard features.imageCount > 0 else {
