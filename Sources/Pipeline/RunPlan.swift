@@ -30,7 +30,8 @@ final class RunPlan {
         // steps had when they ran one after another: features, model, model against features,
         // references.
         let modelDigest = BackgroundTask(name: "nightcap-fingerprint") { try SHA256.file(modelPath) }
-        let loadedModel = BackgroundTask(name: "nightcap-model") { try CaptionModel.load(path: modelPath) }
+        let infosPath = settings.infosPath
+        let loadedModel = BackgroundTask(name: "nightcap-model") { try ModelLoader.load(path: modelPath, infos: infosPath) }
         let features: RegionFeatureFile
         do {
             features = try RegionFeatureFile(path: featuresPath, names: settings.featureNames)
@@ -47,21 +48,23 @@ final class RunPlan {
             return try ReferenceIndex(references: captions, featureImageIDs: featureImageIDs, featuresPath: featuresPath)
         }
         // Every background step is waited for before this returns or throws, so none outlives the plan.
-        let model: Result<any CaptioningModel, any Error>
+        let model: Result<ModelLoader.Loaded, any Error>
         let references: Result<ReferenceIndex, any Error>
         if features.imageCount > 0 { whileLoading(features) }
-        model = Result { try loadedModel.value() as any CaptioningModel }
+        model = Result { try loadedModel.value() }
         references = Result { try loadedReferences.value() }
         let digest = Result { try modelDigest.value() }
         guard features.imageCount > 0 else {
             throw PipelineError(.validation, "\(featuresPath): the features file holds no images")
         }
-        self.model = try model.get()
+        let loaded = try model.get()
+        self.model = loaded.model
         try self.model.validate(featureDimension: features.dimension, featuresFile: featuresPath)
         self.references = try references.get()
         database = try ResultDatabase(path: settings.effectiveDatabasePath)
         fingerprint = try RunFingerprint.compute(
-            settings: settings, features: features, modelDigest: try digest.get(), referencesPath: referencesPath)
+            settings: settings, features: features, modelDigest: try digest.get(), referencesPath: referencesPath,
+            infosDigest: try loaded.infosPath.map { try SHA256.file($0) })
         name = settings.name
             ?? settings.pipelineFile.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent }
             ?? URL(fileURLWithPath: modelPath).deletingPathExtension().lastPathComponent

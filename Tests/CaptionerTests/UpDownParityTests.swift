@@ -69,8 +69,13 @@ enum UpDownGoldens {
         return TrainingInfos(source: path("\(model).infos.json"), options: converted, vocabulary: vocabulary)
     }
 
+    /// The checkpoint upstream's torch.save wrote, read natively, with the infos pickle beside it.
+    static func checkpoint(_ name: String) -> String {
+        name == "bn" ? path("log_bn/model-best.pth") : path("log_zip/model-best.pth")
+    }
+
     static func model(_ name: String) throws -> UpDownModel {
-        try UpDownModel(stateDict: try stateDict(name), infos: try infos(name), path: path("\(name).tensors.h5"))
+        try #require(try ModelLoader.load(path: checkpoint(name)).model as? UpDownModel)
     }
 
     static func settings(_ json: [String: Any]) throws -> DecodeSettings {
@@ -93,6 +98,25 @@ enum UpDownGoldens {
 struct UpDownParityTests {
     @Test func goldensArePresent() {
         #expect(UpDownGoldens.cases().count >= 10, "Tests/CaptionerTests/Goldens/updown/manifest.json lists too few cases")
+    }
+
+    /// Zip + protocol-2 infos (log_zip), legacy + protocol-0 infos (log_legacy) and the plain HDF5
+    /// dump of the same tensors all give the same model, weight for weight.
+    @Test func everySavedFormOfTheModelIsTheSame() throws {
+        let zip = try ModelLoader.load(path: UpDownGoldens.path("log_zip/model-best.pth"))
+        let legacy = try ModelLoader.load(path: UpDownGoldens.path("log_legacy/model.pth"))
+        #expect(zip.infosPath == UpDownGoldens.path("log_zip/infos_small-best.pkl"))
+        #expect(legacy.infosPath == UpDownGoldens.path("log_legacy/infos_small.pkl"))
+        let dumped = try UpDownModel(
+            stateDict: try UpDownGoldens.stateDict("plain"), infos: try UpDownGoldens.infos("plain"), path: "plain.tensors.h5")
+        for loaded in [zip.model, legacy.model] {
+            let model = try #require(loaded as? UpDownModel)
+            #expect(model.sizes == dumped.sizes && model.vocabulary == dumped.vocabulary)
+            #expect(model.attentionLSTMStep == dumped.attentionLSTMStep && model.languageLSTM == dumped.languageLSTM)
+            #expect(model.embedding == dumped.embedding && model.output == dumped.output && model.outputBias == dumped.outputBias)
+            #expect(model.attEmbed == dumped.attEmbed && model.fcEmbed == dumped.fcEmbed && model.queryProjection == dumped.queryProjection)
+            #expect(model.unknownToken == 26 && model.badEndingTokens == [1, 2, 3, 4, 5, 6, 7, 8])
+        }
     }
 
     @Test(arguments: UpDownGoldens.cases())
