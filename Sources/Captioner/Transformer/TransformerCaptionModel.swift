@@ -1,0 +1,227 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// self-critical.pytorch's `TransformerModel` (captioning/models/TransformerModel.py) read from a
+/// state dict and its infos, checked, and kept in PyTorch's `[out, in]` layout for decoding.
+/// Immutable; one instance is shared by all decoder workers.
+///
+/// The architecture (pre-norm sublayers, upstream's own LayerNorm, `att_embed` Linear + ReLU,
+/// embeddings scaled by sqrt(d_model) plus the positional table saved in the checkpoint,
+/// `generator.proj` as the logit layer) is described in docs/decoder.md.
+public final class TransformerCaptionModel: Sendable {
+    /// One pre-norm LayerNorm: `a_2 * (x - mean) / (std + eps) + b_2`, unbiased std.
+    struct Norm: Sendable {
+        let gain: [Float]
+        let bias: [Float]
+    }
+
+    /// A `MultiHeadedAttention`: query, key, value and output Linear layers (`linears.0...3`).
+    struct Attention: Sendable {
+        let weights: [[Float]]  // 4 x [d x d]
+        let biases: [[Float]]  // 4 x [d]
+    }
+
+    struct FeedForward: Sendable {
+        let inner: [Float]  // w_1 [d_ff x d]
+        let innerBias: [Float]
+        let outer: [Float]  // w_2 [d x d_ff]
+        let outerBias: [Float]
+    }
+
+    struct EncoderLayer: Sendable {
+        let selfAttention: Attention
+        let feedForward: FeedForward
+        let norms: [Norm]  // sublayer.0, sublayer.1
+    }
+
+    struct DecoderLayer: Sendable {
+        let selfAttention: Attention
+        let sourceAttention: Attention
+        let feedForward: FeedForward
+        let norms: [Norm]  // sublayer.0...2
+    }
+
+    /// Where the state dict came from (a path), for messages.
+    public let source: String
+    public let options: TransformerOptions
+    /// The region feature size (`att_embed.0.weight` is `[d_model, D]`).
+    public let featureDimension: Int
+    /// The positions the saved positional-encoding table holds (5000 in upstream's checkpoints).
+    public let positions: Int
+    /// Word of each token id; index 0 (start/end/pad) is the empty string.
+    public let vocabulary: [String]
+    /// The number of values in the checked tensors.
+    public let parameterCount: Int
+    /// The number of tensors in the checkpoint.
+    public let tensorCount: Int
+
+    let regionEmbedding: [Float]  // [d x D]
+    let regionEmbeddingBias: [Float]
+    let encoderLayers: [EncoderLayer]
+    let encoderNorm: Norm
+    let decoderLayers: [DecoderLayer]
+    let decoderNorm: Norm
+    let wordEmbedding: [Float]  // [V1 x d]
+    let positionalEncoding: [Float]  // [positions x d]
+    let projection: [Float]  // [V1 x d]
+    let projectionBias: [Float]
+
+    /// V + 1: the rows of the embedding and of the logit layer.
+    public var tokenCount: Int { options.vocabularySize + 1 }
+
+    /// Builds the model from a state dict and its infos. Every tensor the model reads is checked
+    /// against the options (presence, shape, finite values) before anything else is done; each
+    /// problem is one `ModelFileError` naming the checkpoint, the tensor and the fix.
+    public init(stateDict: StateDict, infos: TrainingInfos, source: String) throws {
+        let options = try TransformerOptions(infos: infos)
+        let (d, ff, V1) = (options.modelWidth, options.feedForwardWidth, options.vocabularySize + 1)
+        let tensors = stateDict.tensors
+
+        func tensor(_ name: String, _ shape: [Int], _ meaning: String) throws -> [Float] {
+            guard let found = tensors[name] else {
+                var hint = "the checkpoint and \(infos.source) do not belong together, or the checkpoint is incomplete"
+                if name.contains(".layers.") {
+                    hint = "\(infos.source) says \(options.description); " + hint
+                }
+                throw ModelFileError(
+                    .missingTensor, file: source, object: name,
+                    message: "has no tensor `\(name)` (\(meaning)); \(hint): use the infos_<id>.pkl of the run that saved this checkpoint")
+            }
+            guard found.shape == shape else {
+                throw ModelFileError(
+                    .wrongShape, file: source, object: name,
+                    message: "tensor `\(name)` has shape \(found.shape), expected \(shape) (\(meaning)) from \(options.description) in \(infos.source); "
+                        + "the checkpoint and the infos file do not belong together")
+            }
+            if let index = found.values.firstIndex(where: { !$0.isFinite }) {
+                throw ModelFileError(
+                    .nonFiniteWeight, file: source, object: name,
+                    message: "tensor `\(name)` holds \(found.values[index]) at flat index \(index); the checkpoint is damaged (training diverged or the file is corrupt)")
+            }
+            return found.values
+        }
+        func attention(_ prefix: String) throws -> Attention {
+            var weights: [[Float]] = []
+            var biases: [[Float]] = []
+            for (index, role) in ["query", "key", "value", "output"].enumerated() {
+                weights.append(try tensor("\(prefix).linears.\(index).weight", [d, d], "the \(role) projection, [d_model, d_model]"))
+                biases.append(try tensor("\(prefix).linears.\(index).bias", [d], "the \(role) projection's bias"))
+            }
+            return Attention(weights: weights, biases: biases)
+        }
+        func feedForward(_ prefix: String) throws -> FeedForward {
+            FeedForward(
+                inner: try tensor("\(prefix).w_1.weight", [ff, d], "[d_ff, d_model]"),
+                innerBias: try tensor("\(prefix).w_1.bias", [ff], "[d_ff]"),
+                outer: try tensor("\(prefix).w_2.weight", [d, ff], "[d_model, d_ff]"),
+                outerBias: try tensor("\(prefix).w_2.bias", [d], "[d_model]"))
+        }
+        func norm(_ prefix: String) throws -> Norm {
+            Norm(
+                gain: try tensor("\(prefix).a_2", [d], "LayerNorm gain, [d_model]"),
+                bias: try tensor("\(prefix).b_2", [d], "LayerNorm bias, [d_model]"))
+        }
+
+        guard let embed = tensors["att_embed.0.weight"] else {
+            throw ModelFileError(
+                .missingTensor, file: source, object: "att_embed.0.weight",
+                message: "has no tensor `att_embed.0.weight` (the region embedding); it is not a self-critical.pytorch Transformer checkpoint, or was trained with use_bn")
+        }
+        guard embed.shape.count == 2, embed.shape[0] == d, embed.shape[1] >= 1 else {
+            throw ModelFileError(
+                .wrongShape, file: source, object: "att_embed.0.weight",
+                message: "tensor `att_embed.0.weight` has shape \(embed.shape), expected [d_model=\(d), D] from \(options.description) in \(infos.source); the checkpoint and the infos file do not belong together")
+        }
+        let D = embed.shape[1]
+        regionEmbedding = try tensor("att_embed.0.weight", [d, D], "[d_model, D]")
+        regionEmbeddingBias = try tensor("att_embed.0.bias", [d], "[d_model]")
+
+        var encoder: [EncoderLayer] = []
+        for layer in 0..<options.encoderLayers {
+            let prefix = "model.encoder.layers.\(layer)"
+            encoder.append(
+                EncoderLayer(
+                    selfAttention: try attention("\(prefix).self_attn"), feedForward: try feedForward("\(prefix).feed_forward"),
+                    norms: [try norm("\(prefix).sublayer.0.norm"), try norm("\(prefix).sublayer.1.norm")]))
+        }
+        var decoder: [DecoderLayer] = []
+        for layer in 0..<options.decoderLayers {
+            let prefix = "model.decoder.layers.\(layer)"
+            decoder.append(
+                DecoderLayer(
+                    selfAttention: try attention("\(prefix).self_attn"), sourceAttention: try attention("\(prefix).src_attn"),
+                    feedForward: try feedForward("\(prefix).feed_forward"),
+                    norms: [try norm("\(prefix).sublayer.0.norm"), try norm("\(prefix).sublayer.1.norm"), try norm("\(prefix).sublayer.2.norm")]))
+        }
+        // A layer beyond N_enc / N_dec means the infos describe a smaller model than the checkpoint.
+        for (part, count) in [("encoder", options.encoderLayers), ("decoder", options.decoderLayers)] {
+            let extra = "model.\(part).layers.\(count)."
+            if let name = tensors.keys.sorted().first(where: { $0.hasPrefix(extra) }) {
+                throw ModelFileError(
+                    .wrongShape, file: source, object: name,
+                    message: "has tensor `\(name)`, \(part == "encoder" ? "an" : "a") \(part) layer beyond the \(count) that \(infos.source) declares (\(options.description)); the checkpoint and the infos file do not belong together")
+            }
+        }
+        encoderLayers = encoder
+        decoderLayers = decoder
+        encoderNorm = try norm("model.encoder.norm")
+        decoderNorm = try norm("model.decoder.norm")
+        wordEmbedding = try tensor("model.tgt_embed.0.lut.weight", [V1, d], "the word embedding, [vocab_size + 1, d_model]")
+        // The table's length is the checkpoint's; only its rank and width follow from the options.
+        let tableShape = tensors["model.tgt_embed.1.pe"]?.shape ?? [1, 5000, d]
+        guard tableShape.count == 3, tableShape[0] == 1, tableShape[2] == d, tableShape[1] >= 1 else {
+            throw ModelFileError(
+                .wrongShape, file: source, object: "model.tgt_embed.1.pe",
+                message: "tensor `model.tgt_embed.1.pe` has shape \(tableShape), expected [1, positions, d_model=\(d)]; the checkpoint and the infos file do not belong together")
+        }
+        positions = tableShape[1]
+        positionalEncoding = try tensor("model.tgt_embed.1.pe", tableShape, "the positional encoding table")
+        projection = try tensor("model.generator.proj.weight", [V1, d], "the logit layer, [vocab_size + 1, d_model]")
+        projectionBias = try tensor("model.generator.proj.bias", [V1], "[vocab_size + 1]")
+
+        var words = [String](repeating: "", count: V1)
+        for index in 1..<V1 {
+            guard let word = infos.vocabulary[index] else {
+                throw ModelFileError(
+                    .vocabularyMismatch, file: infos.source, object: "vocab['\(index)']",
+                    message: "the vocabulary has no word \(index), but vocab_size is \(V1 - 1); the infos file is damaged")
+            }
+            words[index] = word
+        }
+        vocabulary = words
+        featureDimension = D
+        self.options = options
+        self.source = source
+        tensorCount = tensors.count
+        parameterCount = tensors.values.reduce(0) { $0 + $1.values.count }
+    }
+
+    /// Checks that region features of dimension `featureDimension` (from `featuresFile`) fit the model.
+    public func validate(featureDimension: Int, featuresFile: String) throws {
+        guard featureDimension == self.featureDimension else {
+            throw ModelFileError(
+                .featureDimensionMismatch, file: source, object: "att_embed.0.weight",
+                message: "expects region features of D=\(self.featureDimension) (att_embed.0.weight is [d_model=\(options.modelWidth), D=\(self.featureDimension)]), "
+                    + "but the features file \(featuresFile) holds D=\(featureDimension); use features from the extractor the model was trained with")
+        }
+    }
+
+    /// Checks that the saved positional table covers `maxLength` decoder positions (the start token
+    /// at position 0 and up to `maxLength - 1` words feed the decoder).
+    public func validate(maxLength: Int) throws {
+        guard maxLength <= positions else {
+            throw ModelFileError(
+                .wrongShape, file: source, object: "model.tgt_embed.1.pe",
+                message: "the positional encoding table `model.tgt_embed.1.pe` holds \(positions) positions, fewer than the max length \(maxLength); "
+                    + "decode with a max length of at most \(positions), or use the untruncated checkpoint (upstream saves 5000 positions)")
+        }
+    }
+
+    /// The word of a token id, or `<id N>` outside the vocabulary.
+    public func word(_ token: Int) -> String {
+        vocabulary.indices.contains(token) ? vocabulary[token] : "<id \(token)>"
+    }
+}
