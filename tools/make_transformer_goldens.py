@@ -8,14 +8,11 @@ It trains a small `TransformerModel` (caption_model `transformer`) for a short w
 region features whose captions depend on the regions (so decoding is not trivial), then writes to
 Tests/CaptionerTests/Goldens/transformer/:
 
-  model.pth            torch.save(model.state_dict()) in the zip format (torch >= 1.6 default)
-  model-legacy.pth     the same state dict, _use_new_zipfile_serialization=False (the model zoo's format)
-  infos.pkl            {'opt': argparse.Namespace, 'vocab': {'1': word, ...}, 'iter', 'epoch', ...}
-                       pickled with protocol 2 as upstream's misc.pickle_dump does
-  model.h5             the same tensors for tests that cannot read .pth yet: one float32 dataset per
-                       state-dict key; `model.tgt_embed.1.pe` is cut to its first PE_ROWS positions
-                       (attribute `pe_rows_stored`) to keep the fixture small
-  infos.json           the options the model reads and the vocabulary, for the same tests
+  log_zip/model-best.pth       torch.save(model.state_dict()) in the zip format (torch >= 1.6 default)
+  log_zip/infos_tiny-best.pkl  {'opt': argparse.Namespace, 'vocab': {'1': word, ...}, 'iter', 'epoch', ...}
+                               pickled with protocol 2 as upstream's misc.pickle_dump does
+  log_legacy/model.pth         the same state dict, _use_new_zipfile_serialization=False (the zoo's format)
+  log_legacy/infos_tiny.pkl    the same infos (upstream's names: model.pth goes with infos_<id>.pkl)
   features.h5          `features [N,R,D]` float32 (padding rows zero), `num_regions [N]`, `image_ids [N]`
   <case>.expected.json upstream's decoding of every image (see CASES)
   manifest.json        cases, margins, the tool's settings
@@ -46,7 +43,6 @@ import numpy as np
 VOCAB_OBJECTS = ["dog", "cat", "man", "woman", "horse", "car", "table", "ball", "tree", "bird"]
 VOCAB_ATTRS = ["red", "blue", "small", "big", "black", "white"]
 VOCAB_OTHER = ["a", "the", "on", "near", "with", "and", "is", "sitting", "standing", "in", "of", "to"]
-PE_ROWS = 64
 OBJ_DIM = len(VOCAB_OBJECTS)
 ATTR_DIM = len(VOCAB_ATTRS)
 FEAT_DIM = OBJ_DIM + ATTR_DIM + 4  # object one-hot, attribute one-hot, salience, position, 2 noise
@@ -346,26 +342,15 @@ def main():
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
     state = model.state_dict()
-    torch.save(state, os.path.join(out, "model.pth"))
-    torch.save(state, os.path.join(out, "model-legacy.pth"), _use_new_zipfile_serialization=False)
     infos = {"opt": opt, "vocab": vocab, "iter": args.iterations, "epoch": 1,
              "loader_state_dict": {"train": {"index_list": [], "iter_counter": 0}},
              "best_val_score": np.float64(-1.0)}
-    with open(os.path.join(out, "infos.pkl"), "wb") as f:
-        pickle.dump(infos, f, protocol=2)  # misc.pickle_dump
-    with h5py.File(os.path.join(out, "model.h5"), "w") as f:
-        for key, value in state.items():
-            array = value.detach().cpu().numpy().astype(np.float32)
-            if key == "model.tgt_embed.1.pe":
-                array = array[:, :PE_ROWS]
-            f.create_dataset(key, data=array)
-        f.attrs["pe_rows_stored"] = PE_ROWS
-    option_keys = ["caption_model", "N_enc", "N_dec", "d_model", "d_ff", "num_att_heads", "num_layers",
-                   "input_encoding_size", "rnn_size", "att_feat_size", "vocab_size", "use_bn", "dropout",
-                   "drop_prob_lm", "max_length", "seq_length"]
-    with open(os.path.join(out, "infos.json"), "w") as f:
-        json.dump({"options": {k: getattr(opt, k) for k in option_keys if hasattr(opt, k)}, "vocab": vocab},
-                  f, indent=1, sort_keys=True)
+    for folder, model_name, infos_name, zipped in (("log_zip", "model-best.pth", "infos_tiny-best.pkl", True),
+                                                   ("log_legacy", "model.pth", "infos_tiny.pkl", False)):
+        os.makedirs(os.path.join(out, folder), exist_ok=True)
+        torch.save(state, os.path.join(out, folder, model_name), _use_new_zipfile_serialization=zipped)
+        with open(os.path.join(out, folder, infos_name), "wb") as f:
+            pickle.dump(infos, f, protocol=2)  # misc.pickle_dump
 
     counts = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 10, 5, 3, 8][:args.images]
     feats = [make_image(rng, k)[0] for k in counts]
@@ -429,7 +414,7 @@ def main():
                 "torch": torch.__version__,
                 "model": {"N_enc": args.layers, "N_dec": args.layers, "d_model": args.d_model, "d_ff": args.d_ff,
                           "num_att_heads": args.heads, "vocab_size": len(vocab), "att_feat_size": FEAT_DIM,
-                          "pe_rows_in_h5": PE_ROWS, "training_iterations": args.iterations, "seed": args.seed},
+                          "training_iterations": args.iterations, "seed": args.seed},
                 "attention": "last decoder layer's cross-attention (src_attn), averaged over heads",
                 "min_gap": overall_gap, "cases": manifest_cases}
     with open(os.path.join(out, "manifest.json"), "w") as f:

@@ -76,7 +76,7 @@ public final class BatchDecoder {
     }
 
     /// Why an image cannot be decoded, or nil.
-    static func problem(of image: Int, in batch: FeatureBatch, features: UnsafePointer<Float>) -> String? {
+    private static func problem(of image: Int, in batch: FeatureBatch, features: UnsafePointer<Float>) -> String? {
         let regions = batch.regionCounts[image]
         guard regions >= 1, regions <= batch.maxRegions else {
             return "has \(regions) valid regions; expected 1...\(batch.maxRegions)"

@@ -5,7 +5,16 @@ public struct DecodeSettings: Sendable, Equatable {
     /// The maximum number of decoder steps (L), the end token included.
     public var maxLength: Int
     /// alpha in `score / length^alpha` when choosing among finished hypotheses; 0 compares raw scores.
+    /// With `lengthPenaltyRule` `.wu` it is upstream's `wu_alpha`; `.average` ignores it.
     public var lengthPenalty: Double
+    /// Which formula `lengthPenalty` goes into.
+    public var lengthPenaltyRule: LengthPenaltyRule = .power
+    /// self-critical.pytorch's `remove_bad_endings`: no end token right after a word of upstream's
+    /// `bad_endings` list, and trailing words of its second list stripped from the text.
+    public var removeBadEndings = false
+    /// self-critical.pytorch's `suppress_UNK` (beam search only, as upstream): 1000 subtracted from
+    /// the log-probability of `UNK` when it is the last word of the vocabulary.
+    public var suppressUnknown = true
 
     /// Settings; `beamSize` and `maxLength` must be at least 1 (checked by the caller's
     /// configuration; a violation here is a programming error).
@@ -16,6 +25,16 @@ public struct DecodeSettings: Sendable, Equatable {
         self.maxLength = maxLength
         self.lengthPenalty = lengthPenalty
     }
+}
+
+/// How finished hypotheses of different lengths are compared.
+public enum LengthPenaltyRule: String, Sendable, Equatable, Codable {
+    /// nightcap's `score / length^alpha` (alpha 0: raw scores).
+    case power
+    /// self-critical.pytorch's `wu_alpha`: `score / ((5 + length)^alpha / 6^alpha)`.
+    case wu
+    /// self-critical.pytorch's `avg_alpha`: `score / length` (alpha ignored, as upstream).
+    case average
 }
 
 /// The region features of a batch of images, padded to a common number of regions.
@@ -57,16 +76,21 @@ public struct GeneratedCaption: Sendable, Equatable {
     /// For each word, the attention weights over the image's valid regions at the step that produced it.
     public var attention: [[Float]]
 
-    public init(tokens: [Int], words: [String], logProb: Float, ended: Bool, attention: [[Float]]) {
+    /// The caption's text when it is not simply the words joined by spaces (self-critical.pytorch's
+    /// `decode_sequence`: trailing bad endings stripped, BPE `@@ ` joins undone).
+    public var detokenized: String?
+
+    public init(tokens: [Int], words: [String], logProb: Float, ended: Bool, attention: [[Float]], detokenized: String? = nil) {
         self.tokens = tokens
         self.words = words
         self.logProb = logProb
         self.ended = ended
         self.attention = attention
+        self.detokenized = detokenized
     }
 
-    /// The words joined by spaces.
-    public var text: String { words.joined(separator: " ") }
+    /// The caption's text: the words joined by spaces unless the family detokenizes otherwise.
+    public var text: String { detokenized ?? words.joined(separator: " ") }
 }
 
 /// Why an image could not be captioned. Other images of the batch are not affected.

@@ -9,9 +9,9 @@ import TOMLKit
 public enum PipelineFile {
     static let schema: [String: Set<String>] = [
         "features": ["path", "layout", "group", "features", "num_regions", "image_ids", "boxes", "labels", "label_names", "positions"],
-        "model": ["path"],
+        "model": ["path", "infos"],
         "references": ["path", "format", "split"],
-        "decode": ["beam_size", "max_length", "length_penalty"],
+        "decode": ["beam_size", "max_length", "length_penalty", "remove_bad_endings", "suppress_unk"],
         "run": ["name", "shard_size", "threads", "attention"],
         "output": ["database"],
     ]
@@ -74,6 +74,7 @@ public enum PipelineFile {
                 settings.featureNames.positions = try reader.string("positions")
             case "model":
                 settings.modelPath = try reader.string("path").map { resolve($0, against: folder) }
+                settings.infosPath = try reader.string("infos").map { resolve($0, against: folder) }
             case "references":
                 settings.referencesPath = try reader.string("path").map { resolve($0, against: folder) }
                 if let format = try reader.string("format") {
@@ -86,7 +87,14 @@ public enum PipelineFile {
             case "decode":
                 if let value = try reader.int("beam_size") { settings.beamSize = value }
                 if let value = try reader.int("max_length") { settings.maxLength = value }
-                if let value = try reader.double("length_penalty") { settings.lengthPenalty = value }
+                if let text = try reader.string(orNumber: "length_penalty") {
+                    guard let (rule, alpha) = PipelineSettings.lengthPenalty(from: text) else {
+                        throw reader.error("length_penalty", "expected a number, \"wu_A\" or \"avg_A\" (A a number), not \"\(text)\"")
+                    }
+                    (settings.lengthPenaltyRule, settings.lengthPenalty) = (rule, alpha)
+                }
+                if let value = try reader.bool("remove_bad_endings") { settings.removeBadEndings = value }
+                if let value = try reader.bool("suppress_unk") { settings.suppressUnknown = value }
             case "run":
                 settings.name = try reader.string("name")
                 if let value = try reader.int("shard_size") { settings.shardSize = value }
@@ -152,6 +160,21 @@ public enum PipelineFile {
             guard let value = section[key] else { return nil }
             guard let number = value.int else { throw error(key, "expected a whole number") }
             return number
+        }
+
+        func bool(_ key: String) throws -> Bool? {
+            guard let value = section[key] else { return nil }
+            guard let flag = value.bool else { throw error(key, "expected true or false") }
+            return flag
+        }
+
+        /// A string, or a number given as its text.
+        func string(orNumber key: String) throws -> String? {
+            guard let value = section[key] else { return nil }
+            if let text = value.string { return text }
+            if let number = value.double { return "\(number)" }
+            if let number = value.int { return "\(number)" }
+            throw error(key, "expected a number or a string in quotes")
         }
 
         func double(_ key: String) throws -> Double? {

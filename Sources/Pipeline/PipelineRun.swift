@@ -146,8 +146,7 @@ public enum PipelineRun {
         let results = BlockingQueue<ShardCommit>(capacity: threads)
         let interrupt = options.interrupt
         let shouldStop: @Sendable () -> Bool = { interrupt.isRaised || failure.error != nil }
-        let decode = DecodeSettings(
-            beamSize: plan.settings.beamSize, maxLength: plan.settings.maxLength, lengthPenalty: plan.settings.lengthPenalty)
+        let decode = plan.settings.decodeSettings
         let model = plan.model, references = plan.references, attention = plan.settings.attention
 
         var workers: [WorkerThread] = []

@@ -1,5 +1,6 @@
 import Foundation
 import CaptionMetrics
+import Captioner
 import RegionFeatures
 
 /// What to keep of each word's attention.
@@ -39,12 +40,20 @@ public struct PipelineSettings: Sendable, Equatable, Codable {
     public var featuresPath: String?
     public var featureNames = FeatureDatasetNames()
     public var modelPath: String?
+    /// self-critical.pytorch's infos file for a checkpoint model (default: the one beside it).
+    public var infosPath: String?
     public var referencesPath: String?
     public var referencesFormat: ReferenceFormat?
     public var referencesSplit: String?
     public var beamSize = 3
     public var maxLength = 20
     public var lengthPenalty = 0.0
+    /// `power` (nightcap's `score / length^alpha`), or upstream's `wu` / `average`.
+    public var lengthPenaltyRule = LengthPenaltyRule.power
+    /// self-critical.pytorch's `remove_bad_endings` (default off, as upstream).
+    public var removeBadEndings = false
+    /// self-critical.pytorch's `suppress_UNK` (default on, as upstream's eval).
+    public var suppressUnknown = true
     public var shardSize = 256
     /// Worker threads; nil means one per core.
     public var threads: Int?
@@ -55,6 +64,33 @@ public struct PipelineSettings: Sendable, Equatable, Codable {
     public var pipelineFile: String?
 
     public init() {}
+
+    /// Reads a length penalty as `--length-penalty` and `[decode] length_penalty` take it:
+    /// `wu_A`, `avg_A` (self-critical.pytorch's) or a plain number (nightcap's exponent).
+    public static func lengthPenalty(from text: String) -> (LengthPenaltyRule, Double)? {
+        if text.hasPrefix("wu_"), let alpha = Double(text.dropFirst(3)) { return (.wu, alpha) }
+        if text.hasPrefix("avg_"), let alpha = Double(text.dropFirst(4)) { return (.average, alpha) }
+        if let alpha = Double(text) { return (.power, alpha) }
+        return nil
+    }
+
+    /// The length penalty as it is written in configuration (`0.7`, `wu_0.7`, `avg_0`).
+    public var lengthPenaltyText: String {
+        switch lengthPenaltyRule {
+        case .power: "\(lengthPenalty)"
+        case .wu: "wu_\(lengthPenalty)"
+        case .average: "avg_\(lengthPenalty)"
+        }
+    }
+
+    /// What the decoder is given.
+    public var decodeSettings: DecodeSettings {
+        var settings = DecodeSettings(beamSize: beamSize, maxLength: maxLength, lengthPenalty: lengthPenalty)
+        settings.lengthPenaltyRule = lengthPenaltyRule
+        settings.removeBadEndings = removeBadEndings
+        settings.suppressUnknown = suppressUnknown
+        return settings
+    }
 
     /// Checks ranges and presence; the message says which key or flag to fix.
     public func validated() throws -> PipelineSettings {
@@ -71,7 +107,7 @@ public struct PipelineSettings: Sendable, Equatable, Codable {
         guard beamSize >= 1 else { throw PipelineError(.configuration, "beam_size must be at least 1 (1 is greedy), not \(beamSize)") }
         guard maxLength >= 1 else { throw PipelineError(.configuration, "max_length must be at least 1, not \(maxLength)") }
         guard lengthPenalty >= 0, lengthPenalty.isFinite else {
-            throw PipelineError(.configuration, "length_penalty must be a finite number >= 0, not \(lengthPenalty)")
+            throw PipelineError(.configuration, "length_penalty must be a finite number >= 0 (or wu_A, avg_A), not \(lengthPenaltyText)")
         }
         guard shardSize >= 1 else { throw PipelineError(.configuration, "shard_size must be at least 1, not \(shardSize)") }
         if let threads, threads < 1 { throw PipelineError(.configuration, "threads must be at least 1, not \(threads)") }

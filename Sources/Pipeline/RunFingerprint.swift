@@ -23,16 +23,25 @@ public struct RunFingerprint: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The same, with the model file's SHA-256 already computed.
+    /// `infosDigest`: the SHA-256 of the self-critical.pytorch infos file a checkpoint model was
+    /// built with (its options and vocabulary decide the captions as much as the weights do).
     static func compute(
-        settings: PipelineSettings, features: RegionFeatureFile, modelDigest: String, referencesPath: String
+        settings: PipelineSettings, features: RegionFeatureFile, modelDigest: String, referencesPath: String,
+        infosDigest: String? = nil
     ) throws -> RunFingerprint {
         var components: [String: String] = [:]
         components["model"] = modelDigest
+        if let infosDigest { components["infos"] = infosDigest }
         components["references"] = try SHA256.file(referencesPath)
         components["references_format"] = settings.referencesFormat?.rawValue ?? "auto"
         components["references_split"] = settings.referencesSplit ?? ""
         components["features"] = try featureIdentity(features)
-        components["decode"] = "beam_size=\(settings.beamSize) max_length=\(settings.maxLength) length_penalty=\(settings.lengthPenalty)"
+        var decode = "beam_size=\(settings.beamSize) max_length=\(settings.maxLength) length_penalty=\(settings.lengthPenaltyText)"
+        // The self-critical options join only when they differ from their defaults, so every run
+        // configured before they existed keeps its fingerprint.
+        if settings.removeBadEndings { decode += " remove_bad_endings=1" }
+        if !settings.suppressUnknown { decode += " suppress_unk=0" }
+        components["decode"] = decode
         components["shard_size"] = String(settings.shardSize)
         components["attention"] = settings.attention.description
         var digest = SHA256()

@@ -9,7 +9,7 @@ import ResultStore
 final class RunPlan {
     let settings: PipelineSettings
     let features: RegionFeatureFile
-    let model: CaptionModel
+    let model: any CaptioningModel
     let references: ReferenceIndex
     let database: ResultDatabase
     let fingerprint: RunFingerprint
@@ -30,7 +30,8 @@ final class RunPlan {
         // steps had when they ran one after another: features, model, model against features,
         // references.
         let modelDigest = BackgroundTask(name: "nightcap-fingerprint") { try SHA256.file(modelPath) }
-        let loadedModel = BackgroundTask(name: "nightcap-model") { try CaptionModel.load(path: modelPath) }
+        let infosPath = settings.infosPath
+        let loadedModel = BackgroundTask(name: "nightcap-model") { try ModelLoader.load(path: modelPath, infos: infosPath) }
         let features: RegionFeatureFile
         do {
             features = try RegionFeatureFile(path: featuresPath, names: settings.featureNames)
@@ -47,7 +48,7 @@ final class RunPlan {
             return try ReferenceIndex(references: captions, featureImageIDs: featureImageIDs, featuresPath: featuresPath)
         }
         // Every background step is waited for before this returns or throws, so none outlives the plan.
-        let model: Result<CaptionModel, any Error>
+        let model: Result<ModelLoader.Loaded, any Error>
         let references: Result<ReferenceIndex, any Error>
         if features.imageCount > 0 { whileLoading(features) }
         model = Result { try loadedModel.value() }
@@ -56,12 +57,15 @@ final class RunPlan {
         guard features.imageCount > 0 else {
             throw PipelineError(.validation, "\(featuresPath): the features file holds no images")
         }
-        self.model = try model.get()
+        let loaded = try model.get()
+        self.model = loaded.model
         try self.model.validate(featureDimension: features.dimension, featuresFile: featuresPath)
+        try self.model.validate(settings: settings.decodeSettings)
         self.references = try references.get()
         database = try ResultDatabase(path: settings.effectiveDatabasePath)
         fingerprint = try RunFingerprint.compute(
-            settings: settings, features: features, modelDigest: try digest.get(), referencesPath: referencesPath)
+            settings: settings, features: features, modelDigest: try digest.get(), referencesPath: referencesPath,
+            infosDigest: try loaded.infosPath.map { try SHA256.file($0) })
         name = settings.name
             ?? settings.pipelineFile.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent }
             ?? URL(fileURLWithPath: modelPath).deletingPathExtension().lastPathComponent

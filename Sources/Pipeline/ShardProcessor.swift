@@ -14,13 +14,13 @@ final class ShardProcessor {
     /// 128 (docs/performance.md). Memory per worker at 256 images, beam 3: about 60 MB of scratch.
     static let decodeBatchSize = 256
 
-    let decoder: BatchDecoder
+    let decoder: any CaptionDecoding
     let references: ReferenceIndex
     let attention: AttentionStorage
     let runID: Int64
 
-    init(model: CaptionModel, settings: DecodeSettings, references: ReferenceIndex, attention: AttentionStorage, runID: Int64) {
-        decoder = BatchDecoder(model: model, settings: settings)
+    init(model: any CaptioningModel, settings: DecodeSettings, references: ReferenceIndex, attention: AttentionStorage, runID: Int64) {
+        decoder = model.makeDecoder(settings: settings)
         self.references = references
         self.attention = attention
         self.runID = runID
@@ -60,7 +60,7 @@ final class ShardProcessor {
         case .failed(let failure):
             commit.failures.append(FailureRecord(imageID: id, reason: failure.reason))
         case .captioned(let caption):
-            let text = caption.words.joined(separator: " ")
+            let text = caption.text
             commit.captions.append(
                 CaptionRecord(
                     imageID: id, imageIndex: shard.firstImage + image, caption: text, numWords: caption.words.count,

@@ -14,13 +14,16 @@ extension Nightcap {
                 found, and the [features] block of a pipeline file that selects them.
                 """)
 
-        @Argument(help: "The HDF5 file to describe.")
+        @Argument(help: "The file to describe: features or model HDF5, a PyTorch checkpoint (.pth, .ckpt), a .safetensors file or an infos .pkl.")
         var file: String
+
+        @Option(help: "self-critical.pytorch's infos pickle for a PyTorch checkpoint (default: the infos_*.pkl beside it).")
+        var infos: String?
 
         @OptionGroup var names: FeatureNameOptions
 
         func run() throws {
-            print(try FileInspection.describe(path: file, names: names.datasetNames))
+            print(try FileInspection.describe(path: file, names: names.datasetNames, infos: infos))
         }
     }
 }
@@ -43,12 +46,32 @@ struct FeatureNameOptions: ParsableArguments {
 
 extension FeatureLayout: ExpressibleByArgument {}
 
-/// Decides what kind of HDF5 file a path is and describes it: a file with a `model_type` root
-/// attribute is a model, anything else is read as features.
+/// Decides what kind of file a path is, by content, and describes it: an HDF5 file with a
+/// `model_type` root attribute is a model, any other HDF5 file is read as features; PyTorch and
+/// safetensors checkpoints are described with their infos; a pickle is read as an infos file.
 enum FileInspection {
-    static func describe(path: String, names: FeatureDatasetNames) throws -> String {
-        let isModel = try HDF5File.open(path).root.hasAttribute("model_type")
-        if isModel { return try CaptionModel.load(path: path).describe.description }
-        return try RegionFeatureFile(path: path, names: names).summary().description
+    static func describe(path: String, names: FeatureDatasetNames, infos: String? = nil) throws -> String {
+        switch try CheckpointFormat.detect(path: path) {
+        case .hdf5:
+            let isModel = try HDF5File.open(path).root.hasAttribute("model_type")
+            if isModel { return try CaptionModel.load(path: path).describe.description }
+            return try RegionFeatureFile(path: path, names: names).summary().description
+        case .torchZip, .torchLegacy, .safetensors:
+            let checkpoint = try TorchCheckpoint.load(path: path)
+            if let infos {
+                return CheckpointDescription(checkpoint: checkpoint, infos: try TrainingInfos.load(path: infos)).description
+            }
+            if let embedded = checkpoint.embeddedInfos {
+                return CheckpointDescription(checkpoint: checkpoint, infos: embedded).description
+            }
+            do {
+                let found = try TrainingInfos.locate(besideCheckpoint: path)
+                return CheckpointDescription(checkpoint: checkpoint, infos: try TrainingInfos.load(path: found)).description
+            } catch let error as CheckpointError where error.file == path {
+                return CheckpointDescription(checkpoint: checkpoint, infos: nil, infosProblem: error.message).description
+            }
+        case .pickle:
+            return try TrainingInfos.load(path: path).summary
+        }
     }
 }

@@ -21,7 +21,10 @@ extension Nightcap {
         var pipeline: String?
 
         @Option(help: "Region features (HDF5).") var features: String?
-        @Option(help: "Model file (HDF5, see schemas/model-format.md).") var model: String?
+        @Option(help: "Model: a nightcap model file (HDF5, see schemas/model-format.md), or a self-critical.pytorch checkpoint (.pth, .pth.tar, .ckpt, .safetensors; decided by content).")
+        var model: String?
+        @Option(help: "self-critical.pytorch's infos pickle for a checkpoint (default: the infos_*.pkl beside it).")
+        var infos: String?
         @Option(help: "Reference captions (COCO annotations or Karpathy split JSON).") var references: String?
         @Option(name: .customLong("references-format"), help: "coco or karpathy (default: detected).")
         var referencesFormat: ReferenceFormat?
@@ -29,8 +32,16 @@ extension Nightcap {
         @OptionGroup var database: DatabaseOption
         @Option(name: .customLong("beam-size"), help: "Beam size; 1 is greedy (default 3).") var beamSize: Int?
         @Option(name: .customLong("max-length"), help: "Most words per caption (default 20).") var maxLength: Int?
-        @Option(name: .customLong("length-penalty"), help: "Length normalisation exponent alpha (default 0).")
-        var lengthPenalty: Double?
+        @Option(
+            name: .customLong("length-penalty"),
+            help: "A number alpha (score / length^alpha), or self-critical.pytorch's wu_A or avg_A (default 0: raw scores).")
+        var lengthPenalty: String?
+        @Flag(name: .customLong("remove-bad-endings"), help: "self-critical.pytorch's remove_bad_endings: no caption ends on 'a', 'the', 'with'... (default off).")
+        var removeBadEndings = false
+        @Flag(
+            name: .customLong("suppress-unk"), inversion: .prefixedNo,
+            help: "self-critical.pytorch's suppress_UNK in beam search (default on, as upstream's eval.py).")
+        var suppressUnk: Bool?
         @Option(help: "Decoder threads (default: one per core).") var threads: Int?
         @Option(name: .customLong("shard-size"), help: "Images per shard, the unit of commit and resume (default 256).")
         var shardSize: Int?
@@ -44,6 +55,9 @@ extension Nightcap {
             if pipeline == nil && (features == nil || model == nil || references == nil) {
                 throw ValidationError("Please give a pipeline file, or all of --features, --model and --references.")
             }
+            if let lengthPenalty, PipelineSettings.lengthPenalty(from: lengthPenalty) == nil {
+                throw ValidationError("Please use a number, wu_A or avg_A (A a number) for --length-penalty, not \(lengthPenalty).")
+            }
             if let attention, AttentionStorage(text: attention) == nil {
                 throw ValidationError("Please use full, top-K (for example top-5) or none for --attention, not \(attention).")
             }
@@ -55,13 +69,18 @@ extension Nightcap {
             func absolute(_ path: String) -> String { PipelineFile.resolve(path, against: cwd) }
             if let features { settings.featuresPath = absolute(features) }
             if let model { settings.modelPath = absolute(model) }
+            if let infos { settings.infosPath = absolute(infos) }
             if let references { settings.referencesPath = absolute(references) }
             if let referencesFormat { settings.referencesFormat = referencesFormat }
             if let split { settings.referencesSplit = split }
             if let path = database.db { settings.databasePath = absolute(path) }
             if let beamSize { settings.beamSize = beamSize }
             if let maxLength { settings.maxLength = maxLength }
-            if let lengthPenalty { settings.lengthPenalty = lengthPenalty }
+            if let lengthPenalty, let (rule, alpha) = PipelineSettings.lengthPenalty(from: lengthPenalty) {
+                (settings.lengthPenaltyRule, settings.lengthPenalty) = (rule, alpha)
+            }
+            if removeBadEndings { settings.removeBadEndings = true }
+            if let suppressUnk { settings.suppressUnknown = suppressUnk }
             if let threads { settings.threads = threads }
             if let shardSize { settings.shardSize = shardSize }
             if let attention { settings.attention = AttentionStorage(text: attention)! }

@@ -6,7 +6,7 @@ import Testing
 @Suite("Transformer: bad checkpoints")
 struct TransformerCheckpointTests {
     private func load(_ state: StateDict, _ infos: TrainingInfos) throws -> TransformerCaptionModel {
-        try TransformerCaptionModel(stateDict: state, infos: infos, source: "model-best.pth")
+        try TransformerCaptionModel(stateDict: state, infos: infos, path: "model-best.pth")
     }
 
     private func error(_ body: () throws -> Void) -> ModelFileError? {
@@ -22,9 +22,9 @@ struct TransformerCheckpointTests {
     }
 
     @Test func missingLayerIsNamed() throws {
-        var state = try TransformerGoldens.stateDict()
+        var (state, infos) = try TransformerGoldens.parts()
         for key in state.tensors.keys where key.hasPrefix("model.decoder.layers.1.") { state.tensors[key] = nil }
-        let failure = try #require(error { _ = try load(state, try TransformerGoldens.infos()) })
+        let failure = try #require(error { _ = try load(state, infos) })
         #expect(failure.kind == .missingTensor)
         #expect(failure.object == "model.decoder.layers.1.self_attn.linears.0.weight")
         #expect(failure.description.hasPrefix("model file model-best.pth: has no tensor `model.decoder.layers.1.self_attn.linears.0.weight`"))
@@ -33,8 +33,8 @@ struct TransformerCheckpointTests {
     }
 
     @Test func layerBeyondTheOptionsIsNamed() throws {
-        let state = try TransformerGoldens.stateDict()
-        var infos = try TransformerGoldens.infos()
+        let (state, originalInfos) = try TransformerGoldens.parts()
+        var infos = originalInfos
         infos.options["N_enc"] = .int(1)
         let failure = try #require(error { _ = try load(state, infos) })
         #expect(failure.object == "model.encoder.layers.1.feed_forward.w_1.bias")
@@ -42,9 +42,9 @@ struct TransformerCheckpointTests {
     }
 
     @Test func headCountMustDivideTheWidth() throws {
-        var infos = try TransformerGoldens.infos()
+        var (state, infos) = try TransformerGoldens.parts()
         infos.options["num_att_heads"] = .int(5)
-        let failure = try #require(error { _ = try load(try TransformerGoldens.stateDict(), infos) })
+        let failure = try #require(error { _ = try load(state, infos) })
         #expect(failure.kind == .invalidAttribute)
         #expect(failure.file == infos.source)
         #expect(failure.object == "opt.num_att_heads")
@@ -52,51 +52,51 @@ struct TransformerCheckpointTests {
     }
 
     @Test func positionalTableMustCoverTheMaxLength() throws {
-        var state = try TransformerGoldens.stateDict()
+        var (state, infos) = try TransformerGoldens.parts()
         let table = try #require(state.tensors["model.tgt_embed.1.pe"])
         state.tensors["model.tgt_embed.1.pe"] = CheckpointTensor(shape: [1, 10, 32], values: Array(table.values.prefix(10 * 32)))
-        let model = try load(state, try TransformerGoldens.infos())
+        let model = try load(state, infos)
         #expect(model.positions == 10)
-        _ = try TransformerDecoder(model: model, search: SelfCriticalSearch(beamSize: 3, maxLength: 10))
-        let failure = try #require(error { _ = try TransformerDecoder(model: model, search: SelfCriticalSearch(beamSize: 3, maxLength: 16)) })
+        try model.validate(settings: DecodeSettings(beamSize: 3, maxLength: 10))
+        let failure = try #require(error { try model.validate(settings: DecodeSettings(beamSize: 3, maxLength: 16)) })
         #expect(failure.object == "model.tgt_embed.1.pe")
         #expect(failure.message.hasPrefix("the positional encoding table `model.tgt_embed.1.pe` holds 10 positions, fewer than the max length 16"))
         #expect(failure.message.contains("decode with a max length of at most 10"))
     }
 
     @Test func wrongShapeNamesTheOptions() throws {
-        var infos = try TransformerGoldens.infos()
+        var (state, infos) = try TransformerGoldens.parts()
         infos.options["d_ff"] = .int(128)
-        let failure = try #require(error { _ = try load(try TransformerGoldens.stateDict(), infos) })
+        let failure = try #require(error { _ = try load(state, infos) })
         #expect(failure.kind == .wrongShape)
         #expect(failure.object == "model.encoder.layers.0.feed_forward.w_1.weight")
         #expect(failure.message.hasPrefix("tensor `model.encoder.layers.0.feed_forward.w_1.weight` has shape [64, 32], expected [128, 32]"))
     }
 
     @Test func nonFiniteWeightIsNamed() throws {
-        var state = try TransformerGoldens.stateDict()
+        var (state, infos) = try TransformerGoldens.parts()
         let name = "model.generator.proj.bias"
         var values = try #require(state.tensors[name]).values
         values[3] = .nan
         state.tensors[name] = CheckpointTensor(shape: [values.count], values: values)
-        let failure = try #require(error { _ = try load(state, try TransformerGoldens.infos()) })
+        let failure = try #require(error { _ = try load(state, infos) })
         #expect(failure.kind == .nonFiniteWeight)
         #expect(failure.message.hasPrefix("tensor `model.generator.proj.bias` holds nan at flat index 3"))
     }
 
     @Test func missingOptionIsNamed() throws {
-        var infos = try TransformerGoldens.infos()
+        var (state, infos) = try TransformerGoldens.parts()
         infos.options["d_model"] = nil
         infos.options["input_encoding_size"] = nil
-        let failure = try #require(error { _ = try load(try TransformerGoldens.stateDict(), infos) })
+        let failure = try #require(error { _ = try load(state, infos) })
         #expect(failure.kind == .missingAttribute)
         #expect(failure.message.hasPrefix("the infos options have no `d_model` or `input_encoding_size`"))
     }
 
     @Test func otherFamilyInfosAreRefused() throws {
-        var infos = try TransformerGoldens.infos()
+        var (state, infos) = try TransformerGoldens.parts()
         infos.options["caption_model"] = .string("updown")
-        let failure = try #require(error { _ = try load(try TransformerGoldens.stateDict(), infos) })
+        let failure = try #require(error { _ = try load(state, infos) })
         #expect(failure.kind == .wrongModelType)
         #expect(failure.message.hasPrefix("caption_model is 'updown', not `transformer`"))
     }
@@ -104,12 +104,12 @@ struct TransformerCheckpointTests {
     /// Infos from before the Transformer had its own option names: upstream falls back to
     /// num_layers, input_encoding_size, rnn_size and 8 heads; so does nightcap.
     @Test func olderOptionNamesAreRead() throws {
-        var infos = try TransformerGoldens.infos()
+        var (state, infos) = try TransformerGoldens.parts()
         for key in ["N_enc", "N_dec", "d_model", "d_ff"] { infos.options[key] = nil }
         infos.options["num_layers"] = .int(2)
         infos.options["input_encoding_size"] = .int(32)
         infos.options["rnn_size"] = .int(64)
-        let model = try load(try TransformerGoldens.stateDict(), infos)
+        let model = try load(state, infos)
         #expect(model.options == TransformerOptions(encoderLayers: 2, decoderLayers: 2, modelWidth: 32, feedForwardWidth: 64, heads: 4, vocabularySize: 29))
         infos.options["num_att_heads"] = nil
         #expect(try TransformerOptions(infos: infos).heads == 8)
@@ -131,7 +131,7 @@ struct TransformerCheckpointTests {
         let damaged = FeatureBatch(
             imageIDs: batch.imageIDs, maxRegions: batch.maxRegions, dimension: batch.dimension, features: features,
             regionCounts: batch.regionCounts)
-        let decoder = try TransformerDecoder(model: model, search: SelfCriticalSearch(beamSize: 3, maxLength: 16))
+        let decoder = model.makeDecoder(settings: DecodeSettings(beamSize: 3, maxLength: 16))
         let clean = decoder.decode(batch: batch)
         let outcomes = decoder.decode(batch: damaged)
         #expect(outcomes[2] == .failed(ImageDecodeFailure(imageID: batch.imageIDs[2], reason: "region 0 holds NaN (feature 1); the features file is damaged or the extractor failed on this image")))

@@ -33,67 +33,21 @@ enum TransformerGoldens {
         }
     }
 
-    /// The state dict as the tool also wrote it to HDF5 (one float32 dataset per key).
-    static func stateDict() throws -> StateDict {
-        let file = try HDF5File.open(path("model.h5"))
-        let root = try file.root
-        var tensors: [String: CheckpointTensor] = [:]
-        for name in try root.memberNames() {
-            let dataset = try root.dataset(name)
-            tensors[name] = CheckpointTensor(shape: dataset.shape, values: try dataset.readFloats())
-        }
-        return StateDict(tensors: tensors)
+    /// The two checkpoints upstream's torch.save wrote (zip and legacy), each with its infos pickle beside it.
+    static let checkpoints = ["log_zip/model-best.pth", "log_legacy/model.pth"]
+
+    /// The model read natively from a checkpoint, its infos found beside it.
+    static func model(_ checkpoint: String = checkpoints[0]) throws -> TransformerCaptionModel {
+        try #require(try ModelLoader.load(path: path(checkpoint)).model as? TransformerCaptionModel)
     }
 
-    private enum Option: Decodable {
-        case int(Int), double(Double), bool(Bool), string(String), none
-
-        init(from decoder: Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if container.decodeNil() {
-                self = .none
-            } else if let value = try? container.decode(Int.self) {
-                self = .int(value)
-            } else if let value = try? container.decode(Double.self) {
-                self = .double(value)
-            } else if let value = try? container.decode(Bool.self) {
-                self = .bool(value)
-            } else {
-                self = .string(try container.decode(String.self))
-            }
-        }
-
-        var training: TrainingOption {
-            switch self {
-            case .int(let value): return .int(value)
-            case .double(let value): return .double(value)
-            case .bool(let value): return .bool(value)
-            case .string(let value): return .string(value)
-            case .none: return .none
-            }
-        }
-    }
-
-    private struct InfosFile: Decodable {
-        var options: [String: Option]
-        var vocab: [String: String]
-    }
-
-    /// The infos as the tool also wrote them to JSON (the options the model reads, the vocabulary).
-    static func infos() throws -> TrainingInfos {
-        let data = try Data(contentsOf: URL(fileURLWithPath: path("infos.json")))
-        let file = try JSONDecoder().decode(InfosFile.self, from: data)
-        var vocabulary: [Int: String] = [:]
-        for (key, word) in file.vocab { vocabulary[Int(key)!] = word }
-        return TrainingInfos(source: path("infos.json"), options: file.options.mapValues(\.training), vocabulary: vocabulary)
-    }
-
-    static func model() throws -> TransformerCaptionModel {
-        try TransformerCaptionModel(stateDict: try stateDict(), infos: try infos(), source: path("model.h5"))
+    /// The zip checkpoint's state dict and infos, for tests that damage them.
+    static func parts() throws -> (StateDict, TrainingInfos) {
+        (try TorchCheckpoint.load(path: path("log_zip/model-best.pth")).stateDict, try TrainingInfos.load(path: path("log_zip/infos_tiny-best.pkl")))
     }
 
     struct Expected {
-        var search: SelfCriticalSearch
+        var settings: DecodeSettings
         var images: [(id: String, tokens: [Int], caption: String, logProb: Double, attention: [[Double]])]
     }
 
@@ -101,14 +55,8 @@ enum TransformerGoldens {
         let data = try Data(contentsOf: URL(fileURLWithPath: path(name)))
         let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let images = try #require(json["images"] as? [[String: Any]])
-        let penaltyText = try #require(json["length_penalty"] as? String)
-        let penalty = try #require(SelfCriticalSearch.LengthPenalty(upstream: penaltyText))
-        let search = SelfCriticalSearch(
-            beamSize: try #require(json["beam_size"] as? Int), maxLength: try #require(json["max_length"] as? Int),
-            lengthPenalty: penalty, removeBadEndings: try #require(json["remove_bad_endings"] as? Int) == 1,
-            suppressUnknown: try #require(json["suppress_unk"] as? Int) == 1)
         return Expected(
-            search: search,
+            settings: try UpDownGoldens.settings(json),
             images: try images.map { image in
                 (
                     id: try #require(image["image_id"] as? String),
@@ -127,14 +75,31 @@ struct TransformerGoldenTests {
         #expect(TransformerGoldens.cases().count >= 10, "Goldens/transformer/manifest.json lists too few cases")
     }
 
-    @Test(arguments: TransformerGoldens.cases())
-    func matchesUpstream(_ golden: TransformerGoldens.Case) throws {
-        let model = try TransformerGoldens.model()
+    /// Zip + its infos and legacy + its infos give the same model, tensor for tensor.
+    @Test func bothSavedFormsAreTheSameModel() throws {
+        let zip = try ModelLoader.load(path: TransformerGoldens.path("log_zip/model-best.pth"))
+        let legacy = try ModelLoader.load(path: TransformerGoldens.path("log_legacy/model.pth"))
+        #expect(zip.infosPath == TransformerGoldens.path("log_zip/infos_tiny-best.pkl"))
+        #expect(legacy.infosPath == TransformerGoldens.path("log_legacy/infos_tiny.pkl"))
+        let a = try #require(zip.model as? TransformerCaptionModel)
+        let b = try #require(legacy.model as? TransformerCaptionModel)
+        #expect(a.options == b.options)
+        #expect(a.options == TransformerOptions(encoderLayers: 2, decoderLayers: 2, modelWidth: 32, feedForwardWidth: 64, heads: 4, vocabularySize: 29))
+        #expect(a.positions == 5000)
+        #expect(a.tensorCount == 2 + 2 * 16 + 2 + 2 * 26 + 2 + 1 + 1 + 2)
+        #expect(a.projection == b.projection && a.positionalEncoding == b.positionalEncoding && a.wordEmbedding == b.wordEmbedding)
+        #expect(a.family == "transformer" && a.searchConvention == .selfCritical)
+    }
+
+    @Test(arguments: TransformerGoldens.cases(), TransformerGoldens.checkpoints)
+    func matchesUpstream(_ golden: TransformerGoldens.Case, checkpoint: String) throws {
+        let model = try TransformerGoldens.model(checkpoint)
         let batch = try Goldens.readFeatures("transformer/" + golden.features)
         try model.validate(featureDimension: batch.dimension, featuresFile: golden.features)
         let expected = try TransformerGoldens.readExpected(golden.expected)
         #expect(expected.images.count == batch.imageCount)
-        let decoder = try TransformerDecoder(model: model, search: expected.search)
+        try model.validate(settings: expected.settings)
+        let decoder = model.makeDecoder(settings: expected.settings)
         var runs = [("whole batch", decoder.decode(batch: batch))]
         for size in [1, 4] {
             var outcomes: [ImageCaptionOutcome] = []
@@ -150,29 +115,28 @@ struct TransformerGoldenTests {
         var maxLogProb = 0.0
         for (label, outcomes) in runs {
             for (image, want) in expected.images.enumerated() {
-                let where_ = "\(golden.name), \(label), image \(want.id)"
+                let place = "\(golden.name), \(checkpoint), \(label), image \(want.id)"
                 #expect(batch.imageIDs[image] == want.id)
                 guard let got = outcomes[image].caption else {
-                    Issue.record("\(where_): \(outcomes[image])")
+                    Issue.record("\(place): \(outcomes[image])")
                     continue
                 }
-                // upstream's text (decode_sequence, bad endings stripped when asked) and the tokens kept for it.
-                #expect(got.text == want.caption, "\(where_)")
-                let kept = want.caption.isEmpty ? 0 : want.caption.split(separator: " ").count
-                #expect(got.tokens == Array(want.tokens.prefix(kept)), "\(where_)")
+                #expect(got.tokens == want.tokens, "\(place)")
+                // upstream's text: decode_sequence, trailing bad endings stripped when asked.
+                #expect(got.text == want.caption, "\(place)")
                 let relative = abs(Double(got.logProb) - want.logProb) / max(abs(want.logProb), 1e-12)
                 maxLogProb = max(maxLogProb, relative)
-                guard got.attention.count == kept else {
-                    Issue.record("\(where_): \(got.attention.count) attention rows, expected \(kept)")
+                guard got.attention.count == want.attention.count else {
+                    Issue.record("\(place): \(got.attention.count) attention rows, expected \(want.attention.count)")
                     continue
                 }
                 for (row, wantRow) in zip(got.attention, want.attention) {
-                    #expect(row.count == wantRow.count, "\(where_)")
+                    #expect(row.count == wantRow.count, "\(place)")
                     for (a, b) in zip(row, wantRow) { maxAttention = max(maxAttention, abs(Double(a) - b)) }
                 }
             }
         }
-        print("transformer parity \(golden.name): max attention diff \(maxAttention), max log-prob relative diff \(maxLogProb)")
+        print("transformer parity \(golden.name) (\(checkpoint)): max attention diff \(maxAttention), max log-prob relative diff \(maxLogProb)")
         #expect(maxAttention <= 1e-5)
         #expect(maxLogProb <= 1e-4)
     }

@@ -61,7 +61,7 @@ import Testing
             """.write(toFile: pipeline, atomically: true, encoding: .utf8)
         let outcome = try NightcapProcess.run(["run", pipeline])
         #expect(outcome.status == 1)
-        #expect(outcome.standardError.contains("nightly.toml:8: unknown key `beam` in [decode]; known keys: beam_size, length_penalty, max_length"))
+        #expect(outcome.standardError.contains("nightly.toml:8: unknown key `beam` in [decode]; known keys: beam_size, length_penalty, max_length, remove_bad_endings, suppress_unk"))
     }
 
     @Test func pipelineFileWithRelativePathsRuns() throws {

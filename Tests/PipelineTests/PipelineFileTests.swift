@@ -13,6 +13,34 @@ import Testing
         return path
     }
 
+    @Test func selfCriticalCheckpointAndDecodeOptions() throws {
+        let path = try write("""
+            [model]
+            path = "log_x/model-best.pth"
+            infos = "log_x/infos_x-best.pkl"
+            [decode]
+            beam_size = 5
+            length_penalty = "wu_0.7"
+            remove_bad_endings = true
+            suppress_unk = false
+            """)
+        let settings = try PipelineFile.load(path)
+        let base = folder.url.standardizedFileURL.path
+        #expect(settings.modelPath == base + "/log_x/model-best.pth" && settings.infosPath == base + "/log_x/infos_x-best.pkl")
+        #expect(settings.lengthPenaltyRule == .wu && settings.lengthPenalty == 0.7 && settings.lengthPenaltyText == "wu_0.7")
+        #expect(settings.removeBadEndings && !settings.suppressUnknown)
+        let decode = settings.decodeSettings
+        #expect(decode.beamSize == 5 && decode.lengthPenaltyRule == .wu && decode.removeBadEndings && !decode.suppressUnknown)
+        let average = try PipelineFile.load(try write("[decode]\nlength_penalty = \"avg_0\"\n", name: "avg.toml"))
+        #expect(average.lengthPenaltyRule == .average)
+        #expect(throws: PipelineError.self) { try PipelineFile.load(try write("[decode]\nlength_penalty = \"wu\"\n", name: "bad.toml")) }
+        do {
+            _ = try PipelineFile.load(try write("[decode]\nlength_penalty = \"long\"\n", name: "bad2.toml"))
+        } catch let error as PipelineError {
+            #expect(error.description.hasSuffix("bad2.toml:2: [decode] length_penalty: expected a number, \"wu_A\" or \"avg_A\" (A a number), not \"long\""))
+        }
+    }
+
     @Test func everySectionAndRelativePaths() throws {
         let path = try write("""
             # nightly Karpathy test
@@ -70,7 +98,7 @@ import Testing
             beam_witdh = 5
             """)
         let error = #expect(throws: PipelineError.self) { try PipelineFile.load(path) }
-        #expect(error?.description == "\(folder.url.standardizedFileURL.path)/run.toml:6: unknown key `beam_witdh` in [decode]; known keys: beam_size, length_penalty, max_length")
+        #expect(error?.description == "\(folder.url.standardizedFileURL.path)/run.toml:6: unknown key `beam_witdh` in [decode]; known keys: beam_size, length_penalty, max_length, remove_bad_endings, suppress_unk")
     }
 
     @Test func unknownSection() throws {

@@ -11,7 +11,7 @@ import Darwin
 /// The architecture (pre-norm sublayers, upstream's own LayerNorm, `att_embed` Linear + ReLU,
 /// embeddings scaled by sqrt(d_model) plus the positional table saved in the checkpoint,
 /// `generator.proj` as the logit layer) is described in docs/decoder.md.
-public final class TransformerCaptionModel: Sendable {
+public final class TransformerCaptionModel: CaptioningModel {
     /// One pre-norm LayerNorm: `a_2 * (x - mean) / (std + eps) + b_2`, unbiased std.
     struct Norm: Sendable {
         let gain: [Float]
@@ -44,9 +44,13 @@ public final class TransformerCaptionModel: Sendable {
         let norms: [Norm]  // sublayer.0...2
     }
 
-    /// Where the state dict came from (a path), for messages.
-    public let source: String
+    /// The checkpoint the state dict came from.
+    public let path: String
+    /// Where the options and vocabulary came from.
+    public let infosSource: String
     public let options: TransformerOptions
+    /// The options' `unk_idx` (upstream lowers it by 1000 in beam search when UNK is not the last word).
+    let unknownIndexOption: Int?
     /// The region feature size (`att_embed.0.weight` is `[d_model, D]`).
     public let featureDimension: Int
     /// The positions the saved positional-encoding table holds (5000 in upstream's checkpoints).
@@ -75,7 +79,7 @@ public final class TransformerCaptionModel: Sendable {
     /// Builds the model from a state dict and its infos. Every tensor the model reads is checked
     /// against the options (presence, shape, finite values) before anything else is done; each
     /// problem is one `ModelFileError` naming the checkpoint, the tensor and the fix.
-    public init(stateDict: StateDict, infos: TrainingInfos, source: String) throws {
+    public init(stateDict: StateDict, infos: TrainingInfos, path source: String) throws {
         let options = try TransformerOptions(infos: infos)
         let (d, ff, V1) = (options.modelWidth, options.feedForwardWidth, options.vocabularySize + 1)
         let tensors = stateDict.tensors
@@ -192,9 +196,11 @@ public final class TransformerCaptionModel: Sendable {
             words[index] = word
         }
         vocabulary = words
+        if case .int(let unk)? = infos.options["unk_idx"], unk >= 0, unk < V1 { unknownIndexOption = unk } else { unknownIndexOption = nil }
         featureDimension = D
         self.options = options
-        self.source = source
+        path = source
+        infosSource = infos.source
         tensorCount = tensors.count
         parameterCount = tensors.values.reduce(0) { $0 + $1.values.count }
     }
@@ -203,25 +209,71 @@ public final class TransformerCaptionModel: Sendable {
     public func validate(featureDimension: Int, featuresFile: String) throws {
         guard featureDimension == self.featureDimension else {
             throw ModelFileError(
-                .featureDimensionMismatch, file: source, object: "att_embed.0.weight",
+                .featureDimensionMismatch, file: path, object: "att_embed.0.weight",
                 message: "expects region features of D=\(self.featureDimension) (att_embed.0.weight is [d_model=\(options.modelWidth), D=\(self.featureDimension)]), "
                     + "but the features file \(featuresFile) holds D=\(featureDimension); use features from the extractor the model was trained with")
         }
     }
 
-    /// Checks that the saved positional table covers `maxLength` decoder positions (the start token
-    /// at position 0 and up to `maxLength - 1` words feed the decoder).
-    public func validate(maxLength: Int) throws {
-        guard maxLength <= positions else {
+    /// Checks that the saved positional table covers `settings.maxLength` decoder positions (the
+    /// start token at position 0 and up to `maxLength - 1` words feed the decoder).
+    public func validate(settings: DecodeSettings) throws {
+        guard settings.maxLength <= positions else {
             throw ModelFileError(
-                .wrongShape, file: source, object: "model.tgt_embed.1.pe",
-                message: "the positional encoding table `model.tgt_embed.1.pe` holds \(positions) positions, fewer than the max length \(maxLength); "
+                .wrongShape, file: path, object: "model.tgt_embed.1.pe",
+                message: "the positional encoding table `model.tgt_embed.1.pe` holds \(positions) positions, fewer than the max length \(settings.maxLength); "
                     + "decode with a max length of at most \(positions), or use the untruncated checkpoint (upstream saves 5000 positions)")
         }
     }
 
-    /// The word of a token id, or `<id N>` outside the vocabulary.
+    public var family: String { "transformer" }
+    public var searchConvention: SearchConvention { .selfCritical }
+
+    /// The word of a token id (`<end>` for 0, `<id N>` outside the vocabulary).
     public func word(_ token: Int) -> String {
-        vocabulary.indices.contains(token) ? vocabulary[token] : "<id \(token)>"
+        vocabulary.indices.contains(token) && token > 0 ? vocabulary[token] : (token == 0 ? "<end>" : "<id \(token)>")
+    }
+
+    /// The decoder of `settings` (check them first with `validate(settings:)`).
+    public func makeDecoder(settings: DecodeSettings) -> any CaptionDecoding {
+        SelfCriticalDecoder(
+            stepper: TransformerStepper(model: self, maxLength: settings.maxLength), settings: settings,
+            vocabulary: SelfCriticalVocabulary(words: vocabulary, unknownIndex: unknownIndexOption, removeBadEndings: settings.removeBadEndings))
+    }
+
+    /// What `nightcap inspect` prints about the model.
+    public var summary: String {
+        let o = options
+        return [
+            "model            \(path)",
+            "family           transformer (self-critical.pytorch caption_model transformer)",
+            "infos            \(infosSource)",
+            "encoder          \(o.encoderLayers) layers",
+            "decoder          \(o.decoderLayers) layers",
+            "heads            \(o.heads) (d_k = \(o.modelWidth / o.heads))",
+            "sizes            d_model=\(o.modelWidth) d_ff=\(o.feedForwardWidth) D=\(featureDimension) positions=\(positions)",
+            "parameters       \(parameterCount) in \(tensorCount) tensors",
+            "vocabulary       \(o.vocabularySize) words + end token 0\(vocabulary.last == "UNK" ? ", UNK = \(o.vocabularySize)" : "")",
+            "attention stored last decoder layer's cross-attention over the regions, averaged over the \(o.heads) heads",
+        ].joined(separator: "\n")
+    }
+}
+
+extension SelfCriticalVocabulary {
+    /// The vocabulary of any of upstream's AttModel families: `words[id]` (id 0 the end token),
+    /// AttModel.py's `bad_endings`, `decode_sequence`'s text.
+    init(words: [String], unknownIndex: Int?, removeBadEndings: Bool) {
+        self.init(
+            word: { token in words.indices.contains(token) && token > 0 ? words[token] : (token == 0 ? "<end>" : "<id \(token)>") },
+            text: { tokens in
+                var kept = tokens.map { words[$0] }
+                if removeBadEndings, let keep = kept.lastIndex(where: { !UpDownModel.trailingBadEndings.contains($0) }) {
+                    kept.removeSubrange((keep + 1)...)
+                }
+                // BPE joins: "@@ " removed, as `txt.replace('@@ ', '')`.
+                return kept.joined(separator: " ").split(separator: "@@ ", omittingEmptySubsequences: false).joined()
+            },
+            lastWordIsUnknown: words.last == "UNK", unknownIndex: unknownIndex,
+            isBadEnding: words.indices.map { $0 > 0 && UpDownModel.badEndings.contains(words[$0]) })
     }
 }

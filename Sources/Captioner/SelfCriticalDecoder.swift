@@ -1,0 +1,251 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What self-critical.pytorch's search needs to know about a model's vocabulary.
+struct SelfCriticalVocabulary {
+    /// The word of a token id.
+    var word: (Int) -> String
+    /// upstream's `decode_sequence` of a caption's tokens (without the end token).
+    var text: ([Int]) -> String
+    /// Whether the last word is `UNK` (upstream's `vocab[str(V - 1)] == 'UNK'`).
+    var lastWordIsUnknown: Bool
+    /// The options' `unk_idx`, if any.
+    var unknownIndex: Int?
+    /// `isBadEnding[id]`: the word is in AttModel.py's `bad_endings`.
+    var isBadEnding: [Bool]
+}
+
+/// Decodes with self-critical.pytorch's rules, as `tools/eval.py` runs them (docs/decoder.md):
+/// beam size 1 is `AttModel._sample` (greedy), larger sizes `CaptionModel.beam_search`, option for
+/// option. The step comes from a family's `DecoderStepper`, so any family of that codebase decodes
+/// through here. End, start and pad token are all 0, as upstream.
+final class SelfCriticalDecoder: CaptionDecoding {
+    let stepper: any DecoderStepper
+    let settings: DecodeSettings
+    let vocabulary: SelfCriticalVocabulary
+
+    private let images = ScratchBuffer<Int>(zero: 0)
+    private let parents = ScratchBuffer<Int32>(zero: 0)
+    private let tokens = ScratchBuffer<Int32>(zero: 0)
+    private let zeros = ScratchBuffer<Float>(zero: 0)
+    private let exponentials = ScratchBuffer<Float>(zero: 0)
+
+    init(stepper: any DecoderStepper, settings: DecodeSettings, vocabulary: SelfCriticalVocabulary) {
+        self.stepper = stepper
+        self.settings = settings
+        self.vocabulary = vocabulary
+    }
+
+    func decode(batch: FeatureBatch) -> [ImageCaptionOutcome] {
+        var outcomes: [ImageCaptionOutcome?] = Array(repeating: nil, count: batch.imageCount)
+        batch.features.withUnsafeBufferPointer { features in
+            for image in 0..<batch.imageCount {
+                if let reason = FeatureBatch.problem(of: image, in: batch, features: features.baseAddress!) {
+                    outcomes[image] = .failed(ImageDecodeFailure(imageID: batch.imageIDs[image], reason: reason))
+                }
+            }
+            let usable = outcomes.map { $0 == nil }
+            let slots = (0..<batch.imageCount).filter { usable[$0] }
+            guard !slots.isEmpty else { return }
+            let maxRows = slots.count * settings.beamSize
+            images.reserve(maxRows)
+            parents.reserve(maxRows)
+            tokens.reserve(maxRows)
+            stepper.prepare(batch: batch, features: features.baseAddress!, usable: usable, maxRows: maxRows)
+            let captions = settings.beamSize == 1 ? greedy(batch: batch, slots: slots) : beamSearch(batch: batch, slots: slots)
+            for (slot, image) in slots.enumerated() { outcomes[image] = .captioned(captions[slot]) }
+        }
+        return outcomes.map { $0! }
+    }
+
+    private func caption(tokens all: [Int], logProb: Float, attention: [[Float]]) -> GeneratedCaption {
+        let length = all.firstIndex(of: 0) ?? all.count
+        let kept = Array(all[..<length])
+        let words = kept.map(vocabulary.word)
+        let text = vocabulary.text(kept)
+        return GeneratedCaption(
+            tokens: kept, words: words, logProb: logProb, ended: length < all.count, attention: Array(attention[..<length]),
+            detokenized: text == words.joined(separator: " ") ? nil : text)
+    }
+
+    /// `AttModel._sample` with `sample_method` greedy: the arg-max word (the lowest id among equal
+    /// maxima) until the end token or `max_length` words; `remove_bad_endings` forbids the end token
+    /// after a bad ending; `suppress_UNK` does not apply (as upstream).
+    private func greedy(batch: FeatureBatch, slots: [Int]) -> [GeneratedCaption] {
+        let V = stepper.vocabularySize, K = batch.maxRegions, L = settings.maxLength
+        var sequences = [[Int]](repeating: [], count: slots.count)
+        var sums = [Float](repeating: 0, count: slots.count)
+        var attention = [[[Float]]](repeating: [], count: slots.count)
+        var rowSlot = Array(slots.indices)
+        for (row, image) in slots.enumerated() {
+            images[row] = image
+            parents[row] = -1
+            tokens[row] = 0
+        }
+        var rows = slots.count
+        for t in 0..<L where rows > 0 {
+            stepper.step(rows: rows, images: images.pointer, parents: parents.pointer, tokens: tokens.pointer)
+            var next = 0
+            var nextSlot: [Int] = []
+            for row in 0..<rows {
+                let slot = rowSlot[row]
+                let lp = stepper.logProbs + row * V
+                if settings.removeBadEndings && t > 0 && vocabulary.isBadEnding[sequences[slot][t - 1]] {
+                    lp[0] = -.infinity
+                }
+                var best = 0
+                for v in 1..<V where lp[v] > lp[best] { best = v }
+                sequences[slot].append(best)
+                sums[slot] += lp[best]
+                let regions = batch.regionCounts[slots[slot]]
+                attention[slot].append(Array(UnsafeBufferPointer(start: stepper.attention + row * K, count: regions)))
+                if best != 0 {
+                    images[next] = images[row]
+                    parents[next] = Int32(row)
+                    tokens[next] = Int32(best)
+                    nextSlot.append(slot)
+                    next += 1
+                }
+            }
+            rows = next
+            rowSlot = nextSlot
+        }
+        return slots.indices.map { caption(tokens: sequences[$0], logProb: sums[$0], attention: attention[$0]) }
+    }
+
+    /// A beam that left the search: at iteration `step`, new row `row`.
+    private struct Done {
+        var step: Int
+        var row: Int
+        var score: Double
+        var sum: Float
+    }
+
+    /// `CaptionModel.beam_search` with one group (docs/decoder.md): seeded by the top words of one
+    /// step from the start state; each later step ranks `sum + logp` over all beams and words
+    /// (ties: lower beam, then lower word id); a beam that emits the end token, or reaches
+    /// `max_length`, is recorded with its length penalty and its sum lowered by 1000, but keeps
+    /// being expanded; always `max_length` steps; the best recorded beam wins (the earliest among
+    /// equal scores).
+    private func beamSearch(batch: FeatureBatch, slots: [Int]) -> [GeneratedCaption] {
+        let V = stepper.vocabularySize, K = batch.maxRegions, L = settings.maxLength, B = settings.beamSize
+        let N = slots.count
+        zeros.reserve(V)
+        exponentials.reserve(V)
+        // Per iteration t: the row of the step call each new row extends, its word, and that call's attention.
+        var parentTrace = [[Int32]](repeating: [], count: L)
+        var wordTrace = [[Int32]](repeating: [], count: L)
+        var attentionTrace = [[Float]](repeating: [], count: L)
+        var sums = [Float](repeating: 0, count: N * B)
+        var done = [[Done]](repeating: [], count: N)
+        var bestScores = [Float](repeating: 0, count: B)
+        var bestIndex = [Int](repeating: 0, count: B)
+        var newSums = [Float](repeating: 0, count: N * B)
+
+        for (row, image) in slots.enumerated() {
+            images[row] = image
+            parents[row] = -1
+            tokens[row] = 0
+        }
+        var rows = N
+        var beamsPerImage = 1
+        stepper.step(rows: rows, images: images.pointer, parents: parents.pointer, tokens: tokens.pointer)
+        for t in 0..<L {
+            attentionTrace[t] = Array(UnsafeBufferPointer(start: stepper.attention, count: rows * K))
+            // In-place edits of the log-probabilities, in upstream's order.
+            for row in 0..<rows {
+                let lp = stepper.logProbs + row * V
+                if settings.removeBadEndings && t > 0 && vocabulary.isBadEnding[Int(wordTrace[t - 1][row])] {
+                    lp[0] = -.infinity
+                }
+                if settings.suppressUnknown && vocabulary.lastWordIsUnknown {
+                    lp[V - 1] -= 1000
+                } else if let unknown = vocabulary.unknownIndex {
+                    lp[unknown] -= 1000
+                }
+            }
+            var parentRow = [Int32](repeating: 0, count: N * B)
+            var word = [Int32](repeating: 0, count: N * B)
+            for slot in 0..<N {
+                var filled = 0
+                for beam in 0..<beamsPerImage {
+                    let row = slot * beamsPerImage + beam
+                    let base = t == 0 ? 0 : sums[row]
+                    let lp = stepper.logProbs + row * V
+                    for v in 0..<V {
+                        let candidate = base + lp[v]
+                        if filled == B {
+                            if !(candidate > bestScores[B - 1]) { continue }
+                        } else if candidate.isNaN {
+                            continue
+                        }
+                        var position = filled < B ? filled : B - 1
+                        if filled < B { filled += 1 }
+                        while position > 0 && bestScores[position - 1] < candidate {
+                            bestScores[position] = bestScores[position - 1]
+                            bestIndex[position] = bestIndex[position - 1]
+                            position -= 1
+                        }
+                        bestScores[position] = candidate
+                        bestIndex[position] = beam * V + v
+                    }
+                }
+                for kept in 0..<B {
+                    let new = slot * B + kept
+                    let index = kept < filled ? bestIndex[kept] : 0
+                    parentRow[new] = Int32(slot * beamsPerImage + index / V)
+                    word[new] = Int32(index % V)
+                    newSums[new] = kept < filled ? bestScores[kept] : -.infinity
+                    if word[new] == 0 || t == L - 1 {
+                        let length = Double(t + 1)
+                        let sum = Double(newSums[new])
+                        let score: Double
+                        switch settings.lengthPenaltyRule {
+                        case .power: score = settings.lengthPenalty == 0 ? sum : sum / pow(length, settings.lengthPenalty)
+                        case .wu: score = sum / (pow(5 + length, settings.lengthPenalty) / pow(6, settings.lengthPenalty))
+                        case .average: score = sum / length
+                        }
+                        done[slot].append(Done(step: t, row: new, score: score, sum: newSums[new]))
+                        newSums[new] -= 1000
+                    }
+                }
+            }
+            parentTrace[t] = parentRow
+            wordTrace[t] = word
+            swap(&sums, &newSums)
+            if t == L - 1 { break }
+            rows = N * B
+            beamsPerImage = B
+            for row in 0..<rows {
+                images[row] = slots[row / B]
+                parents[row] = parentRow[row]
+                tokens[row] = word[row]
+            }
+            stepper.step(rows: rows, images: images.pointer, parents: parents.pointer, tokens: tokens.pointer)
+            // upstream's second log_softmax (beam_search, after get_logprobs_state).
+            for row in 0..<rows {
+                Kernels.logSoftmax(stepper.logProbs + row * V, bias: zeros.pointer, scratch: exponentials.pointer, count: V)
+            }
+        }
+        return (0..<N).map { slot in
+            var best = done[slot][0]
+            for entry in done[slot].dropFirst() where entry.score > best.score { best = entry }
+            var sequence = [Int](repeating: 0, count: best.step + 1)
+            var attention = [[Float]](repeating: [], count: best.step + 1)
+            let regions = batch.regionCounts[slots[slot]]
+            var row = best.row
+            var t = best.step
+            while t >= 0 {
+                sequence[t] = Int(wordTrace[t][row])
+                let parent = Int(parentTrace[t][row])
+                attention[t] = Array(attentionTrace[t][(parent * K)..<(parent * K + regions)])
+                row = parent
+                t -= 1
+            }
+            return caption(tokens: sequence, logProb: best.sum, attention: attention)
+        }
+    }
+}

@@ -1,0 +1,345 @@
+/// self-critical.pytorch's UpDown model (`caption_model` `updown`, `topdown` before 2020), built from
+/// its state dict and infos, checked, and rearranged for batched decoding. Immutable and shared by
+/// all decoder workers.
+///
+/// Upstream's step (AttModel.py, `UpDownCore`): `x = ReLU(E[w])`; the attention LSTM on
+/// `[h_lang; fc; x]` with state `h_att`; additive attention queried by the new `h_att` over the
+/// embedded regions; the language LSTM on `[context; h_att]`; `log_softmax(logit(h_lang))`.
+/// Rearranged so a step needs few, large products:
+/// - the attention LSTM's input and hidden weights for the parts that change every step
+///   (`h_lang`, the word, `h_att`) are stacked into one `[(2R + E) x 4R]` matrix; the `fc` part of
+///   `weight_ih` with both biases becomes a per-image `[4R]` vector, computed once per image;
+/// - the language LSTM's `weight_ih` and `weight_hh` are stacked into one `[3R x 4R]` matrix;
+/// - weights that multiply every step are stored `[in, out]`, as the SAT family's (docs/decoder.md).
+public final class UpDownModel: CaptioningModel {
+    public let path: String
+    /// Where the options and vocabulary came from.
+    public let infosSource: String
+    /// `updown` or `topdown`, as the infos file names it.
+    public let captionModel: String
+    /// V (the end token 0 included), E, R, A, D.
+    public let sizes: ModelSizes
+    /// 0, 1 (BatchNorm on the raw regions) or 2 (and on the embedded regions).
+    public let batchNorm: Int
+    /// Word of each token id; id 0 is the end (and start) token.
+    public let vocabulary: [String]
+    /// The id of `UNK` when it is the last word, as upstream's `suppress_UNK` requires; or the
+    /// options' `unk_idx`.
+    public let unknownToken: Int?
+    /// The options' `unk_idx` (upstream lowers it by 1000 in beam search even without suppress_UNK).
+    let unknownIndexOption: Int?
+    /// Ids of the words of upstream's `bad_endings` list (AttModel.py).
+    public let badEndingTokens: Set<Int>
+    public let parameterCount: Int
+    /// The training options `inspect` shows.
+    public let options: [String: TrainingOption]
+
+    static let supportedCaptionModels = ["updown", "topdown"]
+    /// AttModel.py's list (no end token after these words with remove_bad_endings).
+    static let badEndings: Set<String> = [
+        "a", "an", "the", "in", "for", "at", "of", "with", "before", "after", "on", "upon", "near", "to", "is", "are", "am",
+    ]
+    /// misc.py's list (trailing words stripped from the text with remove_bad_endings).
+    static let trailingBadEndings: Set<String> = [
+        "with", "in", "on", "of", "a", "at", "to", "for", "an", "this", "his", "her", "that", "the",
+    ]
+
+    // Weights in decoding layout.
+    /// `embed.0.weight` `[V x E]`.
+    let embedding: [Float]
+    /// `fc_embed.0` `[R x D]` and `[R]`.
+    let fcEmbed: [Float]
+    let fcEmbedBias: [Float]
+    /// Eval-mode BatchNorm as `x * scale + shift` over D (use_bn >= 1) and over R (use_bn 2).
+    let inputNormScale: [Float]
+    let inputNormShift: [Float]
+    let embeddedNormScale: [Float]
+    let embeddedNormShift: [Float]
+    /// `att_embed` Linear `[R x D]`, `[R]`.
+    let attEmbed: [Float]
+    let attEmbedBias: [Float]
+    /// `ctx2att` `[A x R]`, `[A]`.
+    let contextToAttention: [Float]
+    let contextToAttentionBias: [Float]
+    /// `att_lstm.weight_ih[:, R..<2R]` (the fc part) `[4R x R]`, and `bias_ih + bias_hh` `[4R]`.
+    let attentionLSTMPooled: [Float]
+    let attentionLSTMBias: [Float]
+    /// `[weight_ih[:, ..<R] | weight_ih[:, 2R...] | weight_hh]^T`: `[(2R + E) x 4R]`, multiplying
+    /// the row `[h_lang | x | h_att]`.
+    let attentionLSTMStep: [Float]
+    /// `h2att` transposed `[R x A]`, its bias `[A]`; `alpha_net` `[A]` and its bias.
+    let queryProjection: [Float]
+    let queryBias: [Float]
+    let scoreWeight: [Float]
+    let scoreBias: Float
+    /// `[lang.weight_ih | lang.weight_hh]^T`: `[3R x 4R]` multiplying `[context | h_att | h_lang]`;
+    /// `bias_ih + bias_hh` `[4R]`.
+    let languageLSTM: [Float]
+    let languageLSTMBias: [Float]
+    /// `logit` transposed `[R x V]`, its bias `[V]`.
+    let output: [Float]
+    let outputBias: [Float]
+
+    public var family: String { "updown" }
+    public var featureDimension: Int { sizes.feature }
+    public var searchConvention: SearchConvention { .selfCritical }
+
+    /// Builds the model from a checkpoint's tensors and its infos. Every problem is reported here,
+    /// before any decoding, as a `ModelFileError` naming the file, the key and the fix.
+    public init(stateDict: StateDict, infos: TrainingInfos, path: String) throws {
+        self.path = path
+        infosSource = infos.source
+        options = infos.options
+        let name = infos.options["caption_model"].flatMap { if case .string(let s) = $0 { s } else { nil } }
+        guard let name, Self.supportedCaptionModels.contains(name) else {
+            let shown = name.map { "`\($0)`" } ?? "no caption_model"
+            throw ModelFileError(
+                .wrongModelType, file: path,
+                message: "its infos file \(infos.source) names \(shown); nightcap supports the caption_model values "
+                    + "\((Self.supportedCaptionModels + ["transformer"]).joined(separator: ", ")) of self-critical.pytorch (and its own show-attend-tell HDF5 files); "
+                    + "evaluate this checkpoint with self-critical.pytorch's tools/eval.py")
+        }
+        captionModel = name
+        func intOption(_ key: String) -> Int? {
+            switch infos.options[key] {
+            case .int(let v): v
+            case .bool(let b): b ? 1 : 0
+            case .double(let d) where d == d.rounded(): Int(d)
+            default: nil
+            }
+        }
+        func tensor(_ key: String) throws -> CheckpointTensor {
+            guard let t = stateDict.tensors[key] else {
+                throw ModelFileError(
+                    .missingTensor, file: path, object: key,
+                    message: "has no tensor `\(key)`, which an UpDown model (\(name)) needs; "
+                        + "is it a self-critical.pytorch checkpoint of this caption_model, saved whole?")
+            }
+            return t
+        }
+        let logit = try tensor("logit.weight")
+        guard logit.shape.count == 2 else {
+            throw ModelFileError(
+                .wrongShape, file: path, object: "logit.weight",
+                message: "`logit.weight` has shape \(logit.shape), expected [vocabulary + 1, rnn_size]")
+        }
+        let V = infos.vocabulary.count + 1
+        guard logit.shape[0] == V else {
+            throw ModelFileError(
+                .vocabularyMismatch, file: path, object: "logit.weight",
+                message: "`logit.weight` has \(logit.shape[0]) rows but the vocabulary of \(infos.source) has "
+                    + "\(infos.vocabulary.count) words (+1 for the end token = \(V)); use the infos file saved with this checkpoint")
+        }
+        let bn = intOption("use_bn") ?? 0
+        guard (0...2).contains(bn) else {
+            throw ModelFileError(.invalidAttribute, file: path, object: "use_bn", message: "its infos give use_bn \(bn); upstream knows 0, 1 and 2")
+        }
+        if let layers = intOption("logit_layers"), layers != 1 {
+            throw ModelFileError(
+                .invalidAttribute, file: path, object: "logit_layers",
+                message: "its infos give logit_layers \(layers); upstream itself only runs logit_layers 1 on Python 3")
+        }
+        if let useBox = intOption("use_box"), useBox != 0 {
+            throw ModelFileError(
+                .invalidAttribute, file: path, object: "use_box",
+                message: "was trained with use_box 1 (box geometry appended to each region); nightcap feeds the region features alone")
+        }
+        if let norm = intOption("norm_att_feat"), norm != 0 {
+            throw ModelFileError(
+                .invalidAttribute, file: path, object: "norm_att_feat",
+                message: "was trained with norm_att_feat 1 (L2-normalised regions), which nightcap does not apply")
+        }
+        // Sizes: from the options when present (then every tensor is checked against them), else from the tensors.
+        let embedShape = try tensor("embed.0.weight").shape
+        let fcShape = try tensor("fc_embed.0.weight").shape
+        let ctxShape = try tensor("ctx2att.weight").shape
+        let linear = bn >= 1 ? "att_embed.1" : "att_embed.0"
+        let attShape = try tensor("\(linear).weight").shape
+        let E = intOption("input_encoding_size") ?? (embedShape.count == 2 ? embedShape[1] : 0)
+        let R = intOption("rnn_size") ?? logit.shape[1]
+        let A = intOption("att_hid_size") ?? (ctxShape.count == 2 ? ctxShape[0] : 0)
+        let D = intOption("att_feat_size") ?? (attShape.count == 2 ? attShape[1] : 0)
+        let Dfc = intOption("fc_feat_size") ?? (fcShape.count == 2 ? fcShape[1] : 0)
+        var expected: [(String, [Int])] = [
+            ("embed.0.weight", [V, E]), ("fc_embed.0.weight", [R, Dfc]), ("fc_embed.0.bias", [R]),
+            ("\(linear).weight", [R, D]), ("\(linear).bias", [R]), ("logit.weight", [V, R]), ("logit.bias", [V]),
+            ("ctx2att.weight", [A, R]), ("ctx2att.bias", [A]),
+            ("core.att_lstm.weight_ih", [4 * R, E + 2 * R]), ("core.att_lstm.weight_hh", [4 * R, R]),
+            ("core.att_lstm.bias_ih", [4 * R]), ("core.att_lstm.bias_hh", [4 * R]),
+            ("core.lang_lstm.weight_ih", [4 * R, 2 * R]), ("core.lang_lstm.weight_hh", [4 * R, R]),
+            ("core.lang_lstm.bias_ih", [4 * R]), ("core.lang_lstm.bias_hh", [4 * R]),
+            ("core.attention.h2att.weight", [A, R]), ("core.attention.h2att.bias", [A]),
+            ("core.attention.alpha_net.weight", [1, A]), ("core.attention.alpha_net.bias", [1]),
+        ]
+        let norms = bn == 0 ? [] : (bn == 1 ? [("att_embed.0", D)] : [("att_embed.0", D), ("att_embed.4", R)])
+        for (prefix, size) in norms {
+            for part in ["weight", "bias", "running_mean", "running_var"] { expected.append(("\(prefix).\(part)", [size])) }
+        }
+        var count = 0
+        for (key, shape) in expected {
+            let t = try tensor(key)
+            guard t.shape == shape else {
+                throw ModelFileError(
+                    .wrongShape, file: path, object: key,
+                    message: "`\(key)` has shape \(t.shape), but the options of \(infos.source) "
+                        + "(vocabulary \(V - 1), input_encoding_size \(E), rnn_size \(R), att_hid_size \(A), att_feat_size \(D), "
+                        + "fc_feat_size \(Dfc), use_bn \(bn)) make it \(shape); use the infos file saved with this checkpoint")
+            }
+            if let bad = t.values.firstIndex(where: { !$0.isFinite }) {
+                throw ModelFileError(
+                    .nonFiniteWeight, file: path, object: key,
+                    message: "`\(key)` holds \(t.values[bad]) at element \(bad); the checkpoint is damaged (a diverged training?)")
+            }
+            count += t.values.count
+        }
+        guard Dfc == D else {
+            throw ModelFileError(
+                .featureDimensionMismatch, file: path, object: "fc_embed.0.weight",
+                message: "expects pooled fc features of \(Dfc) values but regions of \(D); nightcap pools the regions "
+                    + "(upstream's fallback without input_fc_dir), which needs fc_feat_size = att_feat_size")
+        }
+        parameterCount = count
+        sizes = ModelSizes(vocabulary: V, embedding: E, feature: D, hidden: R, attention: A)
+        batchNorm = bn
+
+        var words = [String](repeating: "", count: V)
+        for (index, word) in infos.vocabulary where index >= 1 && index < V { words[index] = word }
+        if let missing = (1..<V).first(where: { infos.vocabulary[$0] == nil }) {
+            throw ModelFileError(
+                .vocabularyMismatch, file: path, object: "vocab",
+                message: "the vocabulary of \(infos.source) has no word \(missing) (it should map '1'...'\(V - 1)')")
+        }
+        vocabulary = words
+        if let unk = intOption("unk_idx"), unk >= 0, unk < V { unknownIndexOption = unk } else { unknownIndexOption = nil }
+        if words[V - 1] == "UNK" {
+            unknownToken = V - 1
+        } else if let unk = intOption("unk_idx"), unk >= 0, unk < V {
+            unknownToken = unk
+        } else {
+            unknownToken = nil
+        }
+        badEndingTokens = Set((1..<V).filter { Self.badEndings.contains(words[$0]) })
+
+        func values(_ key: String) -> [Float] { stateDict.tensors[key]!.values }
+        func transposed(_ m: [Float], rows: Int, columns: Int) -> [Float] {
+            var r = [Float](repeating: 0, count: m.count)
+            for i in 0..<rows { for j in 0..<columns { r[j * rows + i] = m[i * columns + j] } }
+            return r
+        }
+        func normalisation(_ prefix: String) -> ([Float], [Float]) {
+            // PyTorch's eval-mode batch_norm on CPU: alpha = weight / sqrt(var + eps), beta = bias - mean * alpha.
+            let w = values("\(prefix).weight"), b = values("\(prefix).bias")
+            let mean = values("\(prefix).running_mean"), variance = values("\(prefix).running_var")
+            var scale = [Float](repeating: 0, count: w.count), shift = scale
+            for i in w.indices {
+                let invstd = 1 / (variance[i] + 1e-5).squareRoot()
+                scale[i] = w[i] * invstd
+                shift[i] = b[i] - mean[i] * scale[i]
+            }
+            return (scale, shift)
+        }
+        (inputNormScale, inputNormShift) = bn >= 1 ? normalisation("att_embed.0") : ([], [])
+        (embeddedNormScale, embeddedNormShift) = bn == 2 ? normalisation("att_embed.4") : ([], [])
+        embedding = values("embed.0.weight")
+        fcEmbed = values("fc_embed.0.weight")
+        fcEmbedBias = values("fc_embed.0.bias")
+        attEmbed = values("\(linear).weight")
+        attEmbedBias = values("\(linear).bias")
+        contextToAttention = values("ctx2att.weight")
+        contextToAttentionBias = values("ctx2att.bias")
+
+        let ih = values("core.att_lstm.weight_ih"), hh = values("core.att_lstm.weight_hh")
+        let width = E + 2 * R
+        var pooled = [Float](repeating: 0, count: 4 * R * R)
+        var step = [Float](repeating: 0, count: (2 * R + E) * 4 * R)  // [in, out]
+        for gate in 0..<(4 * R) {
+            let row = gate * width
+            for j in 0..<R {
+                step[j * 4 * R + gate] = ih[row + j]  // h_lang
+                pooled[gate * R + j] = ih[row + R + j]  // fc
+                step[(R + E + j) * 4 * R + gate] = hh[gate * R + j]  // h_att
+            }
+            for j in 0..<E { step[(R + j) * 4 * R + gate] = ih[row + 2 * R + j] }  // word
+        }
+        attentionLSTMPooled = pooled
+        attentionLSTMStep = step
+        attentionLSTMBias = zip(values("core.att_lstm.bias_ih"), values("core.att_lstm.bias_hh")).map { $0 + $1 }
+
+        queryProjection = transposed(values("core.attention.h2att.weight"), rows: A, columns: R)
+        queryBias = values("core.attention.h2att.bias")
+        scoreWeight = values("core.attention.alpha_net.weight")
+        scoreBias = values("core.attention.alpha_net.bias")[0]
+
+        let lih = values("core.lang_lstm.weight_ih"), lhh = values("core.lang_lstm.weight_hh")
+        var language = [Float](repeating: 0, count: 3 * R * 4 * R)
+        for gate in 0..<(4 * R) {
+            for j in 0..<(2 * R) { language[j * 4 * R + gate] = lih[gate * 2 * R + j] }
+            for j in 0..<R { language[(2 * R + j) * 4 * R + gate] = lhh[gate * R + j] }
+        }
+        languageLSTM = language
+        languageLSTMBias = zip(values("core.lang_lstm.bias_ih"), values("core.lang_lstm.bias_hh")).map { $0 + $1 }
+        output = transposed(values("logit.weight"), rows: V, columns: R)
+        outputBias = values("logit.bias")
+    }
+
+    public func validate(featureDimension: Int, featuresFile: String) throws {
+        guard featureDimension == sizes.feature else {
+            throw ModelFileError(
+                .featureDimensionMismatch, file: path,
+                message: "expects region features of att_feat_size \(sizes.feature) (\(batchNorm >= 1 ? "att_embed.1" : "att_embed.0").weight is "
+                    + "[\(sizes.hidden), \(sizes.feature)]), but the features file \(featuresFile) holds \(featureDimension) per region; "
+                    + "use the bottom-up features the model was trained on (2048 for the self-critical.pytorch zoo)")
+        }
+    }
+
+    public func word(_ token: Int) -> String {
+        vocabulary.indices.contains(token) && token > 0 ? vocabulary[token] : (token == 0 ? "<end>" : "<id \(token)>")
+    }
+
+    /// upstream's `decode_sequence` of a caption's tokens (no end token).
+    func text(of tokens: [Int], removeBadEndings: Bool) -> String {
+        var words = tokens.map { vocabulary[$0] }
+        if removeBadEndings, let keep = words.lastIndex(where: { !Self.trailingBadEndings.contains($0) }) {
+            words.removeSubrange((keep + 1)...)
+        }
+        return words.joined(separator: " ").replacingOccurrences(of: "@@ ", with: "")
+    }
+
+    public func makeDecoder(settings: DecodeSettings) -> any CaptionDecoding {
+        let vocabulary = SelfCriticalVocabulary(
+            word: { [self] in word($0) },
+            text: { [self] in text(of: $0, removeBadEndings: settings.removeBadEndings) },
+            lastWordIsUnknown: self.vocabulary.last == "UNK", unknownIndex: unknownIndexOption,
+            isBadEnding: (0..<sizes.vocabulary).map { badEndingTokens.contains($0) })
+        return SelfCriticalDecoder(stepper: UpDownStepper(model: self), settings: settings, vocabulary: vocabulary)
+    }
+
+    public var summary: String {
+        func option(_ key: String) -> String {
+            switch options[key] {
+            case .string(let s): s
+            case .int(let i): "\(i)"
+            case .bool(let b): b ? "1" : "0"
+            case .double(let d): "\(d)"
+            default: "-"
+            }
+        }
+        return [
+            "model            \(path)",
+            "family           updown (self-critical.pytorch caption_model \(captionModel))",
+            "infos            \(infosSource)",
+            "sizes            \(sizes)",
+            "use_bn           \(batchNorm)",
+            "parameters       \(parameterCount)",
+            "vocabulary       \(sizes.vocabulary - 1) words + end token 0\(unknownToken.map { ", UNK = \($0)" } ?? "")",
+            "input_fc_dir     \(option("input_fc_dir"))",
+        ].joined(separator: "\n")
+    }
+}
+
+extension String {
+    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
+        guard !target.isEmpty, contains(target) else { return self }
+        return split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
+    }
+}

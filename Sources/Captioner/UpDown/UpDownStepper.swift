@@ -1,0 +1,239 @@
+/// UpDown's batched step (one per worker; owns its scratch buffers). The decoder state of a row is
+/// `(h_att, c_att, h_lang, c_lang)`; a step reads the state of each row's parent.
+final class UpDownStepper: DecoderStepper {
+    let model: UpDownModel
+    var vocabularySize: Int { model.sizes.vocabulary }
+
+    private var maxRegions = 0
+    private var regionCounts: [Int] = []
+    private let embedded = ScratchBuffer<Float>(zero: 0)  // [N*K x R] att_embed of every region
+    private let keys = ScratchBuffer<Float>(zero: 0)  // [N*K x A] ctx2att of the embedded regions
+    private let normalised = ScratchBuffer<Float>(zero: 0)  // [N*K x D] BatchNorm'd regions (use_bn >= 1)
+    private let pooled = ScratchBuffer<Float>(zero: 0)  // [N x D] mean region
+    private let pooledEmbedded = ScratchBuffer<Float>(zero: 0)  // [N x R] fc_embed
+    private let pooledGates = ScratchBuffer<Float>(zero: 0)  // [N x 4R] fc part of att_lstm + both biases
+    // State leaving the last step, by row, and the next step's.
+    private var state = (hAtt: ScratchBuffer<Float>(zero: 0), cAtt: ScratchBuffer<Float>(zero: 0),
+                         hLang: ScratchBuffer<Float>(zero: 0), cLang: ScratchBuffer<Float>(zero: 0))
+    private var next = (hAtt: ScratchBuffer<Float>(zero: 0), cAtt: ScratchBuffer<Float>(zero: 0),
+                        hLang: ScratchBuffer<Float>(zero: 0), cLang: ScratchBuffer<Float>(zero: 0))
+    private let attentionInput = ScratchBuffer<Float>(zero: 0)  // [rows x (2R + E)] h_lang | x | h_att
+    private let languageInput = ScratchBuffer<Float>(zero: 0)  // [rows x 3R] context | h_att | h_lang
+    private let previousCell = ScratchBuffer<Float>(zero: 0)  // [rows x R]
+    private let gates = ScratchBuffer<Float>(zero: 0)  // [rows x 4R]
+    private let queries = ScratchBuffer<Float>(zero: 0)  // [rows x A]
+    private let contexts = ScratchBuffer<Float>(zero: 0)  // [rows x R]
+    private let scores = ScratchBuffer<Float>(zero: 0)  // [K]
+    private let activated = ScratchBuffer<Float>(zero: 0)  // [A]
+    private let weights = ScratchBuffer<Float>(zero: 0)  // [rows x K] attention
+    private let logits = ScratchBuffer<Float>(zero: 0)  // [rows x V]
+    private let exponentials = ScratchBuffer<Float>(zero: 0)  // [V]
+
+    var logProbs: UnsafeMutablePointer<Float> { logits.pointer }
+    var attention: UnsafePointer<Float> { UnsafePointer(weights.pointer) }
+
+    init(model: UpDownModel) {
+        self.model = model
+    }
+
+    func prepare(batch: FeatureBatch, features: UnsafePointer<Float>, usable: [Bool], maxRows: Int) {
+        let (V, E, D, R, A) = (model.sizes.vocabulary, model.sizes.embedding, model.sizes.feature, model.sizes.hidden, model.sizes.attention)
+        let N = batch.imageCount, K = batch.maxRegions
+        maxRegions = K
+        regionCounts = batch.regionCounts
+        embedded.reserve(N * K * R)
+        keys.reserve(N * K * A)
+        pooled.reserve(N * D)
+        pooledEmbedded.reserve(N * R)
+        pooledGates.reserve(N * 4 * R)
+        for buffer in [state.hAtt, state.cAtt, state.hLang, state.cLang, next.hAtt, next.cAtt, next.hLang, next.cLang, previousCell] {
+            buffer.reserve(maxRows * R)
+        }
+        attentionInput.reserve(maxRows * (2 * R + E))
+        languageInput.reserve(maxRows * 3 * R)
+        gates.reserve(maxRows * 4 * R)
+        queries.reserve(maxRows * A)
+        contexts.reserve(maxRows * R)
+        scores.reserve(K)
+        activated.reserve(A)
+        weights.reserve(maxRows * K)
+        logits.reserve(maxRows * V)
+        exponentials.reserve(V)
+
+        // fc: the mean of the valid raw regions, a sequential float32 sum divided by K (numpy's
+        // att_feat.mean(0), upstream's dataloader fallback without input_fc_dir).
+        for image in 0..<N {
+            let mean = pooled.pointer + image * D
+            mean.update(repeating: 0, count: D)
+            guard usable[image] else { continue }
+            let regions = batch.regionCounts[image]
+            for region in 0..<regions {
+                let v = features + (image * K + region) * D
+                for d in 0..<D { mean[d] += v[d] }
+            }
+            let count = Float(regions)
+            for d in 0..<D { mean[d] /= count }
+        }
+        // v̄ = ReLU(fc_embed(fc)); its contribution to the attention LSTM's gates, with both biases.
+        model.fcEmbed.withUnsafeBufferPointer { w in
+            BLAS.multiplyTransposed(
+                rows: N, outputs: R, inputs: D, pooled.pointer, xStride: D, w.baseAddress!, wStride: D,
+                into: pooledEmbedded.pointer, cStride: R)
+        }
+        for image in 0..<N {
+            let row = pooledEmbedded.pointer + image * R
+            for j in 0..<R {
+                let u = row[j] + model.fcEmbedBias[j]
+                row[j] = u > 0 ? u : 0
+            }
+        }
+        model.attentionLSTMPooled.withUnsafeBufferPointer { w in
+            BLAS.multiplyTransposed(
+                rows: N, outputs: 4 * R, inputs: R, pooledEmbedded.pointer, xStride: R, w.baseAddress!, wStride: R,
+                into: pooledGates.pointer, cStride: 4 * R)
+        }
+        for image in 0..<N {
+            let row = pooledGates.pointer + image * 4 * R
+            for j in 0..<(4 * R) { row[j] += model.attentionLSTMBias[j] }
+        }
+        // V = att_embed(regions) (BatchNorm first with use_bn), then P = ctx2att(V), for every stored region.
+        var input = features
+        if model.batchNorm >= 1 {
+            normalised.reserve(N * K * D)
+            for index in 0..<(N * K) {
+                let x = features + index * D, y = normalised.pointer + index * D
+                for d in 0..<D { y[d] = x[d] * model.inputNormScale[d] + model.inputNormShift[d] }
+            }
+            input = UnsafePointer(normalised.pointer)
+        }
+        model.attEmbed.withUnsafeBufferPointer { w in
+            BLAS.multiplyTransposed(
+                rows: N * K, outputs: R, inputs: D, input, xStride: D, w.baseAddress!, wStride: D,
+                into: embedded.pointer, cStride: R)
+        }
+        for index in 0..<(N * K) {
+            let row = embedded.pointer + index * R
+            for j in 0..<R {
+                let u = row[j] + model.attEmbedBias[j]
+                row[j] = u > 0 ? u : 0
+            }
+            if model.batchNorm == 2 {
+                for j in 0..<R { row[j] = row[j] * model.embeddedNormScale[j] + model.embeddedNormShift[j] }
+            }
+        }
+        model.contextToAttention.withUnsafeBufferPointer { w in
+            BLAS.multiplyTransposed(
+                rows: N * K, outputs: A, inputs: R, embedded.pointer, xStride: R, w.baseAddress!, wStride: R,
+                into: keys.pointer, cStride: A)
+        }
+        for index in 0..<(N * K) {
+            let row = keys.pointer + index * A
+            for a in 0..<A { row[a] += model.contextToAttentionBias[a] }
+        }
+    }
+
+    func step(rows: Int, images: UnsafePointer<Int>, parents: UnsafePointer<Int32>, tokens: UnsafePointer<Int32>) {
+        let (V, E, R, A) = (model.sizes.vocabulary, model.sizes.embedding, model.sizes.hidden, model.sizes.attention)
+        let K = maxRegions
+        let wide = Kernels.wide
+        let inWidth = 2 * R + E
+        // Inputs by parent: [h_lang | ReLU(E[w]) | h_att] and the attention LSTM's previous cell.
+        model.embedding.withUnsafeBufferPointer { embedding in
+            for row in 0..<rows {
+                let input = attentionInput.pointer + row * inWidth
+                let parent = Int(parents[row])
+                if parent < 0 {
+                    input.update(repeating: 0, count: R)
+                    (input + R + E).update(repeating: 0, count: R)
+                    (previousCell.pointer + row * R).update(repeating: 0, count: R)
+                } else {
+                    input.update(from: state.hLang.pointer + parent * R, count: R)
+                    (input + R + E).update(from: state.hAtt.pointer + parent * R, count: R)
+                    (previousCell.pointer + row * R).update(from: state.cAtt.pointer + parent * R, count: R)
+                }
+                let word = embedding.baseAddress! + Int(tokens[row]) * E
+                for j in 0..<E { input[R + j] = word[j] > 0 ? word[j] : 0 }
+            }
+        }
+        // The attention LSTM: one product for the parts that change each step, plus the image's fc part.
+        model.attentionLSTMStep.withUnsafeBufferPointer { w in
+            BLAS.multiply(
+                rows: rows, outputs: 4 * R, inputs: inWidth, attentionInput.pointer, xStride: inWidth, w.baseAddress!,
+                yStride: 4 * R, into: gates.pointer, cStride: 4 * R)
+        }
+        for row in 0..<rows {
+            Kernels.lstmCell(
+                gates: gates.pointer + row * 4 * R, wordGates: pooledGates.pointer + images[row] * 4 * R,
+                c: previousCell.pointer + row * R, newC: next.cAtt.pointer + row * R, newH: next.hAtt.pointer + row * R,
+                hidden: R, wide: wide)
+        }
+        // Attention queried by the new h_att over the image's embedded regions.
+        model.queryProjection.withUnsafeBufferPointer { w in
+            BLAS.multiply(
+                rows: rows, outputs: A, inputs: R, next.hAtt.pointer, xStride: R, w.baseAddress!, yStride: A,
+                into: queries.pointer, cStride: A)
+        }
+        model.scoreWeight.withUnsafeBufferPointer { scoreWeight in
+            for row in 0..<rows {
+                let image = images[row]
+                let regions = regionCounts[image]
+                let query = queries.pointer + row * A
+                for a in 0..<A { query[a] += model.queryBias[a] }
+                Kernels.attentionScores(
+                    .tanh, projected: keys.pointer + image * K * A, text: query, weight: scoreWeight.baseAddress!,
+                    bias: model.scoreBias, attention: A, regions: regions, activated: activated.pointer,
+                    into: scores.pointer, wide: wide)
+                Kernels.softmax(scores.pointer, into: weights.pointer + row * K, count: regions)
+            }
+        }
+        // The language LSTM's input [context | h_att | h_lang]: contexts per image block of rows.
+        let lWidth = 3 * R
+        var first = 0
+        while first < rows {
+            let image = images[first]
+            var last = first + 1
+            while last < rows && images[last] == image { last += 1 }
+            Kernels.weightedSum(
+                rows: last - first, weights.pointer + first * K, alphaStride: K, embedded.pointer + image * K * R,
+                count: regionCounts[image], dimension: R, into: contexts.pointer + first * R, wide: wide)
+            first = last
+        }
+        for row in 0..<rows {
+            let input = languageInput.pointer + row * lWidth
+            input.update(from: contexts.pointer + row * R, count: R)
+            (input + R).update(from: next.hAtt.pointer + row * R, count: R)
+            let parent = Int(parents[row])
+            if parent < 0 {
+                (input + 2 * R).update(repeating: 0, count: R)
+                (previousCell.pointer + row * R).update(repeating: 0, count: R)
+            } else {
+                (input + 2 * R).update(from: state.hLang.pointer + parent * R, count: R)
+                (previousCell.pointer + row * R).update(from: state.cLang.pointer + parent * R, count: R)
+            }
+        }
+        model.languageLSTM.withUnsafeBufferPointer { w in
+            BLAS.multiply(
+                rows: rows, outputs: 4 * R, inputs: lWidth, languageInput.pointer, xStride: lWidth, w.baseAddress!,
+                yStride: 4 * R, into: gates.pointer, cStride: 4 * R)
+        }
+        model.languageLSTMBias.withUnsafeBufferPointer { bias in
+            for row in 0..<rows {
+                Kernels.lstmCell(
+                    gates: gates.pointer + row * 4 * R, wordGates: bias.baseAddress!, c: previousCell.pointer + row * R,
+                    newC: next.cLang.pointer + row * R, newH: next.hLang.pointer + row * R, hidden: R, wide: wide)
+            }
+        }
+        // log_softmax(logit(h_lang)).
+        model.output.withUnsafeBufferPointer { w in
+            BLAS.multiply(
+                rows: rows, outputs: V, inputs: R, next.hLang.pointer, xStride: R, w.baseAddress!, yStride: V,
+                into: logits.pointer, cStride: V)
+        }
+        model.outputBias.withUnsafeBufferPointer { bias in
+            for row in 0..<rows {
+                Kernels.logSoftmax(logits.pointer + row * V, bias: bias.baseAddress!, scratch: exponentials.pointer, count: V, wide: wide)
+            }
+        }
+        swap(&state, &next)
+    }
+}

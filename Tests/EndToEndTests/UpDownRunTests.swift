@@ -1,0 +1,99 @@
+import Foundation
+import ResultStore
+import TestSupport
+import Testing
+
+/// `nightcap run --model log_x/model-best.pth`: self-critical.pytorch checkpoints end to end, with
+/// the goldens of tools/make_updown_goldens.py (captions as upstream's tools/eval.py prints them).
+@Suite(.timeLimit(.minutes(5)))
+struct UpDownRunTests {
+    static let goldens = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("CaptionerTests/Goldens/updown")
+    static func golden(_ name: String) -> String { goldens.appendingPathComponent(name).path }
+
+    /// Upstream's captions of a golden case, by image id.
+    static func expectedCaptions(_ name: String) throws -> [String: String] {
+        let data = try Data(contentsOf: goldens.appendingPathComponent("\(name).expected.json"))
+        let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let images = try #require(json["images"] as? [[String: Any]])
+        return Dictionary(uniqueKeysWithValues: images.map { ("\($0["image_id"]!)", $0["caption"] as! String) })
+    }
+
+    func references(in folder: TemporaryDirectory) throws -> String {
+        let path = folder.path("references.json")
+        let annotations = (0..<10).map { ["id": $0 + 1, "image_id": 1000 + $0, "caption": "a red woman sitting on the bench"] as [String: Any] }
+        let json: [String: Any] = ["images": (0..<10).map { ["id": 1000 + $0] }, "annotations": annotations]
+        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    func run(_ extra: [String], model: String, folder: TemporaryDirectory, database: String = "r.sqlite") throws -> NightcapProcess.Outcome {
+        try NightcapProcess.run(
+            ["run", "--features", Self.golden("features.h5"), "--model", model, "--references", try references(in: folder),
+             "--db", folder.path(database), "--threads", "2", "--quiet"] + extra)
+    }
+
+    func storedCaptions(_ database: String) throws -> [String: String] {
+        let store = try ResultDatabase(path: database, readOnly: true)
+        defer { try? store.close() }
+        return Dictionary(uniqueKeysWithValues: try store.captions(runID: 1).map { ($0.imageID, $0.caption) })
+    }
+
+    @Test func zipCheckpointWithItsInfosBesideIt() throws {
+        let folder = TemporaryDirectory()
+        let outcome = try run([], model: Self.golden("log_zip/model-best.pth"), folder: folder)
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        // nightcap's defaults: beam 3, max 20, suppress_UNK on.
+        #expect(try storedCaptions(folder.path("r.sqlite")) == (try Self.expectedCaptions("beam3")))
+        let store = try ResultDatabase(path: folder.path("r.sqlite"), readOnly: true)
+        defer { try? store.close() }
+        let attention = try store.attention(runID: 1, imageID: "1004")
+        #expect(attention.count == 5 && attention.allSatisfy { $0.weights.count == 5 })
+    }
+
+    @Test func legacyCheckpointWithProtocol0InfosAndUpstreamsOptions() throws {
+        let folder = TemporaryDirectory()
+        let outcome = try run(
+            ["--infos", Self.golden("log_legacy/infos_small.pkl"), "--beam-size", "5", "--max-length", "6",
+             "--remove-bad-endings"],
+            model: Self.golden("log_legacy/model.pth"), folder: folder)
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        #expect(try storedCaptions(folder.path("r.sqlite")) == (try Self.expectedCaptions("beam5_rbe_max6")))
+        let wu = try run(["--length-penalty", "wu_0.7"], model: Self.golden("log_legacy/model.pth"), folder: folder, database: "wu.sqlite")
+        #expect(wu.status == 0, "\(wu.standardError)")
+        #expect(try storedCaptions(folder.path("wu.sqlite")) == (try Self.expectedCaptions("beam3_wu07")))
+    }
+
+    @Test func noInfosBesideTheCheckpoint() throws {
+        let folder = TemporaryDirectory()
+        let model = folder.path("model-best.pth")
+        try FileManager.default.copyItem(atPath: Self.golden("log_zip/model-best.pth"), toPath: model)
+        let outcome = try run([], model: model, folder: folder)
+        #expect(outcome.status == 1)
+        #expect(outcome.standardError.contains("\(model)"))
+        #expect(outcome.standardError.contains("there is no infos_*-best.pkl; name it with --infos (or [model] infos in the pipeline file)"))
+        for name in ["infos_a-best.pkl", "infos_b-best.pkl"] {
+            try FileManager.default.copyItem(atPath: Self.golden("log_zip/infos_small-best.pkl"), toPath: folder.path(name))
+        }
+        let several = try run([], model: model, folder: folder)
+        #expect(several.status == 1)
+        #expect(several.standardError.contains("there are 2: infos_a-best.pkl, infos_b-best.pkl; name it with --infos"))
+        #expect(!FileManager.default.fileExists(atPath: folder.path("r.sqlite")))
+    }
+
+    @Test func featuresOfAnotherSize() throws {
+        let fixture = try RunFixture(images: 4)
+        let outcome = try NightcapProcess.run(
+            fixture.runArguments(database: fixture.path("r.sqlite"), replacing: "--model", with: Self.golden("log_zip/model-best.pth"))
+                + ["--threads", "2"])
+        #expect(outcome.status == 1)
+        #expect(outcome.standardError.contains("expects region features of att_feat_size 20 (att_embed.0.weight is [32, 20]), but the features file \(fixture.features) holds 16 per region"))
+    }
+
+    @Test func badLengthPenaltyIsAUsageError() throws {
+        let outcome = try NightcapProcess.run(
+            ["run", "--features", "f.h5", "--model", "m.pth", "--references", "r.json", "--length-penalty", "wu"])
+        #expect(outcome.status == 2)
+        #expect(outcome.standardError.contains("Please use a number, wu_A or avg_A (A a number) for --length-penalty, not wu."))
+    }
+}
