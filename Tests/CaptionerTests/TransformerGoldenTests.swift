@@ -91,6 +91,26 @@ struct TransformerGoldenTests {
         #expect(a.family == "transformer" && a.searchConvention == .selfCritical)
     }
 
+    /// A batch larger than one pass is decoded in passes, in order, with the results of one pass.
+    @Test func passesOfABatchGiveTheSameCaptions() throws {
+        let model = try TransformerGoldens.model()
+        let batch = try Goldens.readFeatures("transformer/features.h5")
+        let settings = try TransformerGoldens.readExpected("beam3.expected.json").settings
+        let whole = try #require(model.makeDecoder(settings: settings) as? TransformerBatchDecoder)
+        #expect(whole.imagesPerPass == TransformerBatchDecoder.hypothesesPerPass / 3)
+        let inPasses = TransformerBatchDecoder(decoder: whole.decoder, imagesPerPass: 3)
+        let expected = whole.decode(batch: batch)
+        let got = inPasses.decode(batch: batch)
+        #expect(got.count == batch.imageCount)
+        for (a, b) in zip(got, expected) {
+            let x = try #require(a.caption), y = try #require(b.caption)
+            #expect(x.tokens == y.tokens && x.text == y.text)
+            for (r, s) in zip(x.attention, y.attention) {
+                for (u, v) in zip(r, s) { #expect(abs(u - v) <= 1e-6) }
+            }
+        }
+    }
+
     @Test(arguments: TransformerGoldens.cases(), TransformerGoldens.checkpoints)
     func matchesUpstream(_ golden: TransformerGoldens.Case, checkpoint: String) throws {
         let model = try TransformerGoldens.model(checkpoint)

@@ -5,8 +5,10 @@ import Darwin
 #endif
 
 /// self-critical.pytorch's `TransformerModel` (captioning/models/TransformerModel.py) read from a
-/// state dict and its infos, checked, and kept in PyTorch's `[out, in]` layout for decoding.
-/// Immutable; one instance is shared by all decoder workers.
+/// state dict and its infos, checked, and laid out for decoding: every Linear weight transposed to
+/// `[in, out]` (OpenBLAS packs that layout faster, docs/decoder.md), each attention's query, key and
+/// value weights side by side so one product computes all three. Immutable; one instance is shared
+/// by all decoder workers.
 ///
 /// The architecture (pre-norm sublayers, upstream's own LayerNorm, `att_embed` Linear + ReLU,
 /// embeddings scaled by sqrt(d_model) plus the positional table saved in the checkpoint,
@@ -18,16 +20,19 @@ public final class TransformerCaptionModel: CaptioningModel {
         let bias: [Float]
     }
 
-    /// A `MultiHeadedAttention`: query, key, value and output Linear layers (`linears.0...3`).
+    /// A `MultiHeadedAttention`: its query, key and value Linear layers (`linears.0...2`) stacked
+    /// side by side, and its output layer (`linears.3`). Weights are stored `[in, out]` (see the type's doc).
     struct Attention: Sendable {
-        let weights: [[Float]]  // 4 x [d x d]
-        let biases: [[Float]]  // 4 x [d]
+        let input: [Float]  // [d x 3d]: query | key | value
+        let inputBias: [Float]  // [3d]
+        let output: [Float]  // [d x d]
+        let outputBias: [Float]
     }
 
     struct FeedForward: Sendable {
-        let inner: [Float]  // w_1 [d_ff x d]
+        let inner: [Float]  // w_1 [d x d_ff]
         let innerBias: [Float]
-        let outer: [Float]  // w_2 [d x d_ff]
+        let outer: [Float]  // w_2 [d_ff x d]
         let outerBias: [Float]
     }
 
@@ -62,7 +67,7 @@ public final class TransformerCaptionModel: CaptioningModel {
     /// The number of tensors in the checkpoint.
     public let tensorCount: Int
 
-    let regionEmbedding: [Float]  // [d x D]
+    let regionEmbedding: [Float]  // [D x d]
     let regionEmbeddingBias: [Float]
     let encoderLayers: [EncoderLayer]
     let encoderNorm: Norm
@@ -70,7 +75,7 @@ public final class TransformerCaptionModel: CaptioningModel {
     let decoderNorm: Norm
     let wordEmbedding: [Float]  // [V1 x d]
     let positionalEncoding: [Float]  // [positions x d]
-    let projection: [Float]  // [V1 x d]
+    let projection: [Float]  // [d x V1]
     let projectionBias: [Float]
 
     /// V + 1: the rows of the embedding and of the logit layer.
@@ -107,6 +112,11 @@ public final class TransformerCaptionModel: CaptioningModel {
             }
             return found.values
         }
+        func transposed(_ m: [Float], rows: Int, columns: Int) -> [Float] {
+            var r = [Float](repeating: 0, count: m.count)
+            for i in 0..<rows { for j in 0..<columns { r[j * rows + i] = m[i * columns + j] } }
+            return r
+        }
         func attention(_ prefix: String) throws -> Attention {
             var weights: [[Float]] = []
             var biases: [[Float]] = []
@@ -114,13 +124,20 @@ public final class TransformerCaptionModel: CaptioningModel {
                 weights.append(try tensor("\(prefix).linears.\(index).weight", [d, d], "the \(role) projection, [d_model, d_model]"))
                 biases.append(try tensor("\(prefix).linears.\(index).bias", [d], "the \(role) projection's bias"))
             }
-            return Attention(weights: weights, biases: biases)
+            // [in, out] with the three input projections side by side: row i is q_i | k_i | v_i.
+            var input = [Float](repeating: 0, count: d * 3 * d)
+            for part in 0..<3 {
+                for o in 0..<d { for i in 0..<d { input[i * 3 * d + part * d + o] = weights[part][o * d + i] } }
+            }
+            return Attention(
+                input: input, inputBias: biases[0] + biases[1] + biases[2], output: transposed(weights[3], rows: d, columns: d),
+                outputBias: biases[3])
         }
         func feedForward(_ prefix: String) throws -> FeedForward {
             FeedForward(
-                inner: try tensor("\(prefix).w_1.weight", [ff, d], "[d_ff, d_model]"),
+                inner: transposed(try tensor("\(prefix).w_1.weight", [ff, d], "[d_ff, d_model]"), rows: ff, columns: d),
                 innerBias: try tensor("\(prefix).w_1.bias", [ff], "[d_ff]"),
-                outer: try tensor("\(prefix).w_2.weight", [d, ff], "[d_model, d_ff]"),
+                outer: transposed(try tensor("\(prefix).w_2.weight", [d, ff], "[d_model, d_ff]"), rows: d, columns: ff),
                 outerBias: try tensor("\(prefix).w_2.bias", [d], "[d_model]"))
         }
         func norm(_ prefix: String) throws -> Norm {
@@ -140,7 +157,7 @@ public final class TransformerCaptionModel: CaptioningModel {
                 message: "tensor `att_embed.0.weight` has shape \(embed.shape), expected [d_model=\(d), D] from \(options.description) in \(infos.source); the checkpoint and the infos file do not belong together")
         }
         let D = embed.shape[1]
-        regionEmbedding = try tensor("att_embed.0.weight", [d, D], "[d_model, D]")
+        regionEmbedding = transposed(try tensor("att_embed.0.weight", [d, D], "[d_model, D]"), rows: d, columns: D)
         regionEmbeddingBias = try tensor("att_embed.0.bias", [d], "[d_model]")
 
         var encoder: [EncoderLayer] = []
@@ -183,7 +200,7 @@ public final class TransformerCaptionModel: CaptioningModel {
         }
         positions = tableShape[1]
         positionalEncoding = try tensor("model.tgt_embed.1.pe", tableShape, "the positional encoding table")
-        projection = try tensor("model.generator.proj.weight", [V1, d], "the logit layer, [vocab_size + 1, d_model]")
+        projection = transposed(try tensor("model.generator.proj.weight", [V1, d], "the logit layer, [vocab_size + 1, d_model]"), rows: V1, columns: d)
         projectionBias = try tensor("model.generator.proj.bias", [V1], "[vocab_size + 1]")
 
         var words = [String](repeating: "", count: V1)
@@ -236,9 +253,11 @@ public final class TransformerCaptionModel: CaptioningModel {
 
     /// The decoder of `settings` (check them first with `validate(settings:)`).
     public func makeDecoder(settings: DecodeSettings) -> any CaptionDecoding {
-        SelfCriticalDecoder(
-            stepper: TransformerStepper(model: self, maxLength: settings.maxLength), settings: settings,
-            vocabulary: SelfCriticalVocabulary(words: vocabulary, unknownIndex: unknownIndexOption, removeBadEndings: settings.removeBadEndings))
+        TransformerBatchDecoder(
+            decoder: SelfCriticalDecoder(
+                stepper: TransformerStepper(model: self, maxLength: settings.maxLength), settings: settings,
+                vocabulary: SelfCriticalVocabulary(words: vocabulary, unknownIndex: unknownIndexOption, removeBadEndings: settings.removeBadEndings)),
+            imagesPerPass: max(1, TransformerBatchDecoder.hypothesesPerPass / settings.beamSize))
     }
 
     /// What `nightcap inspect` prints about the model.
@@ -275,5 +294,39 @@ extension SelfCriticalVocabulary {
             },
             lastWordIsUnknown: words.last == "UNK", unknownIndex: unknownIndex,
             isBadEnding: words.indices.map { $0 > 0 && UpDownModel.badEndings.contains(words[$0]) })
+    }
+}
+
+/// Decodes a batch in passes of at most `imagesPerPass` images, in order. The key/value caches of a
+/// pass grow with its hypotheses (N_dec x max length x d_model x 4 floats per hypothesis, twice: the
+/// search reorders into a second set), so a pass is bounded to about `hypothesesPerPass` of them:
+/// 126 MB per worker at the zoo's size (6 layers, d_model 512, 20 words), while products of 128 rows
+/// keep sgemm near its best rate. The passes are a function of the batch alone, so results stay
+/// reproducible (docs/decoder.md, "Determinism and batch size").
+final class TransformerBatchDecoder: CaptionDecoding {
+    static let hypothesesPerPass = 128
+    let decoder: SelfCriticalDecoder
+    let imagesPerPass: Int
+
+    init(decoder: SelfCriticalDecoder, imagesPerPass: Int) {
+        self.decoder = decoder
+        self.imagesPerPass = imagesPerPass
+    }
+
+    func decode(batch: FeatureBatch) -> [ImageCaptionOutcome] {
+        guard batch.imageCount > imagesPerPass else { return decoder.decode(batch: batch) }
+        var outcomes: [ImageCaptionOutcome] = []
+        outcomes.reserveCapacity(batch.imageCount)
+        let stride = batch.maxRegions * batch.dimension
+        var first = 0
+        while first < batch.imageCount {
+            let end = min(first + imagesPerPass, batch.imageCount)
+            let pass = FeatureBatch(
+                imageIDs: Array(batch.imageIDs[first..<end]), maxRegions: batch.maxRegions, dimension: batch.dimension,
+                features: Array(batch.features[(first * stride)..<(end * stride)]), regionCounts: Array(batch.regionCounts[first..<end]))
+            outcomes += decoder.decode(batch: pass)
+            first = end
+        }
+        return outcomes
     }
 }

@@ -23,8 +23,7 @@ final class TransformerStepper: DecoderStepper {
     private let mixed = ScratchBuffer<Float>(zero: 0)  // [max(T, rows) x d] attention output before linears.3
     private let sublayerOut = ScratchBuffer<Float>(zero: 0)  // [max(T, rows) x d]
     private let inner = ScratchBuffer<Float>(zero: 0)  // [max(T, rows) x d_ff]
-    private let memoryKeys = ScratchBuffer<Float>(zero: 0)  // [N_dec x T x d]
-    private let memoryValues = ScratchBuffer<Float>(zero: 0)
+    private let memory = ScratchBuffer<Float>(zero: 0)  // [N_dec x T x 2d]: keys | values of the encoder output
     private let weights = ScratchBuffer<Float>(zero: 0)  // [max(R, L)] one head's attention
     // Per step.
     private var position = 0  // of the rows of the last step
@@ -70,19 +69,26 @@ final class TransformerStepper: DecoderStepper {
         }
     }
 
-    /// `out[rows x n] = x · W^T + b` with PyTorch's `[n x k]` weight.
+    /// `out[rows x n] = x · W + b` with an `[in, out]` weight whose rows hold `weightStride` floats
+    /// (`n` of them used, from `weight`'s first column).
+    private func linear(
+        _ x: UnsafePointer<Float>, rows: Int, inputs k: Int, _ weight: UnsafePointer<Float>, weightStride: Int,
+        _ bias: UnsafePointer<Float>, outputs n: Int, into out: UnsafeMutablePointer<Float>, outStride: Int
+    ) {
+        BLAS.multiply(rows: rows, outputs: n, inputs: k, x, xStride: k, weight, yStride: weightStride, into: out, cStride: outStride)
+        for row in 0..<rows {
+            let o = out + row * outStride
+            for j in 0..<n { o[j] += bias[j] }
+        }
+    }
+
     private func linear(
         _ x: UnsafePointer<Float>, rows: Int, inputs k: Int, _ weight: [Float], _ bias: [Float], outputs n: Int,
         into out: UnsafeMutablePointer<Float>, outStride: Int
     ) {
         weight.withUnsafeBufferPointer { w in
-            BLAS.multiplyTransposed(
-                rows: rows, outputs: n, inputs: k, x, xStride: k, w.baseAddress!, wStride: k, into: out, cStride: outStride)
-        }
-        bias.withUnsafeBufferPointer { b in
-            for row in 0..<rows {
-                let o = out + row * outStride
-                for j in 0..<n { o[j] += b[j] }
+            bias.withUnsafeBufferPointer { b in
+                linear(x, rows: rows, inputs: k, w.baseAddress!, weightStride: n, b.baseAddress!, outputs: n, into: out, outStride: outStride)
             }
         }
     }
@@ -159,8 +165,7 @@ final class TransformerStepper: DecoderStepper {
         mixed.reserve(widest * d)
         sublayerOut.reserve(widest * d)
         inner.reserve(widest * o.feedForwardWidth)
-        memoryKeys.reserve(o.decoderLayers * total * d)
-        memoryValues.reserve(o.decoderLayers * total * d)
+        memory.reserve(o.decoderLayers * total * 2 * d)
         weights.reserve(max(batch.maxRegions, L))
         rowCapacity = maxRows
         for buffer in [cacheKeys, cacheValues, spareKeys, spareValues] { buffer.reserve(o.decoderLayers * maxRows * L * d) }
@@ -181,9 +186,7 @@ final class TransformerStepper: DecoderStepper {
         for layer in model.encoderLayers {
             layerNorm(encoded.pointer, rows: total, layer.norms[0], into: normed.pointer)
             let a = layer.selfAttention
-            for part in 0..<3 {
-                linear(normed.pointer, rows: total, inputs: d, a.weights[part], a.biases[part], outputs: d, into: projections.pointer + part * d, outStride: 3 * d)
-            }
+            linear(normed.pointer, rows: total, inputs: d, a.input, a.inputBias, outputs: 3 * d, into: projections.pointer, outStride: 3 * d)
             for image in 0..<batch.imageCount where usable[image] {
                 let first = regionOffsets[image]
                 let count = batch.regionCounts[image]
@@ -198,14 +201,20 @@ final class TransformerStepper: DecoderStepper {
                     }
                 }
             }
-            addSublayer(mixed.pointer, rows: total, inputs: d, a.weights[3], a.biases[3], to: encoded.pointer)
+            addSublayer(mixed.pointer, rows: total, inputs: d, a.output, a.outputBias, to: encoded.pointer)
             feedForward(layer.feedForward, norm: layer.norms[1], rows: total, stream: encoded.pointer)
         }
         layerNorm(encoded.pointer, rows: total, model.encoderNorm, into: normed.pointer)
         for (index, layer) in model.decoderLayers.enumerated() {
+            // The key and value columns of the cross-attention's stacked input weights.
             let a = layer.sourceAttention
-            linear(normed.pointer, rows: total, inputs: d, a.weights[1], a.biases[1], outputs: d, into: memoryKeys.pointer + index * total * d, outStride: d)
-            linear(normed.pointer, rows: total, inputs: d, a.weights[2], a.biases[2], outputs: d, into: memoryValues.pointer + index * total * d, outStride: d)
+            a.input.withUnsafeBufferPointer { w in
+                a.inputBias.withUnsafeBufferPointer { b in
+                    linear(
+                        normed.pointer, rows: total, inputs: d, w.baseAddress! + d, weightStride: 3 * d, b.baseAddress! + d, outputs: 2 * d,
+                        into: memory.pointer + index * total * 2 * d, outStride: 2 * d)
+                }
+            }
         }
     }
 
@@ -261,9 +270,7 @@ final class TransformerStepper: DecoderStepper {
             // Masked self-attention over the prefix: this token's key and value join the cache.
             layerNorm(stream.pointer, rows: rows, layer.norms[0], into: normed.pointer)
             let a = layer.selfAttention
-            for part in 0..<3 {
-                linear(normed.pointer, rows: rows, inputs: d, a.weights[part], a.biases[part], outputs: d, into: projections.pointer + part * d, outStride: 3 * d)
-            }
+            linear(normed.pointer, rows: rows, inputs: d, a.input, a.inputBias, outputs: 3 * d, into: projections.pointer, outStride: 3 * d)
             for row in 0..<rows {
                 let base = ((index * rowCapacity + row) * L) * d
                 (cacheKeys.pointer + base + p * d).update(from: projections.pointer + row * 3 * d + d, count: d)
@@ -276,23 +283,27 @@ final class TransformerStepper: DecoderStepper {
                         weights: weights.pointer, into: mixed.pointer + row * d + column)
                 }
             }
-            addSublayer(mixed.pointer, rows: rows, inputs: d, a.weights[3], a.biases[3], to: stream.pointer)
+            addSublayer(mixed.pointer, rows: rows, inputs: d, a.output, a.outputBias, to: stream.pointer)
 
             // Attention over the image's regions, with keys and values computed once per image.
             layerNorm(stream.pointer, rows: rows, layer.norms[1], into: normed.pointer)
             let s = layer.sourceAttention
-            linear(normed.pointer, rows: rows, inputs: d, s.weights[0], s.biases[0], outputs: d, into: projections.pointer, outStride: d)
+            s.input.withUnsafeBufferPointer { w in
+                s.inputBias.withUnsafeBufferPointer { b in
+                    linear(normed.pointer, rows: rows, inputs: d, w.baseAddress!, weightStride: 3 * d, b.baseAddress!, outputs: d, into: projections.pointer, outStride: d)
+                }
+            }
             let last = index == model.decoderLayers.count - 1
             for row in 0..<rows {
                 let first = regionOffsets[images[row]]
                 let count = regionCounts[images[row]]
-                let keys = memoryKeys.pointer + (index * packedRegions + first) * d
-                let values = memoryValues.pointer + (index * packedRegions + first) * d
+                let keys = memory.pointer + (index * packedRegions + first) * 2 * d
+                let values = keys + d
                 let target = averaged.pointer + row * R
                 for head in 0..<h {
                     let column = head * dk
                     Self.attend(
-                        query: projections.pointer + row * d + column, keys: keys + column, values: values + column, stride: d,
+                        query: projections.pointer + row * d + column, keys: keys + column, values: values + column, stride: 2 * d,
                         count: count, width: dk, scale: scale, weights: weights.pointer, into: mixed.pointer + row * d + column)
                     if last {
                         for j in 0..<count { target[j] += weights[j] }
@@ -302,13 +313,12 @@ final class TransformerStepper: DecoderStepper {
                     for j in 0..<count { target[j] /= Float(h) }
                 }
             }
-            addSublayer(mixed.pointer, rows: rows, inputs: d, s.weights[3], s.biases[3], to: stream.pointer)
+            addSublayer(mixed.pointer, rows: rows, inputs: d, s.output, s.outputBias, to: stream.pointer)
             feedForward(layer.feedForward, norm: layer.norms[2], rows: rows, stream: stream.pointer)
         }
         layerNorm(stream.pointer, rows: rows, model.decoderNorm, into: normed.pointer)
         model.projection.withUnsafeBufferPointer { w in
-            BLAS.multiplyTransposed(
-                rows: rows, outputs: V1, inputs: d, normed.pointer, xStride: d, w.baseAddress!, wStride: d, into: logits.pointer, cStride: V1)
+            BLAS.multiply(rows: rows, outputs: V1, inputs: d, normed.pointer, xStride: d, w.baseAddress!, yStride: V1, into: logits.pointer, cStride: V1)
         }
         model.projectionBias.withUnsafeBufferPointer { bias in
             for row in 0..<rows {
