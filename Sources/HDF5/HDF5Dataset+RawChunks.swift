@@ -11,13 +11,13 @@ extension HDF5Dataset {
     ///
     /// Returns false when the dataset or one of its chunks is not stored that way (another layout,
     /// another filter, a skipped filter, an unallocated chunk, a chunk that does not inflate to a
-    /// whole row); the caller then reads the selection with `readFloats`, which overwrites every
-    /// element of `buffer` and reports any error as usual.
-    public func readRowChunksInflatingDirectly(start: Int, count: Int, into buffer: UnsafeMutableBufferPointer<Float>) throws -> Bool {
-        HDF5Library.ensureInitialized()
+    /// whole row); `readFloats`, its only caller, then reads the selection through HDF5, which
+    /// overwrites every element of `buffer` and reports any error as usual.
+    func readRowChunksInflatingDirectly(start: Int, count: Int, into buffer: UnsafeMutableBufferPointer<Float>) throws -> Bool {
         #if _endian(little)
-            guard shape.count >= 2, chunkShape == [1] + shape.dropFirst(), filters.map(\.id) == [2, 1],
-                H5Tequal(fileType.id, nc_H5T_IEEE_F32LE()) > 0, start >= 0, count >= 0, start + count <= shape[0]
+            guard shape.count >= 2, chunkShape == [1] + shape.dropFirst(), filters.map(\.id) == [HDF5Filter.shuffle, HDF5Filter.deflate],
+                (HDF5Library.query { H5Tequal(fileType.id, nc_H5T_IEEE_F32LE()) } ?? 0) > 0, start >= 0, count >= 0,
+                start + count <= shape[0]
             else { return false }
             let rowElements = shape.dropFirst().reduce(1, *)
             precondition(buffer.count == count * rowElements, "buffer holds \(buffer.count) floats, the selection \(count * rowElements)")
@@ -31,17 +31,15 @@ extension HDF5Dataset {
             for row in 0..<count {
                 offset[0] = hsize_t(start + row)
                 var size: hsize_t = 0
-                guard H5Dget_chunk_storage_size(handle.id, &offset, &size) >= 0, size > 0 else {
-                    _ = HDF5Library.errorStack()
+                guard HDF5Library.query({ H5Dget_chunk_storage_size(handle.id, &offset, &size) }) != nil, size > 0 else {
                     return false
                 }
                 if Int(size) > stored.count { stored = [UInt8](repeating: 0, count: Int(size)) }
                 var filterMask: UInt32 = 0
-                let status = stored.withUnsafeMutableBytes { H5Dread_chunk(handle.id, nc_H5P_DEFAULT(), &offset, &filterMask, $0.baseAddress) }
-                guard status >= 0, filterMask == 0 else {
-                    _ = HDF5Library.errorStack()
-                    return false
+                let status = HDF5Library.query {
+                    stored.withUnsafeMutableBytes { H5Dread_chunk(handle.id, nc_H5P_DEFAULT(), &offset, &filterMask, $0.baseAddress) }
                 }
+                guard status != nil, filterMask == 0 else { return false }
                 var actual = 0
                 let result = stored.withUnsafeBytes { source in
                     inflated.withUnsafeMutableBytes { target in

@@ -22,16 +22,23 @@ public enum HDF5ElementType: Sendable, Equatable, CustomStringConvertible {
     public var isInteger: Bool { if case .integer = self { return true } else { return false } }
     public var isString: Bool { if case .string = self { return true } else { return false } }
 
-    /// Reads the element type of an HDF5 datatype identifier.
-    init(datatype: hid_t) {
-        let size = Int(H5Tget_size(datatype))
-        switch H5Tget_class(datatype) {
+    /// Reads the element type of an HDF5 datatype identifier; `file` and `object` name it in errors.
+    init(datatype: hid_t, file: String, object: String) throws {
+        let size = try HDF5Library.call("H5Tget_size", file: file, object: object, failed: { $0 == 0 }) { H5Tget_size(datatype) }
+        let typeClass = try HDF5Library.call("H5Tget_class", file: file, object: object, failed: { $0 == H5T_NO_CLASS }) {
+            H5Tget_class(datatype)
+        }
+        switch typeClass {
         case H5T_FLOAT:
             self = .float(bits: size * 8)
         case H5T_INTEGER:
-            self = .integer(bits: size * 8, signed: H5Tget_sign(datatype) != H5T_SGN_NONE)
+            let sign = try HDF5Library.call("H5Tget_sign", file: file, object: object, failed: { $0 == H5T_SGN_ERROR }) {
+                H5Tget_sign(datatype)
+            }
+            self = .integer(bits: size * 8, signed: sign != H5T_SGN_NONE)
         case H5T_STRING:
-            self = .string(variableLength: H5Tis_variable_str(datatype) > 0, size: size)
+            let variable = try HDF5Library.call("H5Tis_variable_str", file: file, object: object) { H5Tis_variable_str(datatype) }
+            self = .string(variableLength: variable > 0, size: size)
         case H5T_COMPOUND: self = .other("compound")
         case H5T_ENUM: self = .other("enum")
         case H5T_OPAQUE: self = .other("opaque")
@@ -49,13 +56,16 @@ public enum HDF5ElementType: Sendable, Equatable, CustomStringConvertible {
 public enum HDF5StorageType: Sendable {
     case float16, float32, float64, int32, int64
 
-    func makeFileType() -> (id: hid_t, owned: Bool) {
+    /// The file type: a predefined type, or a handle that owns the one made for float16.
+    func makeFileType(file: String, object: String) throws -> (id: hid_t, owner: HDF5Handle?) {
         switch self {
-        case .float16: return (nc_H5T_IEEE_F16LE(), true)
-        case .float32: return (nc_H5T_IEEE_F32LE(), false)
-        case .float64: return (nc_H5T_IEEE_F64LE(), false)
-        case .int32: return (nc_H5T_STD_I32LE(), false)
-        case .int64: return (nc_H5T_STD_I64LE(), false)
+        case .float16:
+            let type = try HDF5Library.open("H5Tcopy (float16)", file: file, object: object, closer: H5Tclose) { nc_H5T_IEEE_F16LE() }
+            return (type.id, type)
+        case .float32: return (nc_H5T_IEEE_F32LE(), nil)
+        case .float64: return (nc_H5T_IEEE_F64LE(), nil)
+        case .int32: return (nc_H5T_STD_I32LE(), nil)
+        case .int64: return (nc_H5T_STD_I64LE(), nil)
         }
     }
 }
@@ -71,16 +81,27 @@ public struct HDF5Filter: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { isAvailable ? name : "\(name) (not available in this HDF5 build)" }
 
+    /// HDF5's deflate (gzip), `H5Z_FILTER_DEFLATE`.
+    public static let deflate = 1
+    /// HDF5's byte shuffle, `H5Z_FILTER_SHUFFLE`.
+    public static let shuffle = 2
+    /// `H5Z_FILTER_FLETCHER32`.
+    public static let fletcher32 = 3
+    /// `H5Z_FILTER_SZIP`.
+    public static let szip = 4
+    /// h5py's LZF, a filter only h5py registers.
+    public static let lzf = 32000
+
     static func knownName(_ id: Int) -> String? {
         switch id {
-        case 1: return "gzip"
-        case 2: return "shuffle"
-        case 3: return "fletcher32"
-        case 4: return "szip"
+        case deflate: return "gzip"
+        case shuffle: return "shuffle"
+        case fletcher32: return "fletcher32"
+        case szip: return "szip"
         case 5: return "nbit"
         case 6: return "scaleoffset"
         case 307: return "bzip2"
-        case 32000: return "lzf"
+        case lzf: return "lzf"
         case 32001: return "blosc"
         case 32004: return "lz4"
         case 32008: return "bitshuffle"

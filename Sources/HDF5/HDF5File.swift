@@ -12,16 +12,15 @@ public final class HDF5File {
     public let path: String
     let handle: HDF5Handle
 
-    private init(path: String, id: hid_t) {
+    private init(path: String, handle: HDF5Handle) {
         self.path = path
-        self.handle = HDF5Handle(id, closer: H5Fclose)
+        self.handle = handle
     }
 
     /// Opens an existing file, checking first that it exists and is HDF5 so that the error says so.
     ///
     /// The corresponding C function is `H5Fopen`.
     public static func open(_ path: String, mode: Mode = .readOnly) throws -> HDF5File {
-        HDF5Library.ensureInitialized()
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw HDF5Error(.fileNotFound, file: path, message: "no such file; check the path (relative paths in a pipeline file resolve against that file's folder)")
@@ -29,38 +28,32 @@ public final class HDF5File {
         if isDirectory.boolValue {
             throw HDF5Error(.fileNotFound, file: path, message: "is a directory, not an HDF5 file")
         }
-        let isHDF5 = H5Fis_hdf5(path)
+        let isHDF5 = try HDF5Library.call(
+            "H5Fis_hdf5", file: path, kind: .notHDF5, message: "cannot be read as HDF5 (unreadable or damaged)"
+        ) { H5Fis_hdf5(path) }
         if isHDF5 == 0 {
             throw HDF5Error(.notHDF5, file: path, message: "not an HDF5 file (no HDF5 signature found); nightcap reads features and models from HDF5 (.h5) files")
         }
-        if isHDF5 < 0 {
-            let stack = HDF5Library.errorStack()
-            throw HDF5Error(.notHDF5, file: path, message: "cannot be read as HDF5 (unreadable or damaged)", call: "H5Fis_hdf5", stack: stack)
-        }
         let flags = mode == .readOnly ? nc_H5F_ACC_RDONLY() : nc_H5F_ACC_RDWR()
-        let id = H5Fopen(path, flags, nc_H5P_DEFAULT())
-        if id < 0 {
-            let stack = HDF5Library.errorStack()
-            let truncated = stack.contains { $0.contains("truncated") }
-            throw HDF5Error(
-                .notHDF5, file: path,
-                message: truncated
-                    ? "the file is truncated (shorter than HDF5 says it is); it was probably cut off while being written or copied: write or copy it again"
-                    : "cannot be opened as HDF5 (damaged or unsupported)",
-                call: "H5Fopen", stack: stack)
+        do {
+            let handle = try HDF5Library.open(
+                "H5Fopen", file: path, kind: .notHDF5, message: "cannot be opened as HDF5 (damaged or unsupported)", closer: H5Fclose
+            ) { H5Fopen(path, flags, nc_H5P_DEFAULT()) }
+            return HDF5File(path: path, handle: handle)
+        } catch var error as HDF5Error where error.stack.contains(where: { $0.contains("truncated") }) {
+            error.message = "the file is truncated (shorter than HDF5 says it is); it was probably cut off while being written or copied: write or copy it again"
+            throw error
         }
-        return HDF5File(path: path, id: id)
     }
 
     /// Creates a file, replacing any file at `path`. Used by tests and tools that write fixtures.
     ///
     /// The corresponding C function is `H5Fcreate`.
     public static func create(_ path: String) throws -> HDF5File {
-        HDF5Library.ensureInitialized()
-        let id = try HDF5Library.check(
-            H5Fcreate(path, nc_H5F_ACC_TRUNC(), nc_H5P_DEFAULT(), nc_H5P_DEFAULT()), "H5Fcreate", file: path,
-            message: "cannot create the file")
-        return HDF5File(path: path, id: id)
+        let handle = try HDF5Library.open("H5Fcreate", file: path, message: "cannot create the file", closer: H5Fclose) {
+            H5Fcreate(path, nc_H5F_ACC_TRUNC(), nc_H5P_DEFAULT(), nc_H5P_DEFAULT())
+        }
+        return HDF5File(path: path, handle: handle)
     }
 
     /// The root group `/`.
@@ -73,6 +66,11 @@ public final class HDF5File {
     ///
     /// The corresponding C function is `H5Fflush`.
     public func flush() throws {
-        try HDF5Library.check(H5Fflush(handle.id, H5F_SCOPE_GLOBAL), "H5Fflush", file: path, message: "cannot flush the file")
+        try HDF5Library.call("H5Fflush", file: path, message: "cannot flush the file") { H5Fflush(handle.id, H5F_SCOPE_GLOBAL) }
     }
 }
+
+/// Not `Sendable`: An open HDF5 file is used on the thread that opened it (HDF5 serialises calls behind one global
+/// lock; the handles themselves are not guarded).
+@available(*, unavailable)
+extension HDF5File: Sendable {}

@@ -23,26 +23,25 @@ extension HDF5Group {
     private func makeDataset(
         _ name: String, shape: [Int], fileType: hid_t, options: HDF5StorageOptions
     ) throws -> HDF5Handle {
-        let label = childPath(name)
+        let label = childPath(name), path = file.path
         var dims = shape.map { hsize_t($0) }
-        let space: hid_t = shape.isEmpty ? H5Screate(H5S_SCALAR) : H5Screate_simple(Int32(dims.count), &dims, nil)
-        let spaceHandle = HDF5Handle(try HDF5Library.check(space, "H5Screate_simple", file: file.path, object: label), closer: H5Sclose)
-        let plist = HDF5Handle(
-            try HDF5Library.check(H5Pcreate(nc_H5P_DATASET_CREATE()), "H5Pcreate", file: file.path, object: label), closer: H5Pclose)
+        let space = try HDF5Library.open("H5Screate_simple", file: path, object: label, closer: H5Sclose) {
+            shape.isEmpty ? H5Screate(H5S_SCALAR) : H5Screate_simple(Int32(dims.count), &dims, nil)
+        }
+        let plist = try HDF5Library.open("H5Pcreate", file: path, object: label, closer: H5Pclose) { H5Pcreate(nc_H5P_DATASET_CREATE()) }
         if let chunks = options.chunks ?? ((options.gzipLevel != nil || options.shuffle) ? shape.map { max(1, $0) } : nil) {
             var chunkDims = chunks.map { hsize_t(max(1, $0)) }
-            try HDF5Library.check(H5Pset_chunk(plist.id, Int32(chunkDims.count), &chunkDims), "H5Pset_chunk", file: file.path, object: label)
+            try HDF5Library.call("H5Pset_chunk", file: path, object: label) { H5Pset_chunk(plist.id, Int32(chunkDims.count), &chunkDims) }
             if options.shuffle {
-                try HDF5Library.check(H5Pset_shuffle(plist.id), "H5Pset_shuffle", file: file.path, object: label)
+                try HDF5Library.call("H5Pset_shuffle", file: path, object: label) { H5Pset_shuffle(plist.id) }
             }
             if let level = options.gzipLevel {
-                try HDF5Library.check(H5Pset_deflate(plist.id, UInt32(level)), "H5Pset_deflate", file: file.path, object: label)
+                try HDF5Library.call("H5Pset_deflate", file: path, object: label) { H5Pset_deflate(plist.id, UInt32(level)) }
             }
         }
-        let id = try HDF5Library.check(
-            H5Dcreate2(handle.id, name, fileType, spaceHandle.id, nc_H5P_DEFAULT(), plist.id, nc_H5P_DEFAULT()), "H5Dcreate2",
-            file: file.path, object: label)
-        return HDF5Handle(id, closer: H5Dclose)
+        return try HDF5Library.open("H5Dcreate2", file: path, object: label, closer: H5Dclose) {
+            H5Dcreate2(handle.id, name, fileType, space.id, nc_H5P_DEFAULT(), plist.id, nc_H5P_DEFAULT())
+        }
     }
 
     private func checkCount(_ count: Int, _ shape: [Int], _ name: String) throws {
@@ -59,13 +58,14 @@ extension HDF5Group {
         options: HDF5StorageOptions
     ) throws {
         try checkCount(values.count, shape, name)
-        let type = storage.makeFileType()
-        defer { if type.owned { _ = H5Tclose(type.id) } }
-        let dataset = try makeDataset(name, shape: shape, fileType: type.id, options: options)
-        try values.withUnsafeBytes { raw in
-            try HDF5Library.check(
-                H5Dwrite(dataset.id, memoryType, nc_H5S_ALL(), nc_H5S_ALL(), nc_H5P_DEFAULT(), raw.baseAddress),
-                "H5Dwrite", file: file.path, object: childPath(name))
+        let type = try storage.makeFileType(file: file.path, object: childPath(name))
+        let dataset = try withExtendedLifetime(type.owner) {
+            try makeDataset(name, shape: shape, fileType: type.id, options: options)
+        }
+        try values.withUnsafeBytes { raw -> Void in
+            try HDF5Library.call("H5Dwrite", file: file.path, object: childPath(name)) {
+                H5Dwrite(dataset.id, memoryType, nc_H5S_ALL(), nc_H5S_ALL(), nc_H5P_DEFAULT(), raw.baseAddress)
+            }
         }
     }
 
@@ -92,30 +92,29 @@ extension HDF5Group {
     public func writeStrings(_ name: String, _ values: [String], shape: [Int]? = nil, fixedLength: Int? = nil) throws {
         let shape = shape ?? [values.count]
         try checkCount(values.count, shape, name)
+        let label = childPath(name)
         if let fixedLength {
-            let type = H5Tcopy(nc_H5T_C_S1())
-            defer { _ = H5Tclose(type) }
-            _ = H5Tset_size(type, fixedLength)
-            _ = H5Tset_strpad(type, H5T_STR_NULLPAD)
-            let dataset = try makeDataset(name, shape: shape, fileType: type, options: .contiguous)
+            let type = try HDF5Library.open("H5Tcopy", file: file.path, object: label, closer: H5Tclose) { H5Tcopy(nc_H5T_C_S1()) }
+            try HDF5Library.call("H5Tset_size", file: file.path, object: label) { H5Tset_size(type.id, fixedLength) }
+            try HDF5Library.call("H5Tset_strpad", file: file.path, object: label) { H5Tset_strpad(type.id, H5T_STR_NULLPAD) }
+            let dataset = try makeDataset(name, shape: shape, fileType: type.id, options: .contiguous)
             var bytes = [UInt8](repeating: 0, count: fixedLength * values.count)
             for (index, value) in values.enumerated() {
                 for (offset, byte) in value.utf8.prefix(fixedLength).enumerated() { bytes[index * fixedLength + offset] = byte }
             }
-            try bytes.withUnsafeBytes { raw in
-                try HDF5Library.check(
-                    H5Dwrite(dataset.id, type, nc_H5S_ALL(), nc_H5S_ALL(), nc_H5P_DEFAULT(), raw.baseAddress),
-                    "H5Dwrite", file: file.path, object: childPath(name))
+            try bytes.withUnsafeBytes { raw -> Void in
+                try HDF5Library.call("H5Dwrite", file: file.path, object: label) {
+                    H5Dwrite(dataset.id, type.id, nc_H5S_ALL(), nc_H5S_ALL(), nc_H5P_DEFAULT(), raw.baseAddress)
+                }
             }
             return
         }
-        let type = HDF5StringWriter.variableLengthType()
-        defer { _ = H5Tclose(type) }
-        let dataset = try makeDataset(name, shape: shape, fileType: type, options: .contiguous)
-        try HDF5StringWriter.withCStrings(values) { pointer in
-            try HDF5Library.check(
-                H5Dwrite(dataset.id, type, nc_H5S_ALL(), nc_H5S_ALL(), nc_H5P_DEFAULT(), pointer),
-                "H5Dwrite", file: file.path, object: childPath(name))
+        let type = try HDF5StringWriter.variableLengthType(file: file.path, object: label)
+        let dataset = try makeDataset(name, shape: shape, fileType: type.id, options: .contiguous)
+        try HDF5StringWriter.withCStrings(values) { pointer -> Void in
+            try HDF5Library.call("H5Dwrite", file: file.path, object: label) {
+                H5Dwrite(dataset.id, type.id, nc_H5S_ALL(), nc_H5S_ALL(), nc_H5P_DEFAULT(), pointer)
+            }
         }
     }
 }

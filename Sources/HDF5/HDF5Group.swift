@@ -14,13 +14,11 @@ public final class HDF5Group: HDF5Object {
     var objectID: hid_t { handle.id }
 
     init(file: HDF5File, path: String) throws {
-        HDF5Library.ensureInitialized()
         self.file = file
         self.path = path
-        let id = try HDF5Library.check(
-            H5Gopen2(file.handle.id, path, nc_H5P_DEFAULT()), "H5Gopen2", file: file.path, object: path,
-            message: "cannot open the group")
-        handle = HDF5Handle(id, closer: H5Gclose)
+        handle = try HDF5Library.open("H5Gopen2", file: file.path, object: path, message: "cannot open the group", closer: H5Gclose) {
+            H5Gopen2(file.handle.id, path, nc_H5P_DEFAULT())
+        }
     }
 
     /// The absolute path of member `name`.
@@ -33,16 +31,17 @@ public final class HDF5Group: HDF5Object {
     /// The corresponding C functions are `H5Gget_info` and `H5Lget_name_by_idx`.
     public func memberNames() throws -> [String] {
         var info = H5G_info_t()
-        try HDF5Library.check(H5Gget_info(handle.id, &info), "H5Gget_info", file: file.path, object: path)
+        try HDF5Library.call("H5Gget_info", file: file.path, object: path) { H5Gget_info(handle.id, &info) }
         var names: [String] = []
         names.reserveCapacity(Int(info.nlinks))
         for index in 0..<info.nlinks {
-            let length = H5Lget_name_by_idx(handle.id, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, nc_H5P_DEFAULT())
-            if length < 0 {
-                try HDF5Library.check(herr_t(-1), "H5Lget_name_by_idx", file: file.path, object: path)
+            let length = try HDF5Library.call("H5Lget_name_by_idx", file: file.path, object: path) {
+                H5Lget_name_by_idx(handle.id, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, nc_H5P_DEFAULT())
             }
             var buffer = [CChar](repeating: 0, count: Int(length) + 1)
-            _ = H5Lget_name_by_idx(handle.id, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer, buffer.count, nc_H5P_DEFAULT())
+            try HDF5Library.call("H5Lget_name_by_idx", file: file.path, object: path) {
+                H5Lget_name_by_idx(handle.id, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer, buffer.count, nc_H5P_DEFAULT())
+            }
             names.append(String(hdf5Buffer: buffer))
         }
         return names
@@ -50,21 +49,18 @@ public final class HDF5Group: HDF5Object {
 
     /// Whether `name` is a link in this group. Names with `/` are not followed.
     public func contains(_ name: String) -> Bool {
-        HDF5Library.ensureInitialized()
         guard !name.isEmpty, !name.contains("/") else { return false }
-        return H5Lexists(handle.id, name, nc_H5P_DEFAULT()) > 0
+        return (HDF5Library.query { H5Lexists(handle.id, name, nc_H5P_DEFAULT()) } ?? 0) > 0
     }
 
     /// What `name` refers to, or nil when there is no such member.
     public func kind(of name: String) -> HDF5ObjectKind? {
         guard contains(name) else { return nil }
-        let object = H5Oopen(handle.id, name, nc_H5P_DEFAULT())
-        if object < 0 {
-            _ = HDF5Library.errorStack()
-            return .other
-        }
-        defer { _ = H5Oclose(object) }
-        switch H5Iget_type(object) {
+        // An object HDF5 cannot open (a dangling soft link, say) is "something else" here; opening it
+        // as a dataset or group then reports HDF5's reason.
+        guard let id = HDF5Library.query({ H5Oopen(handle.id, name, nc_H5P_DEFAULT()) }) else { return .other }
+        let object = HDF5Handle(id, closer: H5Oclose)
+        switch HDF5Library.query(failed: { $0 == H5I_BADID }, { H5Iget_type(object.id) }) {
         case H5I_GROUP: return .group
         case H5I_DATASET: return .dataset
         default: return .other
@@ -99,8 +95,7 @@ public final class HDF5Group: HDF5Object {
     public func openGroup(path: String) throws -> HDF5Group {
         if path == "/" || path.isEmpty { return try HDF5Group(file: file, path: "/") }
         let absolute = path.hasPrefix("/") ? path : childPath(path)
-        guard H5Lexists(file.handle.id, absolute, nc_H5P_DEFAULT()) > 0 else {
-            _ = HDF5Library.errorStack()
+        guard (HDF5Library.query { H5Lexists(file.handle.id, absolute, nc_H5P_DEFAULT()) } ?? 0) > 0 else {
             throw HDF5Error(.missingObject, file: file.path, object: absolute, message: "no such group")
         }
         return try HDF5Group(file: file, path: absolute)
@@ -111,10 +106,10 @@ public final class HDF5Group: HDF5Object {
     /// The corresponding C function is `H5Gcreate2`.
     @discardableResult
     public func createGroup(_ name: String) throws -> HDF5Group {
-        let id = try HDF5Library.check(
-            H5Gcreate2(handle.id, name, nc_H5P_DEFAULT(), nc_H5P_DEFAULT(), nc_H5P_DEFAULT()), "H5Gcreate2",
-            file: file.path, object: childPath(name))
-        _ = H5Gclose(id)
+        // The created group's own handle closes at once; the returned group opens it again.
+        _ = try HDF5Library.open("H5Gcreate2", file: file.path, object: childPath(name), closer: H5Gclose) {
+            H5Gcreate2(handle.id, name, nc_H5P_DEFAULT(), nc_H5P_DEFAULT(), nc_H5P_DEFAULT())
+        }
         return try HDF5Group(file: file, path: childPath(name))
     }
 }

@@ -38,37 +38,45 @@ extension HDF5Object {
     /// The names of the object's attributes.
     public func attributeNames() throws -> [String] {
         var info = H5O_info_t()
-        try HDF5Library.check(H5Oget_info2(internalID, &info, UInt32(H5O_INFO_NUM_ATTRS)), "H5Oget_info2", file: file.path, object: path)
+        let id = internalID
+        try HDF5Library.call("H5Oget_info2", file: file.path, object: path) { H5Oget_info2(id, &info, UInt32(H5O_INFO_NUM_ATTRS)) }
         var names: [String] = []
         for index in 0..<info.num_attrs {
-            let length = H5Aget_name_by_idx(internalID, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, nc_H5P_DEFAULT())
-            guard length >= 0 else { continue }
+            // An attribute whose name HDF5 cannot give is skipped, as it cannot be read by name either.
+            guard let length = HDF5Library.query({
+                H5Aget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, nc_H5P_DEFAULT())
+            }) else { continue }
             var buffer = [CChar](repeating: 0, count: Int(length) + 1)
-            _ = H5Aget_name_by_idx(internalID, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer, buffer.count, nc_H5P_DEFAULT())
+            try HDF5Library.call("H5Aget_name_by_idx", file: file.path, object: path) {
+                H5Aget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer, buffer.count, nc_H5P_DEFAULT())
+            }
             names.append(String(hdf5Buffer: buffer))
         }
         return names
     }
 
     public func hasAttribute(_ name: String) -> Bool {
-        H5Aexists(internalID, name) > 0
+        let id = internalID
+        return (HDF5Library.query { H5Aexists(id, name) } ?? 0) > 0
     }
 
     /// Reads an attribute, or returns nil when it does not exist.
     ///
     /// The corresponding C function is `H5Aread`.
     public func attribute(_ name: String) throws -> HDF5AttributeValue? {
-        HDF5Library.ensureInitialized()
         guard hasAttribute(name) else { return nil }
         let label = attributeLabel(name)
-        let attribute = HDF5Handle(
-            try HDF5Library.check(H5Aopen(internalID, name, nc_H5P_DEFAULT()), "H5Aopen", file: file.path, object: label),
-            closer: H5Aclose)
-        let type = HDF5Handle(try HDF5Library.check(H5Aget_type(attribute.id), "H5Aget_type", file: file.path, object: label), closer: H5Tclose)
-        let space = HDF5Handle(try HDF5Library.check(H5Aget_space(attribute.id), "H5Aget_space", file: file.path, object: label), closer: H5Sclose)
-        let rank = Int(H5Sget_simple_extent_ndims(space.id))
-        let count = Int(H5Sget_simple_extent_npoints(space.id))
-        let element = HDF5ElementType(datatype: type.id)
+        let id = internalID
+        let attribute = try HDF5Library.open("H5Aopen", file: file.path, object: label, closer: H5Aclose) {
+            H5Aopen(id, name, nc_H5P_DEFAULT())
+        }
+        let type = try HDF5Library.open("H5Aget_type", file: file.path, object: label, closer: H5Tclose) { H5Aget_type(attribute.id) }
+        let space = try HDF5Library.open("H5Aget_space", file: file.path, object: label, closer: H5Sclose) { H5Aget_space(attribute.id) }
+        let rank = Int(try HDF5Library.call("H5Sget_simple_extent_ndims", file: file.path, object: label) { H5Sget_simple_extent_ndims(space.id) })
+        let count = Int(try HDF5Library.call("H5Sget_simple_extent_npoints", file: file.path, object: label) {
+            H5Sget_simple_extent_npoints(space.id)
+        })
+        let element = try HDF5ElementType(datatype: type.id, file: file.path, object: label)
         switch element {
         case .string:
             let values = try HDF5StringReader.read(
@@ -77,11 +85,11 @@ extension HDF5Object {
             return rank == 0 ? .string(values.first ?? "") : .strings(values)
         case .integer:
             var values = [Int64](repeating: 0, count: count)
-            try HDF5Library.check(H5Aread(attribute.id, nc_H5T_NATIVE_INT64(), &values), "H5Aread", file: file.path, object: label)
+            try HDF5Library.call("H5Aread", file: file.path, object: label) { H5Aread(attribute.id, nc_H5T_NATIVE_INT64(), &values) }
             return rank == 0 ? .integer(values[0]) : .integers(values)
         case .float:
             var values = [Double](repeating: 0, count: count)
-            try HDF5Library.check(H5Aread(attribute.id, nc_H5T_NATIVE_DOUBLE(), &values), "H5Aread", file: file.path, object: label)
+            try HDF5Library.call("H5Aread", file: file.path, object: label) { H5Aread(attribute.id, nc_H5T_NATIVE_DOUBLE(), &values) }
             return rank == 0 ? .float(values[0]) : .floats(values)
         case .other(let kind):
             throw HDF5Error(.wrongType, file: file.path, object: label, message: "attribute of type \(kind) is not supported")
@@ -115,48 +123,54 @@ extension HDF5Object {
     ///
     /// The corresponding C function is `H5Awrite`.
     public func setAttribute(_ name: String, _ value: HDF5AttributeValue) throws {
-        HDF5Library.ensureInitialized()
         let label = attributeLabel(name)
+        let id = internalID
+        let path = file.path
         if hasAttribute(name) {
-            try HDF5Library.check(H5Adelete(internalID, name), "H5Adelete", file: file.path, object: label)
+            try HDF5Library.call("H5Adelete", file: path, object: label) { H5Adelete(id, name) }
         }
         func create(_ type: hid_t, dims: [hsize_t]?) throws -> HDF5Handle {
-            let space: hid_t
-            if var dims { space = H5Screate_simple(1, &dims, nil) } else { space = H5Screate(H5S_SCALAR) }
-            let spaceHandle = HDF5Handle(try HDF5Library.check(space, "H5Screate", file: file.path, object: label), closer: H5Sclose)
-            return HDF5Handle(
-                try HDF5Library.check(
-                    H5Acreate2(internalID, name, type, spaceHandle.id, nc_H5P_DEFAULT(), nc_H5P_DEFAULT()), "H5Acreate2",
-                    file: file.path, object: label),
-                closer: H5Aclose)
+            let space: HDF5Handle
+            if var dims {
+                space = try HDF5Library.open("H5Screate_simple", file: path, object: label, closer: H5Sclose) { H5Screate_simple(1, &dims, nil) }
+            } else {
+                space = try HDF5Library.open("H5Screate", file: path, object: label, closer: H5Sclose) { H5Screate(H5S_SCALAR) }
+            }
+            return try HDF5Library.open("H5Acreate2", file: path, object: label, closer: H5Aclose) {
+                H5Acreate2(id, name, type, space.id, nc_H5P_DEFAULT(), nc_H5P_DEFAULT())
+            }
+        }
+        func write(_ attribute: HDF5Handle, _ type: hid_t, _ pointer: UnsafeRawPointer) throws {
+            try HDF5Library.call("H5Awrite", file: path, object: label) { H5Awrite(attribute.id, type, pointer) }
         }
         switch value {
         case .string(let text):
-            let type = HDF5StringWriter.variableLengthType()
-            defer { _ = H5Tclose(type) }
-            let attribute = try create(type, dims: nil)
-            try HDF5StringWriter.withCStrings([text]) { pointer in
-                try HDF5Library.check(H5Awrite(attribute.id, type, pointer), "H5Awrite", file: file.path, object: label)
-            }
+            let type = try HDF5StringWriter.variableLengthType(file: path, object: label)
+            let attribute = try create(type.id, dims: nil)
+            try HDF5StringWriter.withCStrings([text]) { try write(attribute, type.id, $0) }
         case .strings(let texts):
-            let type = HDF5StringWriter.variableLengthType()
-            defer { _ = H5Tclose(type) }
-            let attribute = try create(type, dims: [hsize_t(texts.count)])
-            try HDF5StringWriter.withCStrings(texts) { pointer in
-                try HDF5Library.check(H5Awrite(attribute.id, type, pointer), "H5Awrite", file: file.path, object: label)
-            }
+            let type = try HDF5StringWriter.variableLengthType(file: path, object: label)
+            let attribute = try create(type.id, dims: [hsize_t(texts.count)])
+            try HDF5StringWriter.withCStrings(texts) { try write(attribute, type.id, $0) }
         case .integer(var number):
             let attribute = try create(nc_H5T_STD_I64LE(), dims: nil)
-            try HDF5Library.check(H5Awrite(attribute.id, nc_H5T_NATIVE_INT64(), &number), "H5Awrite", file: file.path, object: label)
+            try HDF5Library.call("H5Awrite", file: path, object: label) { H5Awrite(attribute.id, nc_H5T_NATIVE_INT64(), &number) }
         case .integers(var numbers):
             let attribute = try create(nc_H5T_STD_I64LE(), dims: [hsize_t(numbers.count)])
-            try HDF5Library.check(H5Awrite(attribute.id, nc_H5T_NATIVE_INT64(), &numbers), "H5Awrite", file: file.path, object: label)
+            try HDF5Library.call("H5Awrite", file: path, object: label) { H5Awrite(attribute.id, nc_H5T_NATIVE_INT64(), &numbers) }
         case .float(var number):
             let attribute = try create(nc_H5T_IEEE_F64LE(), dims: nil)
-            try HDF5Library.check(H5Awrite(attribute.id, nc_H5T_NATIVE_DOUBLE(), &number), "H5Awrite", file: file.path, object: label)
+            try HDF5Library.call("H5Awrite", file: path, object: label) { H5Awrite(attribute.id, nc_H5T_NATIVE_DOUBLE(), &number) }
         case .floats(var numbers):
             let attribute = try create(nc_H5T_IEEE_F64LE(), dims: [hsize_t(numbers.count)])
-            try HDF5Library.check(H5Awrite(attribute.id, nc_H5T_NATIVE_DOUBLE(), &numbers), "H5Awrite", file: file.path, object: label)
+            try HDF5Library.call("H5Awrite", file: path, object: label) { H5Awrite(attribute.id, nc_H5T_NATIVE_DOUBLE(), &numbers) }
         }
     }
 }
+
+/// Not `Sendable`: groups and datasets hold handles of the file's thread.
+@available(*, unavailable)
+extension HDF5Group: Sendable {}
+
+@available(*, unavailable)
+extension HDF5Dataset: Sendable {}

@@ -10,28 +10,33 @@ enum HDF5StringReader {
         _ read: (hid_t, UnsafeMutableRawPointer) -> herr_t
     ) throws -> [String] {
         if count == 0 { return [] }
-        let utf8 = H5Tget_cset(fileType) == H5T_CSET_UTF8
-        if H5Tis_variable_str(fileType) > 0 {
-            let memoryType = H5Tcopy(nc_H5T_C_S1())
-            defer { _ = H5Tclose(memoryType) }
-            _ = H5Tset_size(memoryType, nc_H5T_VARIABLE())
-            _ = H5Tset_cset(memoryType, utf8 ? H5T_CSET_UTF8 : H5T_CSET_ASCII)
+        let cset = try HDF5Library.call("H5Tget_cset", file: file, object: object, failed: { $0 == H5T_CSET_ERROR }) {
+            H5Tget_cset(fileType)
+        }
+        let utf8 = cset == H5T_CSET_UTF8
+        if try HDF5Library.call("H5Tis_variable_str", file: file, object: object, { H5Tis_variable_str(fileType) }) > 0 {
+            let memoryType = try HDF5Library.open("H5Tcopy", file: file, object: object, closer: H5Tclose) { H5Tcopy(nc_H5T_C_S1()) }
+            try HDF5Library.call("H5Tset_size", file: file, object: object) { H5Tset_size(memoryType.id, nc_H5T_VARIABLE()) }
+            try HDF5Library.call("H5Tset_cset", file: file, object: object) {
+                H5Tset_cset(memoryType.id, utf8 ? H5T_CSET_UTF8 : H5T_CSET_ASCII)
+            }
             var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
-            try pointers.withUnsafeMutableBytes { bytes in
-                try HDF5Library.check(read(memoryType, bytes.baseAddress!), "H5Dread", file: file, object: object)
+            try pointers.withUnsafeMutableBytes { bytes -> Void in
+                try HDF5Library.call("H5Dread", file: file, object: object) { read(memoryType.id, bytes.baseAddress!) }
             }
             let strings = pointers.map { $0.map { String(cString: $0) } ?? "" }
-            pointers.withUnsafeMutableBytes { bytes in
-                _ = H5Dvlen_reclaim(memoryType, memorySpace ?? space, nc_H5P_DEFAULT(), bytes.baseAddress!)
+            try pointers.withUnsafeMutableBytes { bytes -> Void in
+                try HDF5Library.call("H5Dvlen_reclaim", file: file, object: object) {
+                    H5Dvlen_reclaim(memoryType.id, memorySpace ?? space, nc_H5P_DEFAULT(), bytes.baseAddress!)
+                }
             }
             return strings
         }
-        let size = Int(H5Tget_size(fileType))
-        let memoryType = H5Tcopy(fileType)
-        defer { _ = H5Tclose(memoryType) }
+        let size = try HDF5Library.call("H5Tget_size", file: file, object: object, failed: { $0 == 0 }) { H5Tget_size(fileType) }
+        let memoryType = try HDF5Library.open("H5Tcopy", file: file, object: object, closer: H5Tclose) { H5Tcopy(fileType) }
         var bytes = [UInt8](repeating: 0, count: size * count)
-        try bytes.withUnsafeMutableBytes { raw in
-            try HDF5Library.check(read(memoryType, raw.baseAddress!), "H5Dread", file: file, object: object)
+        try bytes.withUnsafeMutableBytes { raw -> Void in
+            try HDF5Library.call("H5Dread", file: file, object: object) { read(memoryType.id, raw.baseAddress!) }
         }
         var strings: [String] = []
         strings.reserveCapacity(count)
@@ -48,10 +53,11 @@ enum HDF5StringReader {
 
 /// Writes strings as variable-length UTF-8, the way h5py does.
 enum HDF5StringWriter {
-    static func variableLengthType() -> hid_t {
-        let type = H5Tcopy(nc_H5T_C_S1())
-        _ = H5Tset_size(type, nc_H5T_VARIABLE())
-        _ = H5Tset_cset(type, H5T_CSET_UTF8)
+    /// A variable-length UTF-8 string type, owned by the returned handle.
+    static func variableLengthType(file: String, object: String) throws -> HDF5Handle {
+        let type = try HDF5Library.open("H5Tcopy", file: file, object: object, closer: H5Tclose) { H5Tcopy(nc_H5T_C_S1()) }
+        try HDF5Library.call("H5Tset_size", file: file, object: object) { H5Tset_size(type.id, nc_H5T_VARIABLE()) }
+        try HDF5Library.call("H5Tset_cset", file: file, object: object) { H5Tset_cset(type.id, H5T_CSET_UTF8) }
         return type
     }
 

@@ -6,12 +6,13 @@ import ResultStore
 /// uninterrupted one would: BLEU from the summed per-image statistics, ROUGE-L as the mean of the
 /// stored per-image scores, CIDEr-D computed once over the whole scored set.
 enum RunFinalizer {
-    static func finalize(runID: Int64, database: ResultDatabase, references: ReferenceIndex) throws {
+    /// CIDEr-D runs over at most `parallelism` threads (`--threads`).
+    static func finalize(runID: Int64, database: ResultDatabase, references: ReferenceIndex, parallelism: Int) throws {
         let started = Date()
         // Captions come in image order, so every sum below runs in the same order on every run.
         let captions = try database.captions(runID: runID)
         let statistics = Dictionary(uniqueKeysWithValues: try database.bleuStatistics(runID: runID).map { ($0.imageID, $0) })
-        let rouge = Dictionary(uniqueKeysWithValues: try database.imageMetrics(runID: runID, metric: "ROUGE_L").map { ($0.imageID, $0.value) })
+        let rouge = Dictionary(uniqueKeysWithValues: try database.imageMetrics(runID: runID, metric: Metric.rougeL.rawValue).map { ($0.imageID, $0.value) })
 
         var scoredIDs: [String] = []
         var bleu: [BleuStatistics] = []
@@ -27,11 +28,11 @@ enum RunFinalizer {
         var corpus: [String: Double] = [:]
         var perImage: [ImageMetricRecord] = []
         if !scoredIDs.isEmpty {
-            for (order, value) in CorpusBleu.score(bleu).enumerated() { corpus["Bleu_\(order + 1)"] = value }
-            corpus["ROUGE_L"] = RougeL.corpusScore(rougeScores)
-            let cider = CiderD.score(items)
-            corpus["CIDEr"] = cider.corpus
-            perImage = zip(scoredIDs, cider.perImage).map { ImageMetricRecord(imageID: $0, metric: "CIDEr", value: $1) }
+            for (metric, value) in zip(Metric.bleu, CorpusBleu.score(bleu)) { corpus[metric.rawValue] = value }
+            corpus[Metric.rougeL.rawValue] = RougeL.corpusScore(rougeScores)
+            let cider = CiderD.score(items, parallelism: parallelism)
+            corpus[Metric.cider.rawValue] = cider.corpus
+            perImage = zip(scoredIDs, cider.perImage).map { ImageMetricRecord(imageID: $0, metric: Metric.cider.rawValue, value: $1) }
         }
         try database.writeCorpusMetrics(runID: runID, corpus: corpus, perImage: perImage)
         try database.finish(runID: runID, finalizeSeconds: Date().timeIntervalSince(started))

@@ -82,11 +82,11 @@ final class ShardProcessor {
                     BleuStatsRecord(
                         imageID: id, testlen: statistics.testlen, reflen: statistics.reflen, guess: statistics.guess,
                         correct: statistics.correct))
-                for (order, value) in CorpusBleu.imageScores(statistics).enumerated() {
-                    commit.imageMetrics.append(ImageMetricRecord(imageID: id, metric: "Bleu_\(order + 1)", value: value))
+                for (metric, value) in zip(Metric.bleu, CorpusBleu.imageScores(statistics)) {
+                    commit.imageMetrics.append(ImageMetricRecord(imageID: id, metric: metric.rawValue, value: value))
                 }
                 commit.imageMetrics.append(
-                    ImageMetricRecord(imageID: id, metric: "ROUGE_L", value: RougeL.score(hypothesis: hypothesis, references: referenceTokens)))
+                    ImageMetricRecord(imageID: id, metric: Metric.rougeL.rawValue, value: RougeL.score(hypothesis: hypothesis, references: referenceTokens)))
             }
         }
     }
@@ -119,3 +119,7 @@ final class ShardProcessor {
         return records
     }
 }
+
+/// Not `Sendable`: One per worker thread, as its decoder.
+@available(*, unavailable)
+extension ShardProcessor: Sendable {}

@@ -67,11 +67,7 @@ struct PackedFeatures: FeatureSource {
         let n = range.count
         var values = [Float](repeating: 0, count: n * maxRegions * dimension)
         try values.withUnsafeMutableBufferPointer { buffer in
-            // gzip dumps chunked one image per chunk are inflated with libdeflate, the same values
-            // at about twice zlib's speed (docs/performance.md); anything else goes through HDF5.
-            if try !features.readRowChunksInflatingDirectly(start: range.lowerBound, count: n, into: buffer) {
-                try features.readFloats(start: [range.lowerBound, 0, 0], count: [n, maxRegions, dimension], into: buffer)
-            }
+            try features.readFloats(start: [range.lowerBound, 0, 0], count: [n, maxRegions, dimension], into: buffer)
         }
         let counts = Array(regionCounts[range])
         // Padding beyond each image's valid regions is zeroed, so that whatever a file stores there

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Captioner
-import HDF5
 import RegionFeatures
 
 extension Nightcap {
@@ -28,24 +27,6 @@ extension Nightcap {
     }
 }
 
-/// Dataset-name overrides for features files, shared by the commands that read them.
-struct FeatureNameOptions: ParsableArguments {
-    @Option(help: "Features layout: packed, per-image or ragged (default: detected).")
-    var layout: FeatureLayout?
-
-    @Option(name: .customLong("features-dataset"), help: "Name of the features dataset (packed, ragged).")
-    var featuresDataset: String?
-
-    @Option(name: .customLong("group"), help: "Group that holds the datasets (per-image: one dataset per image).")
-    var group: String?
-
-    var datasetNames: FeatureDatasetNames {
-        FeatureDatasetNames(layout: layout, group: group, features: featuresDataset)
-    }
-}
-
-extension FeatureLayout: ExpressibleByArgument {}
-
 /// Decides what kind of file a path is, by content, and describes it: an HDF5 file with a
 /// `model_type` root attribute is a model, any other HDF5 file is read as features; PyTorch and
 /// safetensors checkpoints are described with their infos; a pickle is read as an infos file.
@@ -53,8 +34,7 @@ enum FileInspection {
     static func describe(path: String, names: FeatureDatasetNames, infos: String? = nil) throws -> String {
         switch try CheckpointFormat.detect(path: path) {
         case .hdf5:
-            let isModel = try HDF5File.open(path).root.hasAttribute("model_type")
-            if isModel { return try CaptionModel.load(path: path).describe.description }
+            if try CaptionModel.isModelFile(path: path) { return try CaptionModel.load(path: path).describe.description }
             return try RegionFeatureFile(path: path, names: names).summary().description
         case .torchZip, .torchLegacy, .safetensors:
             let checkpoint = try TorchCheckpoint.load(path: path)

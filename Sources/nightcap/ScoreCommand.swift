@@ -1,5 +1,6 @@
 import ArgumentParser
 import CaptionMetrics
+import ConcurrencyPrimitives
 import Foundation
 
 extension Nightcap {
@@ -34,9 +35,15 @@ extension Nightcap {
         @Option(name: .long, help: "Write per-image scores and BLEU statistics to this file as JSON lines.")
         var perImage: String?
 
+        @Option(help: "Threads for tokenizing and scoring (default: one per core).")
+        var threads: Int?
+
         func validate() throws {
             if split != nil && referencesFormat == .coco {
                 throw ValidationError("--split applies to Karpathy split files; please drop it or use --references-format karpathy.")
+            }
+            if let threads, threads < 1 {
+                throw ValidationError("Please give --threads a number of at least 1, not \(threads).")
             }
         }
 
@@ -48,14 +55,15 @@ extension Nightcap {
                 let refs = try CaptionFileReader.references(at: references, format: format, split: split)
                 let read = clock.now
                 let res = try CaptionFileReader.results(at: results)
-                let evaluation = try CocoEvaluation.evaluate(results: res, references: refs)
+                let evaluation = try CocoEvaluation.evaluate(
+                    results: res, references: refs, parallelism: threads ?? ParallelWork.defaultWidth)
                 if ProcessInfo.processInfo.environment["NIGHTCAP_SCORE_TIMING"] != nil {
                     FileHandle.standardError.write(Data("timing: read references \(read - start), results and scoring \(clock.now - read)\n".utf8))
                 }
                 if let perImage { try writePerImage(evaluation, to: perImage) }
                 print(json ? Self.jsonReport(evaluation) : Self.textReport(evaluation, results: results, references: references))
             } catch let error as CaptionMetricsError {
-                throw ScoreFailure(message: error.message)
+                throw CommandFailure(error.message)
             }
         }
 
@@ -66,9 +74,7 @@ extension Nightcap {
                 "  reference images without results: \(e.referencesWithoutResults.count)\(examples(e.referencesWithoutResults))",
                 "",
             ]
-            for (name, value) in e.corpus.named {
-                lines.append("\(name.padding(toLength: 8, withPad: " ", startingAt: 0)) \(String(format: "%.3f", value))  (\(value))")
-            }
+            lines.append(MetricTable.render(e.corpus.named))
             return lines.joined(separator: "\n")
         }
 
@@ -80,7 +86,7 @@ extension Nightcap {
 
         static func jsonReport(_ e: CocoEvaluation) -> String {
             var scores: [String: Double] = [:]
-            for (name, value) in e.corpus.named { scores[name] = value }
+            for (metric, value) in e.corpus.named { scores[metric.rawValue] = value }
             let object: [String: Any] = [
                 "scores": scores,
                 "images_scored": e.images.count,
@@ -97,7 +103,7 @@ extension Nightcap {
             var out = ""
             for image in e.images {
                 var row: [String: Any] = ["image_id": Self.jsonID(image.imageID)]
-                for (name, value) in image.scores.named { row[name] = value }
+                for (metric, value) in image.scores.named { row[metric.rawValue] = value }
                 let s = image.bleuStatistics
                 row["bleu_stats"] = ["testlen": s.testlen, "reflen": s.reflen, "guess": s.guess, "correct": s.correct]
                 row["tokens"] = image.hypothesisTokens.joined(separator: " ")
@@ -107,14 +113,8 @@ extension Nightcap {
             do {
                 try out.write(toFile: path, atomically: true, encoding: .utf8)
             } catch {
-                throw ScoreFailure(message: "\(path): cannot write the per-image scores (\(error.localizedDescription)).")
+                throw CommandFailure("\(path): cannot write the per-image scores (\(error.localizedDescription)).")
             }
         }
     }
-}
-
-/// A scoring failure the user can fix; ArgumentParser prints the message and exits with status 1.
-struct ScoreFailure: Error, CustomStringConvertible {
-    var message: String
-    var description: String { message }
 }

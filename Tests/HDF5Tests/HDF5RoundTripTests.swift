@@ -1,5 +1,5 @@
 import Foundation
-import HDF5
+@testable import HDF5
 import TestSupport
 import Testing
 
@@ -45,9 +45,16 @@ import Testing
         let rows = try root.dataset("rows")
         var direct = [Float](repeating: -1, count: 3 * 30)
         #expect(try direct.withUnsafeMutableBufferPointer { try rows.readRowChunksInflatingDirectly(start: 2, count: 3, into: $0) })
-        let expected = try rows.readFloats(start: [2, 0, 0], count: [3, 5, 6])
+        var expected = [Float](repeating: -2, count: 3 * 30)
+        try expected.withUnsafeMutableBufferPointer {
+            try rows.readFloats(start: [2, 0, 0], count: [3, 5, 6], into: $0, inflatingDirectly: false)
+        }
         #expect(direct.map(\.bitPattern) == expected.map(\.bitPattern))
         #expect(expected == Array(values[60..<150]))
+        // The public read takes the fast path by itself and gives the same bits.
+        #expect(try rows.readFloats(start: [2, 0, 0], count: [3, 5, 6]).map(\.bitPattern) == expected.map(\.bitPattern))
+        // A selection that is not whole rows reads through HDF5.
+        #expect(try rows.readFloats(start: [2, 1, 0], count: [3, 4, 6]) == (2..<5).flatMap { row in Array(values[(row * 30 + 6)..<(row * 30 + 30)]) })
         for name in ["gzipOnly", "blocks"] {
             let other = try root.dataset(name)
             var buffer = [Float](repeating: 0, count: 30)

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import TestSupport
 import Testing
 @testable import ResultStore
@@ -247,19 +248,9 @@ import Testing
 
 /// Errors collected from several threads.
 final class ErrorList: Sendable {
-    private let lock = NSLock()
-    // Guarded by `lock`.
-    nonisolated(unsafe) private var errors: [any Error] = []
+    private let errors = Mutex<[any Error]>([])
 
-    func append(_ error: any Error) {
-        lock.lock()
-        defer { lock.unlock() }
-        errors.append(error)
-    }
+    func append(_ error: any Error) { errors.withLock { $0.append(error) } }
 
-    var all: [any Error] {
-        lock.lock()
-        defer { lock.unlock() }
-        return errors
-    }
+    var all: [any Error] { errors.withLock { $0 } }
 }
