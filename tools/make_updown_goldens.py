@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import json
 import os
 import pickle
@@ -70,6 +71,9 @@ CASES = [
     ("beam5_rbe_max6", "plain", 5, 6, "", 1, 1),
     ("beam3_unk", "plain", 3, 20, "", 0, 0),
     ("beam5_max4_wu", "plain", 5, 4, "wu_1.5", 0, 1),
+    ("unk_greedy", "unk", 1, 20, "", 0, 1),
+    ("unk_beam3", "unk", 3, 20, "", 0, 1),
+    ("unk_beam3_nosuppress", "unk", 3, 20, "", 0, 0),
     ("bn_greedy", "bn", 1, 20, "", 0, 1),
     ("bn_beam3", "bn", 3, 20, "", 0, 1),
 ]
@@ -422,6 +426,15 @@ def main():
             print(f"trained {name}: final loss {loss:.3f}", file=sys.stderr)
         trained[name] = (model, opt, vocab)
 
+    # A variant of the plain model whose UNK logit is raised, so that UNK wins often: greedy emits
+    # it (upstream's greedy never suppresses it) and suppress_UNK changes beam-search captions.
+    model, opt, vocab = trained["plain"]
+    unk = copy.deepcopy(model)
+    with torch.no_grad():
+        unk.logit.bias[len(WORDS)] += 2.5
+    unk.eval()
+    trained["unk"] = (unk, opt, vocab)
+
     files = {}
     model, opt, vocab = trained["plain"]
     files["plain"] = {
@@ -432,6 +445,8 @@ def main():
     model, opt, vocab = trained["bn"]
     files["bn"] = {"zip": save_model(model, opt, vocab, "log_bn", "bn", out, legacy=False, protocol=2, best=True)}
     dump_plain(model, opt, vocab, out, "bn")
+    model, opt, vocab = trained["unk"]
+    files["unk"] = {"zip": save_model(model, opt, vocab, "log_unk", "unk", out, legacy=False, protocol=2, best=True)}
 
     world = World(99)
     atts = [world.image(k)[0] for k in GOLDEN_REGIONS]

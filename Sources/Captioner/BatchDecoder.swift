@@ -245,8 +245,14 @@ public final class BatchDecoder {
                 finished[image].append(Finished(step: stepsDone, row: row, score: scores[row], ended: false))
             }
             let alpha = settings.lengthPenalty
+            let rule = settings.lengthPenaltyRule
             func normalised(_ f: Finished) -> Double {
-                alpha == 0 ? Double(f.score) : Double(f.score) / pow(Double(f.ended ? f.step + 1 : f.step), alpha)
+                let length = Double(f.ended ? f.step + 1 : f.step)
+                switch rule {
+                case .power: return alpha == 0 ? Double(f.score) : Double(f.score) / pow(length, alpha)
+                case .wu: return Double(f.score) / (pow(5 + length, alpha) / pow(6, alpha))
+                case .average: return Double(f.score) / length
+                }
             }
             var best = finished[image][0]
             var bestValue = normalised(best)

@@ -159,3 +159,22 @@ struct BatchDecoderTests {
         #expect(BatchDecoder(model: model, settings: DecodeSettings()).decode(batch: batch).isEmpty)
     }
 }
+
+@Suite("Batch decoder: upstream's length penalties")
+struct BatchDecoderLengthPenaltyTests {
+    /// `avg_A` is `score / length`: nightcap's exponent 1. The batch is one where the exponent
+    /// changes some caption, so the rule is seen to act.
+    @Test func averageIsExponentOne() throws {
+        let model = try CaptionModel.load(path: Goldens.path("tanh_nofbeta.model.h5"))
+        let batch = try Goldens.readFeatures("tanh_nofbeta_beam3_lp07.features.h5")
+        func captions(_ rule: LengthPenaltyRule, _ alpha: Double) -> [[Int]] {
+            var settings = DecodeSettings(beamSize: 3, maxLength: 12, lengthPenalty: alpha)
+            settings.lengthPenaltyRule = rule
+            return BatchDecoder(model: model, settings: settings).decode(batch: batch).map { $0.caption?.tokens ?? [] }
+        }
+        let raw = captions(.power, 0), exponentOne = captions(.power, 1)
+        #expect(raw != exponentOne, "the batch must be one where the length penalty matters")
+        #expect(captions(.average, 0) == exponentOne)
+        #expect(captions(.wu, 0) == raw, "wu_0 divides by 1")
+    }
+}

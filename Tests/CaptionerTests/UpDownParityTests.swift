@@ -71,7 +71,11 @@ enum UpDownGoldens {
 
     /// The checkpoint upstream's torch.save wrote, read natively, with the infos pickle beside it.
     static func checkpoint(_ name: String) -> String {
-        name == "bn" ? path("log_bn/model-best.pth") : path("log_zip/model-best.pth")
+        switch name {
+        case "bn": path("log_bn/model-best.pth")
+        case "unk": path("log_unk/model-best.pth")
+        default: path("log_zip/model-best.pth")
+        }
     }
 
     static func model(_ name: String) throws -> UpDownModel {

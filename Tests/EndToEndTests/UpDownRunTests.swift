@@ -64,6 +64,25 @@ struct UpDownRunTests {
         #expect(try storedCaptions(folder.path("wu.sqlite")) == (try Self.expectedCaptions("beam3_wu07")))
     }
 
+    @Test func infosBytesJoinTheFingerprintAndShowPrintsTheOptions() throws {
+        let folder = TemporaryDirectory()
+        let model = Self.golden("log_zip/model-best.pth")
+        #expect(try run(["--remove-bad-endings", "--no-suppress-unk"], model: model, folder: folder).status == 0)
+        // The same options and vocabulary in other bytes (the protocol-0 pickle): a new run, not a resume.
+        let other = try run(
+            ["--remove-bad-endings", "--no-suppress-unk", "--infos", Self.golden("log_legacy/infos_small.pkl")], model: model, folder: folder)
+        #expect(other.status == 0)
+        let store = try ResultDatabase(path: folder.path("r.sqlite"), readOnly: true)
+        let first = try #require(try store.run(id: 1)), second = try #require(try store.run(id: 2))
+        try store.close()
+        #expect(first.fingerprint != second.fingerprint)
+        let show = try NightcapProcess.run(["show", "1", "--db", folder.path("r.sqlite")])
+        #expect(show.status == 0)
+        #expect(show.standardOutput.contains(#""lengthPenaltyRule":"power""#))
+        #expect(show.standardOutput.contains(#""removeBadEndings":true"#) && show.standardOutput.contains(#""suppressUnknown":false"#))
+        #expect(show.standardOutput.contains(#""beamSize":3"#) && show.standardOutput.contains(#""maxLength":20"#))
+    }
+
     @Test func noInfosBesideTheCheckpoint() throws {
         let folder = TemporaryDirectory()
         let model = folder.path("model-best.pth")
