@@ -87,6 +87,15 @@ struct TransformerRunTests {
         #expect(!outcome.standardOutput.contains("warning: input_fc_dir"), "the Transformer reads no fc features")
     }
 
+    @Test func maxLengthBeyondThePositionalTableIsRefusedBeforeAnyWork() throws {
+        let folder = TemporaryDirectory()
+        let outcome = try run(["--max-length", "6000"], model: Self.golden("log_zip/model-best.pth"), folder: folder)
+        #expect(outcome.status == 1)
+        #expect(outcome.standardError.contains(
+            "model file \(Self.golden("log_zip/model-best.pth")): the positional encoding table `model.tgt_embed.1.pe` holds 5000 positions, fewer than the max length 6000; decode with a max length of at most 5000\n"))
+        #expect(!FileManager.default.fileExists(atPath: folder.path("r.sqlite")))
+    }
+
     @Test func infosOfAnotherSizeAreRefusedBeforeAnyWork() throws {
         let folder = TemporaryDirectory()
         let outcome = try run(

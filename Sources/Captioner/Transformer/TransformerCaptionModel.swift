@@ -239,7 +239,8 @@ public final class TransformerCaptionModel: CaptioningModel {
             throw ModelFileError(
                 .wrongShape, file: path, object: "model.tgt_embed.1.pe",
                 message: "the positional encoding table `model.tgt_embed.1.pe` holds \(positions) positions, fewer than the max length \(settings.maxLength); "
-                    + "decode with a max length of at most \(positions), or use the untruncated checkpoint (upstream saves 5000 positions)")
+                    + "decode with a max length of at most \(positions)"
+                    + (positions < 5000 ? ", or use the untruncated checkpoint (upstream saves 5000 positions)" : ""))
         }
     }
 
