@@ -29,10 +29,18 @@ public protocol CaptioningModel: AnyObject, Sendable {
     func word(_ token: Int) -> String
     /// Checks that region features of dimension `featureDimension` (from `featuresFile`) fit the model.
     func validate(featureDimension: Int, featuresFile: String) throws
+    /// Checks that the model can decode with `settings` (a Transformer's positional table must
+    /// cover the max length); call before `makeDecoder`.
+    func validate(settings: DecodeSettings) throws
     /// A decoder for one worker thread (it owns its scratch buffers; the model is shared).
     func makeDecoder(settings: DecodeSettings) -> any CaptionDecoding
     /// What `nightcap inspect` prints about the model.
     var summary: String { get }
+}
+
+extension CaptioningModel {
+    /// Families without limits on the settings accept any.
+    public func validate(settings: DecodeSettings) throws {}
 }
 
 /// Captions batches of images; one per worker thread.

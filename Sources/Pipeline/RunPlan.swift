@@ -63,6 +63,7 @@ final class RunPlan {
         let loaded = try model.get()
         self.model = loaded.model
         try self.model.validate(featureDimension: features.dimension, featuresFile: featuresPath)
+        try self.model.validate(settings: settings.decodeSettings)
         self.references = try references.get()
         database = try ResultDatabase(path: settings.effectiveDatabasePath)
         fingerprint = try RunFingerprint.compute(

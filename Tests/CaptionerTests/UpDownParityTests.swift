@@ -172,7 +172,7 @@ struct UpDownBadInputTests {
         let failure = error { _ = try UpDownModel(stateDict: try UpDownGoldens.stateDict("plain"), infos: infos, path: "x/model-best.pth") }
         #expect(failure?.kind == .wrongModelType)
         #expect(failure?.description.hasPrefix("model file x/model-best.pth: its infos file ") == true)
-        #expect(failure?.description.contains("names `aoa`; nightcap supports the caption_model values updown, topdown") == true)
+        #expect(failure?.description.contains("names `aoa`; nightcap supports the caption_model values updown, topdown, transformer") == true)
     }
 
     @Test func missingTensorIsNamed() throws {

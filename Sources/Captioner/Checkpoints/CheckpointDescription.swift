@@ -10,7 +10,7 @@ public struct CheckpointDescription: Sendable, CustomStringConvertible {
     public static let shownOptions = [
         "caption_model", "input_encoding_size", "rnn_size", "att_hid_size", "att_feat_size", "fc_feat_size",
         "num_layers", "use_bn", "use_box", "norm_att_feat", "vocab_size", "seq_length", "max_length",
-        "input_fc_dir", "input_att_dir",
+        "input_fc_dir", "input_att_dir", "N_enc", "N_dec", "d_model", "d_ff", "num_att_heads",
     ]
 
     public init(checkpoint: TorchCheckpoint, infos: TrainingInfos?, infosProblem: String? = nil) {
@@ -26,13 +26,16 @@ public struct CheckpointDescription: Sendable, CustomStringConvertible {
         if names.contains("core.att_lstm.weight_ih") && names.contains("core.lang_lstm.weight_ih") {
             return "updown (from the tensor names; no infos)"
         }
+        if names.contains("model.decoder.layers.0.src_attn.linears.0.weight") {
+            return "transformer (from the tensor names; no infos)"
+        }
         return "unknown (no infos; tensor names of no known family)"
     }
 
     /// A warning when the model did not train on bottom-up region means as fc features.
     public var warnings: [String] {
         var out: [String] = []
-        if let infos {
+        if let infos, infos.options["caption_model"] != .string("transformer") {  // the Transformer reads no fc
             switch infos.options["input_fc_dir"] {
             case .string(let dir)?:
                 let last = dir.split(separator: "/").last.map(String.init) ?? dir
@@ -45,7 +48,9 @@ public struct CheckpointDescription: Sendable, CustomStringConvertible {
             default:
                 break
             }
-            if let logit = checkpoint.stateDict.tensors["logit.weight"], logit.shape.count == 2,
+        }
+        if let infos {
+            if let logit = checkpoint.stateDict.tensors["logit.weight"] ?? checkpoint.stateDict.tensors["model.generator.proj.weight"], logit.shape.count == 2,
                 logit.shape[0] != infos.vocabulary.count + 1
             {
                 out.append("logit.weight has \(logit.shape[0]) rows but the vocabulary has \(infos.vocabulary.count) words (+1 for the end token): the infos file belongs to another model")
@@ -62,6 +67,7 @@ public struct CheckpointDescription: Sendable, CustomStringConvertible {
         }
         row("checkpoint", c.path)
         row("family", family)
+        lines += transformerLines
         switch c.format {
         case .safetensors: row("format", "safetensors")
         case .zip, .legacy:

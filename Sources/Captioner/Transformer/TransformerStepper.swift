@@ -1,0 +1,329 @@
+/// The Transformer's batched step behind the family seam (one per worker; owns its scratch
+/// buffers), decoding incrementally: each hypothesis keeps the keys and values of its prefix per
+/// decoder layer, copied to its children's rows when the search reorders hypotheses, and each
+/// image's encoder output is projected to keys and values once per decoder layer in `prepare`. A step
+/// therefore runs one token per hypothesis through the decoder. Upstream re-decodes the whole prefix
+/// at every step (`TransformerModel.core`); its decoder is causal, so the last position's output is
+/// the same (the goldens check it).
+final class TransformerStepper: DecoderStepper {
+    let model: TransformerCaptionModel
+    /// The positions a hypothesis can reach: the search's max length.
+    let maxLength: Int
+    var vocabularySize: Int { model.tokenCount }
+
+    // Per batch: the encoder over all valid regions, packed image after image.
+    private var maxRegions = 0
+    private var regionOffsets: [Int] = []  // per batch image: its first packed row (-1: not usable)
+    private var regionCounts: [Int] = []
+    private var packedRegions = 0
+    private let regionRows = ScratchBuffer<Float>(zero: 0)  // [T x D] valid region features
+    private let encoded = ScratchBuffer<Float>(zero: 0)  // [T x d]
+    private let normed = ScratchBuffer<Float>(zero: 0)  // [max(T, rows) x d]
+    private let projections = ScratchBuffer<Float>(zero: 0)  // [max(T, rows) x 3d]
+    private let mixed = ScratchBuffer<Float>(zero: 0)  // [max(T, rows) x d] attention output before linears.3
+    private let sublayerOut = ScratchBuffer<Float>(zero: 0)  // [max(T, rows) x d]
+    private let inner = ScratchBuffer<Float>(zero: 0)  // [max(T, rows) x d_ff]
+    private let memory = ScratchBuffer<Float>(zero: 0)  // [N_dec x T x 2d]: keys | values of the encoder output
+    private let weights = ScratchBuffer<Float>(zero: 0)  // [max(R, L)] one head's attention
+    // Per step.
+    private var position = 0  // of the rows of the last step
+    private var rowCapacity = 0
+    private let stream = ScratchBuffer<Float>(zero: 0)  // [rows x d] the residual stream
+    private let logits = ScratchBuffer<Float>(zero: 0)  // [rows x V1]
+    private let exponentials = ScratchBuffer<Float>(zero: 0)  // [V1]
+    private let averaged = ScratchBuffer<Float>(zero: 0)  // [rows x R] last layer's cross-attention, head mean
+    private var cacheKeys = ScratchBuffer<Float>(zero: 0)  // [N_dec x rows x L x d]
+    private var cacheValues = ScratchBuffer<Float>(zero: 0)
+    private var spareKeys = ScratchBuffer<Float>(zero: 0)
+    private var spareValues = ScratchBuffer<Float>(zero: 0)
+
+    var logProbs: UnsafeMutablePointer<Float> { logits.pointer }
+    var attention: UnsafePointer<Float> { UnsafePointer(averaged.pointer) }
+
+    init(model: TransformerCaptionModel, maxLength: Int) {
+        precondition(maxLength <= model.positions, "max length \(maxLength) beyond the positional table: check with validate(settings:) first")
+        self.model = model
+        self.maxLength = maxLength
+    }
+
+    // MARK: - Building blocks
+
+    /// `out = LN(x)` per row: `gain * (x - mean) / (std + 1e-6) + bias`, std unbiased (upstream's LayerNorm).
+    private func layerNorm(_ x: UnsafePointer<Float>, rows: Int, _ norm: TransformerCaptionModel.Norm, into out: UnsafeMutablePointer<Float>) {
+        let d = model.options.modelWidth
+        norm.gain.withUnsafeBufferPointer { gain in
+            norm.bias.withUnsafeBufferPointer { bias in
+                for row in 0..<rows {
+                    let v = x + row * d
+                    let o = out + row * d
+                    let mean = Kernels.sum(v, count: d) / Float(d)
+                    var squares: Float = 0
+                    for i in 0..<d {
+                        let c = v[i] - mean
+                        squares += c * c
+                    }
+                    let denominator = (squares / Float(d - 1)).squareRoot() + 1e-6
+                    for i in 0..<d { o[i] = gain[i] * (v[i] - mean) / denominator + bias[i] }
+                }
+            }
+        }
+    }
+
+    /// `out[rows x n] = x · W + b` with an `[in, out]` weight whose rows hold `weightStride` floats
+    /// (`n` of them used, from `weight`'s first column).
+    private func linear(
+        _ x: UnsafePointer<Float>, rows: Int, inputs k: Int, _ weight: UnsafePointer<Float>, weightStride: Int,
+        _ bias: UnsafePointer<Float>, outputs n: Int, into out: UnsafeMutablePointer<Float>, outStride: Int
+    ) {
+        BLAS.multiply(rows: rows, outputs: n, inputs: k, x, xStride: k, weight, yStride: weightStride, into: out, cStride: outStride)
+        for row in 0..<rows {
+            let o = out + row * outStride
+            for j in 0..<n { o[j] += bias[j] }
+        }
+    }
+
+    private func linear(
+        _ x: UnsafePointer<Float>, rows: Int, inputs k: Int, _ weight: [Float], _ bias: [Float], outputs n: Int,
+        into out: UnsafeMutablePointer<Float>, outStride: Int
+    ) {
+        weight.withUnsafeBufferPointer { w in
+            bias.withUnsafeBufferPointer { b in
+                linear(x, rows: rows, inputs: k, w.baseAddress!, weightStride: n, b.baseAddress!, outputs: n, into: out, outStride: outStride)
+            }
+        }
+    }
+
+    /// `softmax(scores)` in place over `count` values (the maximum subtracted first, as torch does).
+    private static func softmax(_ scores: UnsafeMutablePointer<Float>, count: Int) {
+        var largest = -Float.infinity
+        for i in 0..<count where scores[i] > largest { largest = scores[i] }
+        var total: Float = 0
+        for i in 0..<count {
+            let e = Kernels.exp(scores[i] - largest)
+            scores[i] = e
+            total += e
+        }
+        for i in 0..<count { scores[i] /= total }
+    }
+
+    /// One head's scaled dot-product attention of `query` over `count` keys and values (rows of
+    /// stride `stride`, the head's slice at the pointers): the weights go to `weights`, the weighted
+    /// values to `out`.
+    private static func attend(
+        query: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, stride: Int, count: Int,
+        width dk: Int, scale: Float, weights: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>
+    ) {
+        for j in 0..<count { weights[j] = Kernels.dot(query, keys + j * stride, count: dk) / scale }
+        softmax(weights, count: count)
+        for i in 0..<dk { out[i] = 0 }
+        for j in 0..<count {
+            let a = weights[j]
+            let v = values + j * stride
+            for i in 0..<dk { out[i] += a * v[i] }
+        }
+    }
+
+    /// `stream += x · W^T + b` (the sublayer's output computed first, then added, as upstream does).
+    private func addSublayer(_ x: UnsafePointer<Float>, rows: Int, inputs k: Int, _ weight: [Float], _ bias: [Float], to stream: UnsafeMutablePointer<Float>) {
+        let d = model.options.modelWidth
+        linear(x, rows: rows, inputs: k, weight, bias, outputs: d, into: sublayerOut.pointer, outStride: d)
+        for i in 0..<(rows * d) { stream[i] += sublayerOut[i] }
+    }
+
+    /// The pre-norm feed-forward sublayer: `stream += w_2(relu(w_1(LN(stream))))`.
+    private func feedForward(_ ff: TransformerCaptionModel.FeedForward, norm: TransformerCaptionModel.Norm, rows: Int, stream: UnsafeMutablePointer<Float>) {
+        let (d, f) = (model.options.modelWidth, model.options.feedForwardWidth)
+        layerNorm(stream, rows: rows, norm, into: normed.pointer)
+        linear(normed.pointer, rows: rows, inputs: d, ff.inner, ff.innerBias, outputs: f, into: inner.pointer, outStride: f)
+        for i in 0..<(rows * f) where inner[i] < 0 { inner[i] = 0 }
+        addSublayer(inner.pointer, rows: rows, inputs: f, ff.outer, ff.outerBias, to: stream)
+    }
+
+    // MARK: - Per batch: the encoder
+
+    /// `att_embed` (Linear + ReLU) of the valid regions, the encoder, and each decoder layer's key
+    /// and value projections of the encoder output, once per image. Padded regions are never read:
+    /// upstream masks them with -inf before its softmax, so they get weight exactly 0 there too.
+    func prepare(batch: FeatureBatch, features: UnsafePointer<Float>, usable: [Bool], maxRows: Int) {
+        let o = model.options
+        let (d, D, h, L) = (o.modelWidth, model.featureDimension, o.heads, maxLength)
+        let dk = d / h
+        maxRegions = batch.maxRegions
+        regionOffsets = []
+        regionCounts = batch.regionCounts
+        var total = 0
+        for image in 0..<batch.imageCount {
+            regionOffsets.append(usable[image] ? total : -1)
+            if usable[image] { total += batch.regionCounts[image] }
+        }
+        packedRegions = total
+        let widest = max(total, maxRows)
+        regionRows.reserve(total * D)
+        encoded.reserve(total * d)
+        normed.reserve(widest * d)
+        projections.reserve(widest * 3 * d)
+        mixed.reserve(widest * d)
+        sublayerOut.reserve(widest * d)
+        inner.reserve(widest * o.feedForwardWidth)
+        memory.reserve(o.decoderLayers * total * 2 * d)
+        weights.reserve(max(batch.maxRegions, L))
+        rowCapacity = maxRows
+        for buffer in [cacheKeys, cacheValues, spareKeys, spareValues] { buffer.reserve(o.decoderLayers * maxRows * L * d) }
+        stream.reserve(maxRows * d)
+        logits.reserve(maxRows * model.tokenCount)
+        exponentials.reserve(model.tokenCount)
+        averaged.reserve(maxRows * batch.maxRegions)
+        position = 0
+
+        for image in 0..<batch.imageCount where usable[image] {
+            (regionRows.pointer + regionOffsets[image] * D).update(
+                from: features + image * batch.maxRegions * D, count: batch.regionCounts[image] * D)
+        }
+        linear(regionRows.pointer, rows: total, inputs: D, model.regionEmbedding, model.regionEmbeddingBias, outputs: d, into: encoded.pointer, outStride: d)
+        for i in 0..<(total * d) where encoded[i] < 0 { encoded[i] = 0 }
+
+        let scale = Float(Double(dk).squareRoot())
+        for layer in model.encoderLayers {
+            layerNorm(encoded.pointer, rows: total, layer.norms[0], into: normed.pointer)
+            let a = layer.selfAttention
+            linear(normed.pointer, rows: total, inputs: d, a.input, a.inputBias, outputs: 3 * d, into: projections.pointer, outStride: 3 * d)
+            for image in 0..<batch.imageCount where usable[image] {
+                let first = regionOffsets[image]
+                let count = batch.regionCounts[image]
+                for row in first..<(first + count) {
+                    for head in 0..<h {
+                        let column = head * dk
+                        Self.attend(
+                            query: projections.pointer + row * 3 * d + column,
+                            keys: projections.pointer + first * 3 * d + d + column,
+                            values: projections.pointer + first * 3 * d + 2 * d + column, stride: 3 * d, count: count,
+                            width: dk, scale: scale, weights: weights.pointer, into: mixed.pointer + row * d + column)
+                    }
+                }
+            }
+            addSublayer(mixed.pointer, rows: total, inputs: d, a.output, a.outputBias, to: encoded.pointer)
+            feedForward(layer.feedForward, norm: layer.norms[1], rows: total, stream: encoded.pointer)
+        }
+        layerNorm(encoded.pointer, rows: total, model.encoderNorm, into: normed.pointer)
+        for (index, layer) in model.decoderLayers.enumerated() {
+            // The key and value columns of the cross-attention's stacked input weights.
+            let a = layer.sourceAttention
+            a.input.withUnsafeBufferPointer { w in
+                a.inputBias.withUnsafeBufferPointer { b in
+                    linear(
+                        normed.pointer, rows: total, inputs: d, w.baseAddress! + d, weightStride: 3 * d, b.baseAddress! + d, outputs: 2 * d,
+                        into: memory.pointer + index * total * 2 * d, outStride: 2 * d)
+                }
+            }
+        }
+    }
+
+    // MARK: - Per step
+
+    /// Row `r` of the step inherits the prefix cache (positions `0..<length`) of row `parents[r]`.
+    private func inheritCaches(rows: Int, parents: UnsafePointer<Int32>, length: Int) {
+        let o = model.options
+        let (d, L) = (o.modelWidth, maxLength)
+        for layer in 0..<o.decoderLayers {
+            for row in 0..<rows {
+                let to = ((layer * rowCapacity + row) * L) * d
+                let from = ((layer * rowCapacity + Int(parents[row])) * L) * d
+                (spareKeys.pointer + to).update(from: cacheKeys.pointer + from, count: length * d)
+                (spareValues.pointer + to).update(from: cacheValues.pointer + from, count: length * d)
+            }
+        }
+        swap(&cacheKeys, &spareKeys)
+        swap(&cacheValues, &spareValues)
+    }
+
+    /// One decoder position for `rows` hypotheses: all rows of a step are at the same position
+    /// (0 for rows starting from the initial state, parent's + 1 otherwise), since both of
+    /// upstream's searches advance every hypothesis together.
+    func step(rows: Int, images: UnsafePointer<Int>, parents: UnsafePointer<Int32>, tokens: UnsafePointer<Int32>) {
+        let o = model.options
+        let (d, h, L, V1) = (o.modelWidth, o.heads, maxLength, model.tokenCount)
+        let dk = d / h
+        let R = maxRegions
+        precondition(rows <= rowCapacity, "more rows than prepare(maxRows:) allowed")
+        if parents[0] < 0 {
+            position = 0
+        } else {
+            position += 1
+            inheritCaches(rows: rows, parents: parents, length: position)
+        }
+        let p = position
+        precondition(p < L, "a hypothesis beyond the max length the stepper was made for")
+        let scale = Float(Double(dk).squareRoot())
+        let embeddingScale = Float(Double(d).squareRoot())
+        model.wordEmbedding.withUnsafeBufferPointer { lut in
+            model.positionalEncoding.withUnsafeBufferPointer { pe in
+                for row in 0..<rows {
+                    let x = stream.pointer + row * d
+                    let w = lut.baseAddress! + Int(tokens[row]) * d
+                    let at = pe.baseAddress! + p * d
+                    for i in 0..<d { x[i] = w[i] * embeddingScale + at[i] }
+                }
+            }
+        }
+        averaged.pointer.update(repeating: 0, count: rows * R)
+        for (index, layer) in model.decoderLayers.enumerated() {
+            // Masked self-attention over the prefix: this token's key and value join the cache.
+            layerNorm(stream.pointer, rows: rows, layer.norms[0], into: normed.pointer)
+            let a = layer.selfAttention
+            linear(normed.pointer, rows: rows, inputs: d, a.input, a.inputBias, outputs: 3 * d, into: projections.pointer, outStride: 3 * d)
+            for row in 0..<rows {
+                let base = ((index * rowCapacity + row) * L) * d
+                (cacheKeys.pointer + base + p * d).update(from: projections.pointer + row * 3 * d + d, count: d)
+                (cacheValues.pointer + base + p * d).update(from: projections.pointer + row * 3 * d + 2 * d, count: d)
+                for head in 0..<h {
+                    let column = head * dk
+                    Self.attend(
+                        query: projections.pointer + row * 3 * d + column, keys: cacheKeys.pointer + base + column,
+                        values: cacheValues.pointer + base + column, stride: d, count: p + 1, width: dk, scale: scale,
+                        weights: weights.pointer, into: mixed.pointer + row * d + column)
+                }
+            }
+            addSublayer(mixed.pointer, rows: rows, inputs: d, a.output, a.outputBias, to: stream.pointer)
+
+            // Attention over the image's regions, with keys and values computed once per image.
+            layerNorm(stream.pointer, rows: rows, layer.norms[1], into: normed.pointer)
+            let s = layer.sourceAttention
+            s.input.withUnsafeBufferPointer { w in
+                s.inputBias.withUnsafeBufferPointer { b in
+                    linear(normed.pointer, rows: rows, inputs: d, w.baseAddress!, weightStride: 3 * d, b.baseAddress!, outputs: d, into: projections.pointer, outStride: d)
+                }
+            }
+            let last = index == model.decoderLayers.count - 1
+            for row in 0..<rows {
+                let first = regionOffsets[images[row]]
+                let count = regionCounts[images[row]]
+                let keys = memory.pointer + (index * packedRegions + first) * 2 * d
+                let values = keys + d
+                let target = averaged.pointer + row * R
+                for head in 0..<h {
+                    let column = head * dk
+                    Self.attend(
+                        query: projections.pointer + row * d + column, keys: keys + column, values: values + column, stride: 2 * d,
+                        count: count, width: dk, scale: scale, weights: weights.pointer, into: mixed.pointer + row * d + column)
+                    if last {
+                        for j in 0..<count { target[j] += weights[j] }
+                    }
+                }
+                if last {
+                    for j in 0..<count { target[j] /= Float(h) }
+                }
+            }
+            addSublayer(mixed.pointer, rows: rows, inputs: d, s.output, s.outputBias, to: stream.pointer)
+            feedForward(layer.feedForward, norm: layer.norms[2], rows: rows, stream: stream.pointer)
+        }
+        layerNorm(stream.pointer, rows: rows, model.decoderNorm, into: normed.pointer)
+        model.projection.withUnsafeBufferPointer { w in
+            BLAS.multiply(rows: rows, outputs: V1, inputs: d, normed.pointer, xStride: d, w.baseAddress!, yStride: V1, into: logits.pointer, cStride: V1)
+        }
+        model.projectionBias.withUnsafeBufferPointer { bias in
+            for row in 0..<rows {
+                Kernels.logSoftmax(logits.pointer + row * V1, bias: bias.baseAddress!, scratch: exponentials.pointer, count: V1)
+            }
+        }
+    }
+}
