@@ -200,27 +200,37 @@ public enum Pictures {
         // Horizontal pass: height of the source, width of the target.
         var horizontal = [Float](repeating: 0, count: image.height * width * 3)
         image.pixels.withUnsafeBufferPointer { source in
-            for y in 0..<image.height {
-                let sourceRow = y * image.width * 3, targetRow = y * width * 3
-                for x in 0..<width {
-                    var r: Float = 0, g: Float = 0, b: Float = 0
-                    for (index, weight) in columns[x] {
-                        let p = sourceRow + index * 3
-                        r += weight * Float(source[p]); g += weight * Float(source[p + 1]); b += weight * Float(source[p + 2])
+            horizontal.withUnsafeMutableBufferPointer { target in
+                for y in 0..<image.height {
+                    let sourceRow = y * image.width * 3, targetRow = y * width * 3
+                    for x in 0..<width {
+                        var r: Float = 0, g: Float = 0, b: Float = 0
+                        for (index, weight) in columns[x] {
+                            let p = sourceRow + index * 3
+                            r += weight * Float(source[p]); g += weight * Float(source[p + 1]); b += weight * Float(source[p + 2])
+                        }
+                        target[targetRow + x * 3] = r; target[targetRow + x * 3 + 1] = g; target[targetRow + x * 3 + 2] = b
                     }
-                    horizontal[targetRow + x * 3] = r; horizontal[targetRow + x * 3 + 1] = g; horizontal[targetRow + x * 3 + 2] = b
                 }
             }
         }
+        // Vertical pass.
         var pixels = [UInt8](repeating: 0, count: width * height * 3)
         let rowLength = width * 3
-        for y in 0..<height {
-            var sums = [Float](repeating: 0, count: rowLength)
-            for (index, weight) in rows[y] {
-                let start = index * rowLength
-                for i in 0..<rowLength { sums[i] += weight * horizontal[start + i] }
+        var sums = [Float](repeating: 0, count: rowLength)
+        horizontal.withUnsafeBufferPointer { source in
+            pixels.withUnsafeMutableBufferPointer { target in
+                sums.withUnsafeMutableBufferPointer { sums in
+                    for y in 0..<height {
+                        for i in 0..<rowLength { sums[i] = 0 }
+                        for (index, weight) in rows[y] {
+                            let start = index * rowLength
+                            for i in 0..<rowLength { sums[i] += weight * source[start + i] }
+                        }
+                        for i in 0..<rowLength { target[y * rowLength + i] = UInt8(max(0, min(255, sums[i].rounded()))) }
+                    }
+                }
             }
-            for i in 0..<rowLength { pixels[y * rowLength + i] = UInt8(max(0, min(255, sums[i].rounded()))) }
         }
         return RGBImage(width: width, height: height, pixels: pixels)
     }
