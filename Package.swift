@@ -23,6 +23,12 @@ let package = Package(
         .systemLibrary(
             name: "CDeflate", pkgConfig: "libdeflate",
             providers: [.apt(["libdeflate-dev"])]),
+        .systemLibrary(
+            name: "CTurboJPEG", pkgConfig: "libturbojpeg",
+            providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(
+            name: "CPNG", pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]),
 
         // The decoder's AVX2 kernels: the project's own C, header-only, x86-64 only (kernels.h).
         .target(name: "CKernels"),
@@ -34,7 +40,9 @@ let package = Package(
         .target(name: "Captioner", dependencies: ["HDF5", "CBLAS", "CKernels"]),
         .target(name: "CaptionMetrics", dependencies: ["ConcurrencyPrimitives"]),
         .target(name: "ResultStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
-        .target(name: "RunReport", dependencies: ["ResultStore", "CaptionMetrics"]),
+        // The report's pictures: decoded, scaled down and re-encoded as JPEG (libjpeg-turbo, libpng).
+        .target(name: "Pictures", dependencies: ["CTurboJPEG", "CPNG"]),
+        .target(name: "RunReport", dependencies: ["ResultStore", "CaptionMetrics", "Pictures"]),
         .target(
             name: "Pipeline",
             dependencies: [
@@ -64,9 +72,10 @@ let package = Package(
         .testTarget(
             name: "ResultStoreTests",
             dependencies: ["ResultStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "PicturesTests", dependencies: ["Pictures", "TestSupport"]),
         .testTarget(
             name: "RunReportTests",
-            dependencies: ["RunReport", "ResultStore", "CaptionMetrics", "TestSupport"]),
+            dependencies: ["RunReport", "Pictures", "ResultStore", "CaptionMetrics", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "HDF5", "RegionFeatures", "ResultStore", "TestSupport"]),
         .testTarget(name: "NightcapCLITests", dependencies: ["nightcap", "CaptionMetrics", "Pipeline", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["HDF5", "TestSupport", "ResultStore"]),

@@ -157,8 +157,9 @@ struct HTMLPage {
 
     mutating func imageCard(
         number: Int, imageID: String, a: ImageDetail?, b: ImageDetail??, labels: (String, String?),
-        references: [String]?, picture: ReportPicture?, originalSize: (width: Int, height: Int)?
+        references: [String]?, picture lookup: PictureLookup, originalSize: (width: Int, height: Int)?
     ) {
+        let picture = lookup.picture
         raw("<article class=\"image\" id=\"image-\(number)\"><h3>image \(escape(imageID))")
         if let b, let ca = a?.caption.metrics[Metric.cider.rawValue], let cb = b?.caption.metrics[Metric.cider.rawValue] {
             raw(" <span class=\"delta\">CIDEr \(fixed(ca)) → \(fixed(cb)) (\(signed(cb - ca)))</span>")
@@ -174,6 +175,10 @@ struct HTMLPage {
             raw("<svg class=\"defs\" aria-hidden=\"true\"><defs><image id=\"picture-\(number)\" x=\"0\" y=\"0\" "
                 + "width=\"\(frame.width)\" height=\"\(frame.height)\" preserveAspectRatio=\"none\" "
                 + "href=\"data:\(picture.mimeType);base64,\(picture.data.base64EncodedString())\"/></defs></svg>")
+        }
+        if case .unreadable(let file, let reason) = lookup {
+            raw("<p class=\"note picture-note\">The picture \(escape(file)) was left out: \(escape(reason)). "
+                + "The boxes are drawn over a plain frame.</p>")
         }
         raw("<div class=\"sides\">")
         let sides: [(String, ImageDetail?)] = b == nil ? [("", a)] : [("A: \(labels.0)", a), ("B: \(labels.1 ?? "")", b!)]

@@ -52,7 +52,7 @@ public enum RunReport {
             ?? "nightcap: run \(a.run.runID) (\(a.run.name))"
         page.begin(title: title)
         page.summary(a: a, b: b, comparison: comparison)
-        var pictures: [String: ReportPicture?] = [:]
+        var pictures: [String: PictureLookup] = [:]
         var cardNumber = 0
         for section in sections {
             page.raw("<section class=\"images\"><h2>\(escape(section.title))</h2>")
@@ -66,12 +66,12 @@ public enum RunReport {
                         .map { ($0.caption.imageID, $0) })
             }
             for imageID in section.imageIDs {
-                if pictures[imageID] == nil { pictures[imageID] = options.images.flatMap { $0.picture(for: imageID) } }
+                if pictures[imageID] == nil { pictures[imageID] = options.images?.picture(for: imageID) ?? .missing }
                 cardNumber += 1
                 page.imageCard(
                     number: cardNumber, imageID: imageID, a: detailsA[imageID], b: detailsB.map { $0[imageID] },
                     labels: (a.run.name, b?.run.name), references: a.references[imageID] ?? b?.references[imageID],
-                    picture: pictures[imageID] ?? nil, originalSize: a.imageSizes[imageID] ?? b?.imageSizes[imageID])
+                    picture: pictures[imageID] ?? .missing, originalSize: a.imageSizes[imageID] ?? b?.imageSizes[imageID])
             }
             page.raw("</section>")
         }

@@ -15,13 +15,17 @@ extension Nightcap {
                 fell (--worst) and rose (--best) most from RUN to RUN_B, and the metric deltas with paired bootstrap \
                 confidence intervals. With --images DIR the boxes are drawn over the pictures, found as <id>.jpg, \
                 <id>.jpeg, <id>.png, or for numeric ids COCO_val2014_<12 digits>.jpg (also train2014, test2014, \
-                test2015) and <12 digits>.jpg.
+                test2015) and <12 digits>.jpg; each is embedded scaled down to --image-size pixels on its longest \
+                side and re-encoded as JPEG (quality 80), or as it is when it already fits. A picture that is not \
+                a whole JPEG or PNG is left out with a note on its card.
                 """)
 
         @Argument(help: "The run (id or name).") var runReference: String
         @Option(name: .customLong("vs"), help: "A second run to compare with (id or name): B in the deltas.")
         var versus: String?
         @Option(help: "A directory with the pictures, to draw the boxes over them.") var images: String?
+        @Option(help: "The longest side of an embedded picture, in pixels (default 480).")
+        var imageSize = ImageDirectory.defaultMaxSide
         @Option(help: "Show this many lowest-CIDEr images (with --vs: most worsened; default 20).") var worst = 20
         @Option(help: "Show this many highest-CIDEr images (with --vs: most improved; default 20).") var best = 20
         @Option(help: "A file of image ids, one per line: show these images instead of the worst and best.")
@@ -32,6 +36,9 @@ extension Nightcap {
 
         func validate() throws {
             guard worst >= 0, best >= 0 else { throw ValidationError("Please give --worst and --best as counts of 0 or more.") }
+            guard imageSize >= 16, imageSize <= 4096 else {
+                throw ValidationError("Please give --image-size as a number of pixels from 16 to 4096 (default 480).")
+            }
         }
 
         func run() throws {
@@ -47,7 +54,7 @@ extension Nightcap {
             let run = try results.run(reference: runReference)
             let other = try versus.map { try results.run(reference: $0) }
             let options = ReportOptions(
-                worst: worst, best: best, imageIDs: imageIDs, images: images.map(ImageDirectory.init(path:)),
+                worst: worst, best: best, imageIDs: imageIDs, images: images.map { ImageDirectory(path: $0, maxSide: imageSize) },
                 bootstrap: bootstrapOptions.pairedBootstrap)
             let html: String
             do {

@@ -75,6 +75,9 @@ import Testing
         let negative = try NightcapProcess.run(["report", "1", "--db", db, "--worst=-1", "--out", page])
         #expect(negative.status == 2)
         #expect(negative.standardError.contains("Please give --worst and --best as counts of 0 or more."))
+        let tiny = try NightcapProcess.run(["report", "1", "--db", db, "--image-size", "0", "--out", page])
+        #expect(tiny.status == 2)
+        #expect(tiny.standardError.contains("Please give --image-size as a number of pixels from 16 to 4096 (default 480)."))
     }
 }
 
@@ -133,6 +136,20 @@ import Testing
         let bytes = try Data(contentsOf: URL(fileURLWithPath: png))
         #expect(bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]))
         #expect(bytes.count > 10_000)
+
+        // The demo's 320x240 pictures scaled to 160 pixels: re-encoded as JPEG, still drawn over the
+        // 640x480 frame of the originals its references file names (the boxes' coordinates), and
+        // the page still renders.
+        let scaledPage = folder.path("scaled.html")
+        let scaled = try NightcapProcess.run(
+            ["report", "1", "--db", db, "--images", Self.pictures, "--image-size", "160", "--worst", "4", "--best", "4",
+             "--out", scaledPage])
+        #expect(scaled.status == 0, "\(scaled.standardError)")
+        let scaledHTML = try String(contentsOfFile: scaledPage, encoding: .utf8)
+        #expect(scaledHTML.components(separatedBy: "href=\"data:image/jpeg;base64,").count == 9)
+        #expect(scaledHTML.components(separatedBy: "width=\"640\" height=\"480\" preserveAspectRatio=\"none\"").count == 9)
+        let scaledDOM = try chromium.dumpDOM(scaledPage)
+        #expect(scaledDOM.standardOutput.contains("data-js=\"ok\""))
 
         // Two runs side by side: both captions, the intervals, and the script ran.
         let versus = folder.path("versus.html")

@@ -1,5 +1,6 @@
 import CaptionMetrics
 import Foundation
+import Pictures
 import ResultStore
 import RunReport
 import Testing
@@ -181,43 +182,74 @@ final class ReportFixture {
         }
     }
 
-    @Test func picturesAreFoundByTheDocumentedNamesAndEmbedded() throws {
+    @Test func picturesAreFoundByTheDocumentedNamesAndEmbeddedScaledDown() throws {
         let fixture = try ReportFixture()
         #expect(ImageDirectory.candidateNames(for: "391895").contains("COCO_val2014_000000391895.jpg"))
         #expect(ImageDirectory.candidateNames(for: "391895").contains("000000391895.jpg"))
         #expect(ImageDirectory.candidateNames(for: "dog-7") == ["dog-7.jpg", "dog-7.jpeg", "dog-7.png"])
-        // A 2x1 PNG for image 502, a JPEG header (SOF0, 64x48) under the COCO name of 503.
-        let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52,
-                        0, 0, 1, 144, 0, 0, 0, 200, 8, 3, 0, 0, 0])
+        // 502: a 400x200 PNG (a half-size copy of the 800x400 original the references name);
+        // 503: a 1200x900 JPEG under its COCO name; 504: no picture; 505: a JPEG cut short.
+        let png = TestPNG.encode(width: 400, height: 200, channels: 3, pixels: [UInt8](repeating: 120, count: 400 * 200 * 3))
         try png.write(to: fixture.directory.url.appendingPathComponent("502.png"))
-        let jpeg = Data([0xFF, 0xD8, 0xFF, 0xE0, 0, 4, 0, 0, 0xFF, 0xC0, 0, 11, 8, 0, 48, 0, 64, 1, 1, 0x11, 0, 0xFF, 0xD9])
+        let jpeg = try Pictures.encodeJPEG(
+            Pictures.RGBImage(width: 1200, height: 900, pixels: (0..<(1200 * 900 * 3)).map { UInt8(truncatingIfNeeded: $0 % 251) }),
+            quality: 90)
         try jpeg.write(to: fixture.directory.url.appendingPathComponent("COCO_val2014_000000000503.jpg"))
-        let directory = ImageDirectory(path: fixture.directory.url.path)
-        #expect(directory.picture(for: "502").map { [$0.width, $0.height] } == [400, 200])
-        #expect(directory.picture(for: "503").map { [$0.width, $0.height] } == [64, 48])
-        #expect(directory.picture(for: "504") == nil)
+        try jpeg.prefix(jpeg.count / 3).write(to: fixture.directory.url.appendingPathComponent("505.jpg"))
+        let directory = ImageDirectory(path: fixture.directory.url.path, maxSide: 300)
+        let picture502 = try #require(directory.picture(for: "502").picture)
+        #expect([picture502.width, picture502.height, picture502.embeddedWidth, picture502.embeddedHeight] as [Int] == [400, 200, 300, 150])
+        #expect(picture502.mimeType == "image/jpeg")
+        let picture503 = try #require(directory.picture(for: "503").picture)
+        #expect([picture503.width, picture503.height, picture503.embeddedWidth, picture503.embeddedHeight] as [Int] == [1200, 900, 300, 225])
+        #expect(picture503.data.count * 4 < jpeg.count)
+        #expect(directory.picture(for: "504") == .missing)
+        guard case .unreadable(let file, let reason) = directory.picture(for: "505") else {
+            Issue.record("a JPEG cut short was read")
+            return
+        }
+        #expect(file == "505.jpg" && reason.contains("Premature end of JPEG file"))
+
         let html = try RunReport.html(
-            database: fixture.database, run: fixture.runA, options: ReportOptions(imageIDs: ["502", "503", "504"], images: directory))
-        #expect(html.contains("href=\"data:image/png;base64,\(png.base64EncodedString())\""))
+            database: fixture.database, run: fixture.runA,
+            options: ReportOptions(imageIDs: ["502", "503", "504", "505"], images: directory))
+        #expect(html.contains("href=\"data:image/jpeg;base64,\(picture502.data.base64EncodedString())\""))
+        #expect(html.contains("href=\"data:image/jpeg;base64,\(picture503.data.base64EncodedString())\""))
+        #expect(!html.contains(jpeg.base64EncodedString()))
         // 502: the boxes' coordinates are those of the 800x400 original the references name; the
-        // 400x200 picture is stretched over it. 503: no size in the references, the picture's own.
+        // scaled picture is stretched over it. 503: no size in the references, the picture's own
+        // original size (not the embedded 300x225).
         #expect(html.contains("<image id=\"picture-1\" x=\"0\" y=\"0\" width=\"800\" height=\"400\""))
         #expect(html.contains("viewBox=\"0 0 800.0 400.0\""))
-        #expect(html.contains("<image id=\"picture-2\" x=\"0\" y=\"0\" width=\"64\" height=\"48\""))
-        #expect(html.contains("viewBox=\"0 0 64.0 48.0\""))
+        #expect(html.contains("<image id=\"picture-2\" x=\"0\" y=\"0\" width=\"1200\" height=\"900\""))
+        #expect(html.contains("viewBox=\"0 0 1200.0 900.0\""))
         #expect(html.contains("<use href=\"#picture-1\"/>") && html.contains("<use href=\"#picture-2\"/>"))
-        #expect(!html.contains("#picture-3"))
+        #expect(!html.contains("#picture-3") && !html.contains("#picture-4"))
+        #expect(html.contains(
+            "<p class=\"note picture-note\">The picture 505.jpg was left out: the JPEG data cannot be decoded (Premature end of JPEG file). "
+                + "The boxes are drawn over a plain frame.</p>"))
+        #expect(html.components(separatedBy: "picture-note").count == 2)
+
+        // The same report with the pictures as they are on disk would be several times larger.
+        let larger = try RunReport.html(
+            database: fixture.database, run: fixture.runA,
+            options: ReportOptions(imageIDs: ["503"], images: ImageDirectory(path: fixture.directory.url.path, maxSide: 1200)))
+        let smaller = try RunReport.html(
+            database: fixture.database, run: fixture.runA, options: ReportOptions(imageIDs: ["503"], images: directory))
+        #expect(larger.utf8.count > jpeg.count && smaller.utf8.count * 3 < larger.utf8.count)
     }
 
-    /// Picture headers are parsed from untrusted files: random bytes, truncated and corrupted
-    /// headers give no picture or a positive size, never a crash or an out-of-range read.
-    @Test func pictureHeadersSurviveFuzzing() throws {
+    /// Picture files are untrusted: random bytes and damaged JPEG and PNG files give a picture
+    /// within the bound or a note, never a crash or an out-of-range read.
+    @Test func damagedPicturesSurviveFuzzing() throws {
         let directory = TemporaryDirectory()
         var random = SeededGenerator(seed: 2026)
-        let jpeg: [UInt8] = [0xFF, 0xD8, 0xFF, 0xE0, 0, 4, 0, 0, 0xFF, 0xC0, 0, 11, 8, 0, 48, 0, 64, 1, 1, 0x11, 0, 0xFF, 0xD9]
-        let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 1, 144, 0, 0, 0, 200]
-        var found = 0
-        for trial in 0..<600 {
+        let jpeg = [UInt8](try Pictures.encodeJPEG(
+            Pictures.RGBImage(width: 96, height: 72, pixels: (0..<(96 * 72 * 3)).map { UInt8(truncatingIfNeeded: $0 * 7) }),
+            quality: 80))
+        let png = [UInt8](TestPNG.encode(width: 90, height: 60, channels: 3, pixels: [UInt8](repeating: 33, count: 90 * 60 * 3)))
+        var found = 0, notes = 0
+        for trial in 0..<300 {
             var bytes: [UInt8]
             switch trial % 3 {
             case 0: bytes = (0..<Int(random.next() % 64)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
@@ -230,12 +262,18 @@ final class ReportFixture {
             }
             let name = trial % 2 == 0 ? "\(trial).jpg" : "\(trial).png"
             try Data(bytes).write(to: directory.url.appendingPathComponent(name))
-            if let picture = ImageDirectory(path: directory.url.path).picture(for: String(trial)) {
-                #expect(picture.width > 0 && picture.height > 0)
+            switch ImageDirectory(path: directory.url.path, maxSide: 48).picture(for: String(trial)) {
+            case .found(let picture):
+                #expect(picture.width > 0 && picture.height > 0 && max(picture.embeddedWidth, picture.embeddedHeight) <= 48)
                 found += 1
+            case .unreadable(let file, let reason):
+                #expect(file == name && !reason.isEmpty)
+                notes += 1
+            case .missing:
+                Issue.record("\(name) exists")
             }
         }
-        #expect(found > 100)  // the intact and lightly damaged headers still read
+        #expect(found > 20 && notes > 100)  // the intact and lightly damaged files still read
     }
 
     /// The image ids of the cards, in page order.
