@@ -149,3 +149,12 @@ SELECT r.run_id, r.name, r.status, r.created_at, r.finished_at, r.image_count,
 FROM runs r;
 
 PRAGMA user_version = 1;
+
+-- nightcap results database: schema version 2 (runs captioned without references).
+
+-- SHA-256 of the references a run's metrics were computed against (the file's bytes, its
+-- format and split), set when the run starts with references or when `nightcap score RUN`
+-- scores it later. NULL with references_path NULL: the run is not scored.
+ALTER TABLE runs ADD COLUMN references_digest TEXT;
+
+PRAGMA user_version = 2;

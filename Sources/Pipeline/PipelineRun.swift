@@ -39,6 +39,8 @@ public struct RunReport: Sendable {
     public var imagesFailed: Int
     public var imagesWithoutReferences: Int
     public var referencesWithoutImages: Int
+    /// False for a run without references: it has captions and no metrics.
+    public var scored: Bool
     public var shardsDone: Int
     public var shardCount: Int
     public var seconds: Double
@@ -94,6 +96,7 @@ public enum PipelineRun {
                     name: plan.name, fingerprint: plan.fingerprint.value, configJSON: plan.configurationJSON,
                     imageCount: plan.features.imageCount, shardSize: settings.shardSize, shardCount: plan.shardCount,
                     featuresPath: settings.featuresPath, modelPath: settings.modelPath, referencesPath: settings.referencesPath,
+                    referencesDigest: plan.fingerprint.referencesDigest,
                     nightcapVersion: NightcapVersion.current, ownerPID: pid, ownerHost: host))
         }
 
@@ -207,8 +210,8 @@ public enum PipelineRun {
         return RunReport(
             outcome: outcome, runID: runID, name: name, databasePath: plan.database.path, metrics: ordered,
             imageCount: plan.features.imageCount, imagesScored: scored, imagesFailed: progress.imagesFailed,
-            imagesWithoutReferences: plan.references.imagesWithoutReferences.count,
-            referencesWithoutImages: plan.references.referencesWithoutImages, shardsDone: progress.shardsDone,
+            imagesWithoutReferences: plan.references?.imagesWithoutReferences.count ?? 0,
+            referencesWithoutImages: plan.references?.referencesWithoutImages ?? 0, scored: plan.references != nil, shardsDone: progress.shardsDone,
             shardCount: plan.shardCount, seconds: Date().timeIntervalSince(started))
     }
 }

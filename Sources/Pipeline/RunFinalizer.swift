@@ -6,13 +6,29 @@ import ResultStore
 /// uninterrupted one would: BLEU from the summed per-image statistics, ROUGE-L as the mean of the
 /// stored per-image scores, CIDEr-D computed once over the whole scored set.
 enum RunFinalizer {
-    static func finalize(runID: Int64, database: ResultDatabase, references: ReferenceIndex) throws {
+    /// Computes and stores the corpus metrics (none for a run without references) and marks the
+    /// run completed.
+    static func finalize(runID: Int64, database: ResultDatabase, references: ReferenceIndex?) throws {
         let started = Date()
-        // Captions come in image order, so every sum below runs in the same order on every run.
-        let captions = try database.captions(runID: runID)
-        let statistics = Dictionary(uniqueKeysWithValues: try database.bleuStatistics(runID: runID).map { ($0.imageID, $0) })
-        let rouge = Dictionary(uniqueKeysWithValues: try database.imageMetrics(runID: runID, metric: "ROUGE_L").map { ($0.imageID, $0.value) })
+        if let references {
+            // Captions come in image order, so every sum below runs in the same order on every run.
+            let captions = try database.captions(runID: runID)
+            let scores = corpusScores(
+                captions: captions, statistics: try database.bleuStatistics(runID: runID),
+                rouge: try database.imageMetrics(runID: runID, metric: "ROUGE_L"), references: references)
+            try database.writeCorpusMetrics(runID: runID, corpus: scores.corpus, perImage: scores.cider)
+        }
+        try database.finish(runID: runID, finalizeSeconds: Date().timeIntervalSince(started))
+    }
 
+    /// The corpus scores of `captions` (in image order) and each image's CIDEr-D, from the
+    /// per-image BLEU statistics and ROUGE-L scores. Images without statistics or references are
+    /// left out.
+    static func corpusScores(
+        captions: [CaptionRecord], statistics: [BleuStatsRecord], rouge: [ImageMetricRecord], references: ReferenceIndex
+    ) -> (corpus: [String: Double], cider: [ImageMetricRecord]) {
+        let statistics = Dictionary(uniqueKeysWithValues: statistics.map { ($0.imageID, $0) })
+        let rouge = Dictionary(uniqueKeysWithValues: rouge.map { ($0.imageID, $0.value) })
         var scoredIDs: [String] = []
         var bleu: [BleuStatistics] = []
         var items: [CiderD.Item] = []
@@ -33,7 +49,6 @@ enum RunFinalizer {
             corpus["CIDEr"] = cider.corpus
             perImage = zip(scoredIDs, cider.perImage).map { ImageMetricRecord(imageID: $0, metric: "CIDEr", value: $1) }
         }
-        try database.writeCorpusMetrics(runID: runID, corpus: corpus, perImage: perImage)
-        try database.finish(runID: runID, finalizeSeconds: Date().timeIntervalSince(started))
+        return (corpus, perImage)
     }
 }

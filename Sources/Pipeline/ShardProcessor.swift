@@ -15,11 +15,12 @@ final class ShardProcessor {
     static let decodeBatchSize = 256
 
     let decoder: BatchDecoder
-    let references: ReferenceIndex
+    /// Nil for a run without references: captions only, scored later or never.
+    let references: ReferenceIndex?
     let attention: AttentionStorage
     let runID: Int64
 
-    init(model: CaptionModel, settings: DecodeSettings, references: ReferenceIndex, attention: AttentionStorage, runID: Int64) {
+    init(model: CaptionModel, settings: DecodeSettings, references: ReferenceIndex?, attention: AttentionStorage, runID: Int64) {
         decoder = BatchDecoder(model: model, settings: settings)
         self.references = references
         self.attention = attention
@@ -75,18 +76,10 @@ final class ShardProcessor {
                             topWeight: top?.weight))
                 }
             }
-            if let referenceTokens = references.tokens[id] {
-                let hypothesis = PTBTokenizer.tokenize(text)
-                let statistics = BleuStatistics(hypothesis: hypothesis, references: referenceTokens)
-                commit.bleuStats.append(
-                    BleuStatsRecord(
-                        imageID: id, testlen: statistics.testlen, reflen: statistics.reflen, guess: statistics.guess,
-                        correct: statistics.correct))
-                for (order, value) in CorpusBleu.imageScores(statistics).enumerated() {
-                    commit.imageMetrics.append(ImageMetricRecord(imageID: id, metric: "Bleu_\(order + 1)", value: value))
-                }
-                commit.imageMetrics.append(
-                    ImageMetricRecord(imageID: id, metric: "ROUGE_L", value: RougeL.score(hypothesis: hypothesis, references: referenceTokens)))
+            if let referenceTokens = references?.tokens[id] {
+                let (statistics, metrics) = ImageScoring.score(imageID: id, caption: text, referenceTokens: referenceTokens)
+                commit.bleuStats.append(statistics)
+                commit.imageMetrics += metrics
             }
         }
     }

@@ -21,6 +21,7 @@ public enum ResultSchema {
     /// Every migration, oldest first.
     public static let migrations: [Migration] = [
         Migration(version: 1, sql: version1),
+        Migration(version: 2, sql: version2ReferencelessRuns),
     ]
 
     /// The text of `schemas/results.sql`.
@@ -178,6 +179,20 @@ public enum ResultSchema {
         FROM runs r;
 
         PRAGMA user_version = 1;
+
+        """
+
+    /// Runs without references (scored later by `nightcap score RUN`): which references a run's
+    /// metrics were computed against, so that scoring it again with others is refused unless asked.
+    private static let version2ReferencelessRuns = """
+        -- nightcap results database: schema version 2 (runs captioned without references).
+
+        -- SHA-256 of the references a run's metrics were computed against (the file's bytes, its
+        -- format and split), set when the run starts with references or when `nightcap score RUN`
+        -- scores it later. NULL with references_path NULL: the run is not scored.
+        ALTER TABLE runs ADD COLUMN references_digest TEXT;
+
+        PRAGMA user_version = 2;
 
         """
 }

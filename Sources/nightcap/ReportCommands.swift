@@ -74,7 +74,7 @@ extension Nightcap {
             for run in try results.listRuns() {
                 rows.append([
                     String(run.runID), run.name, run.status.rawValue, run.createdAt, "\(run.imagesDone)/\(run.imageCount)",
-                    format(run.bleu4), format(run.cider),
+                    run.isScored ? format(run.bleu4) : "not scored", run.isScored ? format(run.cider) : "-",
                 ])
             }
             print(rows.count == 1 ? "no runs in \(database.path)" : table(rows))
@@ -102,7 +102,7 @@ extension Nightcap {
                 "fingerprint  \(record.fingerprint)",
                 "features     \(record.featuresPath ?? "-")",
                 "model        \(record.modelPath ?? "-")",
-                "references   \(record.referencesPath ?? "-")",
+                "references   \(record.referencesPath ?? "none: not scored (nightcap score \(record.runID) --references FILE)")",
                 "shards       \(progress.shardsDone)/\(progress.shardCount) done (shard size \(record.shardSize))",
                 "images       \(progress.imagesDone)/\(progress.imageCount) done, \(progress.imagesFailed) failed",
                 "decode time  \(String(format: "%.1f", progress.secondsSpent)) s summed over shards"

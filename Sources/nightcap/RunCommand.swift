@@ -8,12 +8,13 @@ extension Nightcap {
     /// `nightcap run`: caption every image, store everything, compute the metrics; resumes.
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Caption a features file with a model, score it against references, store it all in SQLite.",
+            abstract: "Caption a features file with a model, score it against references if given, store it all in SQLite.",
             discussion: """
                 Reads a pipeline file (pipelines/*.toml) and/or flags; flags override the file, and flags alone \
                 are enough. The same command resumes an interrupted run: a run with the same fingerprint \
                 (model, features, references, decode settings, shard size) picks up where it stopped; a \
-                completed one prints its results unless --new-run is given.
+                completed one prints its results unless --new-run is given. Without references the run \
+                captions and stores everything and computes no metrics; `nightcap score RUN` scores it later.
                 Exit codes: 0 done, 1 error, 2 usage, 130/143 interrupted by SIGINT/SIGTERM.
                 """)
 
@@ -41,8 +42,8 @@ extension Nightcap {
         @Flag(help: "No progress output.") var quiet = false
 
         func validate() throws {
-            if pipeline == nil && (features == nil || model == nil || references == nil) {
-                throw ValidationError("Please give a pipeline file, or all of --features, --model and --references.")
+            if pipeline == nil && (features == nil || model == nil) {
+                throw ValidationError("Please give a pipeline file, or --features and --model (and --references to score the run).")
             }
             if let attention, AttentionStorage(text: attention) == nil {
                 throw ValidationError("Please use full, top-K (for example top-5) or none for --attention, not \(attention).")
@@ -112,7 +113,13 @@ enum RunReportText {
         case .interrupted:
             lines.append("run \(report.runID) (\(report.name)) interrupted")
         }
-        lines.append("  images: \(report.imageCount) captioned into \(report.shardCount) shards; \(report.imagesScored) scored")
+        if report.scored {
+            lines.append("  images: \(report.imageCount) captioned into \(report.shardCount) shards; \(report.imagesScored) scored")
+        } else {
+            lines.append("  images: \(report.imageCount) captioned into \(report.shardCount) shards; not scored (no references)")
+            lines.append("  export for an evaluation server: nightcap export \(report.runID) --db \(report.databasePath) --format coco")
+            lines.append("  score later: nightcap score \(report.runID) --db \(report.databasePath) --references FILE")
+        }
         if report.imagesFailed > 0 {
             lines.append("  failed images: \(report.imagesFailed) (excluded from metrics; `nightcap show \(report.runID)` lists them)")
         }

@@ -50,7 +50,7 @@ import Testing
     }
 
     @Test func validationMessagesReadLikeAdvice() {
-        #expect(parseFailure(Nightcap.Run.self, ["--features", "f.h5"]) == "Please give a pipeline file, or all of --features, --model and --references.")
+        #expect(parseFailure(Nightcap.Run.self, ["--features", "f.h5"]) == "Please give a pipeline file, or --features and --model (and --references to score the run).")
         #expect(parseFailure(Nightcap.Run.self, ["p.toml", "--attention", "most"]) == "Please use full, top-K (for example top-5) or none for --attention, not most.")
         #expect(parseFailure(Nightcap.Compare.self, ["1", "2", "--max-drop", "CIDEr"]) == "Please write --max-drop as METRIC=NUMBER (for example CIDEr=0.02), not CIDEr.")
         #expect(parseFailure(Nightcap.Compare.self, ["1", "2", "--min", "SPICE=0.2"]) == "Please use one of Bleu_1, Bleu_2, Bleu_3, Bleu_4, ROUGE_L, CIDEr in --min, not SPICE.")

@@ -16,7 +16,7 @@ import Testing
         defer { try? queue.close() }
         try queue.read { db in
             #expect(try String.fetchOne(db, sql: "PRAGMA journal_mode") == "wal")
-            #expect(try Int.fetchOne(db, sql: "PRAGMA user_version") == 1)
+            #expect(try Int.fetchOne(db, sql: "PRAGMA user_version") == ResultSchema.currentVersion)
             #expect(try Int32.fetchOne(db, sql: "PRAGMA application_id") == ResultSchema.applicationID)
             let tables = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'"))
             #expect(
@@ -47,10 +47,10 @@ import Testing
         try queue.close()
 
         let error = #expect(throws: ResultStoreError.self) { try ResultDatabase(path: path) }
-        #expect(error == .newerSchema(path: path, found: 7, known: 1))
+        #expect(error == .newerSchema(path: path, found: 7, known: ResultSchema.currentVersion))
         #expect(
-            error?.description == "\(path) has schema version 7, this nightcap knows up to 1: upgrade nightcap")
-        #expect(throws: ResultStoreError.newerSchema(path: path, found: 7, known: 1)) {
+            error?.description == "\(path) has schema version 7, this nightcap knows up to \(ResultSchema.currentVersion): upgrade nightcap")
+        #expect(throws: ResultStoreError.newerSchema(path: path, found: 7, known: ResultSchema.currentVersion)) {
             try ResultDatabase(path: path, readOnly: true)
         }
     }
@@ -162,7 +162,7 @@ import Testing
         try queue.close()
         let store = try ResultDatabase(path: path)
         defer { try? store.close() }
-        #expect(try store.schemaVersion() == 1)
+        #expect(try store.schemaVersion() == ResultSchema.currentVersion)
         _ = try store.createRun(Fixture.newRun())
     }
 }
