@@ -25,7 +25,8 @@ public final class HDF5Dataset: HDF5Object {
         self.name = name
         path = group.childPath(name)
         let id = try HDF5Library.check(
-            H5Dopen2(group.handle.id, name, nc_H5P_DEFAULT()), "H5Dopen2", file: file.path, object: path,
+            HDF5ReadWatch.during(file: group.file.path, object: group.childPath(name)) { H5Dopen2(group.handle.id, name, nc_H5P_DEFAULT()) },
+            "H5Dopen2", file: file.path, object: path,
             message: "cannot open the dataset")
         handle = HDF5Handle(id, closer: H5Dclose)
         fileType = HDF5Handle(
@@ -35,9 +36,18 @@ public final class HDF5Dataset: HDF5Object {
         let space = HDF5Handle(
             try HDF5Library.check(H5Dget_space(id), "H5Dget_space", file: file.path, object: path), closer: H5Sclose)
         let rank = Int(H5Sget_simple_extent_ndims(space.id))
+        guard (0...32).contains(rank) else {
+            _ = HDF5Library.errorStack()
+            throw HDF5Error(
+                .wrongShape, file: file.path, object: path,
+                message: "has \(rank) dimensions, which HDF5 never writes (at most 32): the file is damaged; write or copy it again")
+        }
         var dims = [hsize_t](repeating: 0, count: max(rank, 1))
-        if rank > 0 { _ = H5Sget_simple_extent_dims(space.id, &dims, nil) }
-        shape = rank > 0 ? dims.map { Int($0) } : []
+        var maxDims = [hsize_t](repeating: 0, count: max(rank, 1))
+        if rank > 0 { _ = H5Sget_simple_extent_dims(space.id, &dims, &maxDims) }
+        shape = try HDF5SizeCheck.shape(
+            dims: Array(dims.prefix(rank)), maxDims: Array(maxDims.prefix(rank)), elementSize: H5Tget_size(fileType.id),
+            fileSize: file.byteCount, file: file.path, object: path)
 
         let plist = HDF5Handle(
             try HDF5Library.check(H5Dget_create_plist(id), "H5Dget_create_plist", file: file.path, object: path),
@@ -112,7 +122,9 @@ public final class HDF5Dataset: HDF5Object {
         if selected.elements == 0 { return }
         if shape.isEmpty {
             try HDF5Library.check(
-                H5Dread(handle.id, memoryType, nc_H5S_ALL(), nc_H5S_ALL(), nc_H5P_DEFAULT(), buffer), "H5Dread",
+                HDF5ReadWatch.during(file: file.path, object: path, data: true) {
+                    H5Dread(handle.id, memoryType, nc_H5S_ALL(), nc_H5S_ALL(), nc_H5P_DEFAULT(), buffer)
+                }, "H5Dread",
                 file: file.path, object: path, message: "cannot read the dataset")
             return
         }
@@ -127,7 +139,9 @@ public final class HDF5Dataset: HDF5Object {
             try HDF5Library.check(H5Screate_simple(Int32(count.count), &count, nil), "H5Screate_simple", file: file.path, object: path),
             closer: H5Sclose)
         try HDF5Library.check(
-            H5Dread(handle.id, memoryType, memorySpace.id, fileSpace.id, nc_H5P_DEFAULT(), buffer), "H5Dread",
+            HDF5ReadWatch.during(file: file.path, object: path, data: true) {
+                H5Dread(handle.id, memoryType, memorySpace.id, fileSpace.id, nc_H5P_DEFAULT(), buffer)
+            }, "H5Dread",
             file: file.path, object: path, message: "cannot read the data (the file may be damaged or truncated)")
     }
 
@@ -209,10 +223,12 @@ public final class HDF5Dataset: HDF5Object {
         let fileSpaceID = shape.isEmpty ? nc_H5S_ALL() : fileSpace.id
         return try withExtendedLifetime(memorySpace) {
             try HDF5StringReader.read(
-                fileType: fileType.id, count: selected.elements, file: file.path, object: path, space: fileSpace.id,
+                fileType: fileType.id, count: selected.elements, file: file.path, fileSize: file.byteCount, object: path, space: fileSpace.id,
                 memorySpace: shape.isEmpty ? fileSpace.id : memorySpaceID
             ) { memoryType, buffer in
-                H5Dread(handle.id, memoryType, memorySpaceID, fileSpaceID, nc_H5P_DEFAULT(), buffer)
+                HDF5ReadWatch.during(file: file.path, object: path, data: true) {
+                    H5Dread(handle.id, memoryType, memorySpaceID, fileSpaceID, nc_H5P_DEFAULT(), buffer)
+                }
             }
         }
     }

@@ -11,10 +11,14 @@ public final class HDF5File {
     /// The path the file was opened with.
     public let path: String
     let handle: HDF5Handle
+    /// The file's size in bytes when it was opened: the bound on what its datasets can hold.
+    let byteCount: Int
 
     private init(path: String, id: hid_t) {
         self.path = path
         self.handle = HDF5Handle(id, closer: H5Fclose)
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        byteCount = (attributes?[.size] as? NSNumber)?.intValue ?? 0
     }
 
     /// Opens an existing file, checking first that it exists and is HDF5 so that the error says so.
@@ -38,7 +42,7 @@ public final class HDF5File {
             throw HDF5Error(.notHDF5, file: path, message: "cannot be read as HDF5 (unreadable or damaged)", call: "H5Fis_hdf5", stack: stack)
         }
         let flags = mode == .readOnly ? nc_H5F_ACC_RDONLY() : nc_H5F_ACC_RDWR()
-        let id = H5Fopen(path, flags, nc_H5P_DEFAULT())
+        let id = HDF5ReadWatch.during(file: path, object: nil) { H5Fopen(path, flags, nc_H5P_DEFAULT()) }
         if id < 0 {
             let stack = HDF5Library.errorStack()
             let truncated = stack.contains { $0.contains("truncated") }

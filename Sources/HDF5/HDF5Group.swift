@@ -18,7 +18,8 @@ public final class HDF5Group: HDF5Object {
         self.file = file
         self.path = path
         let id = try HDF5Library.check(
-            H5Gopen2(file.handle.id, path, nc_H5P_DEFAULT()), "H5Gopen2", file: file.path, object: path,
+            HDF5ReadWatch.during(file: file.path, object: path) { H5Gopen2(file.handle.id, path, nc_H5P_DEFAULT()) }, "H5Gopen2",
+            file: file.path, object: path,
             message: "cannot open the group")
         handle = HDF5Handle(id, closer: H5Gclose)
     }
@@ -33,12 +34,21 @@ public final class HDF5Group: HDF5Object {
     /// The corresponding C functions are `H5Gget_info` and `H5Lget_name_by_idx`.
     public func memberNames() throws -> [String] {
         var info = H5G_info_t()
-        try HDF5Library.check(H5Gget_info(handle.id, &info), "H5Gget_info", file: file.path, object: path)
+        try HDF5Library.check(
+            HDF5ReadWatch.during(file: file.path, object: path) { H5Gget_info(handle.id, &info) }, "H5Gget_info", file: file.path, object: path)
+        // Every link takes bytes of the file: more links than bytes is a damaged count.
+        guard info.nlinks <= hsize_t(max(file.byteCount, 0)) else {
+            throw HDF5Error(
+                .wrongShape, file: file.path, object: path,
+                message: "declares \(info.nlinks) members in a file of \(file.byteCount) bytes: the file is damaged; write or copy it again")
+        }
         var names: [String] = []
         names.reserveCapacity(Int(info.nlinks))
         for index in 0..<info.nlinks {
-            let length = H5Lget_name_by_idx(handle.id, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, nc_H5P_DEFAULT())
-            if length < 0 {
+            let length = HDF5ReadWatch.during(file: file.path, object: path) {
+                H5Lget_name_by_idx(handle.id, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, nc_H5P_DEFAULT())
+            }
+            if length < 0 || length > max(file.byteCount, 0) {
                 try HDF5Library.check(herr_t(-1), "H5Lget_name_by_idx", file: file.path, object: path)
             }
             var buffer = [CChar](repeating: 0, count: Int(length) + 1)

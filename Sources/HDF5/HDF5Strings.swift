@@ -5,7 +5,7 @@ import Foundation
 enum HDF5StringReader {
     /// `read` performs the actual H5Dread/H5Aread with the memory type it is given.
     static func read(
-        fileType: hid_t, count: Int, file: String, object: String, space: hid_t,
+        fileType: hid_t, count: Int, file: String, fileSize: Int, object: String, space: hid_t,
         memorySpace: hid_t? = nil,
         _ read: (hid_t, UnsafeMutableRawPointer) -> herr_t
     ) throws -> [String] {
@@ -29,7 +29,8 @@ enum HDF5StringReader {
         let size = Int(H5Tget_size(fileType))
         let memoryType = H5Tcopy(fileType)
         defer { _ = H5Tclose(memoryType) }
-        var bytes = [UInt8](repeating: 0, count: size * count)
+        let byteCount = try HDF5SizeCheck.bytes(count: count, elementSize: size, fileSize: fileSize, file: file, object: object)
+        var bytes = [UInt8](repeating: 0, count: byteCount)
         try bytes.withUnsafeMutableBytes { raw in
             try HDF5Library.check(read(memoryType, raw.baseAddress!), "H5Dread", file: file, object: object)
         }

@@ -1,6 +1,7 @@
 import CaptionMetrics
 import Captioner
 import Foundation
+import HDF5
 import RegionFeatures
 import ResultStore
 
@@ -11,6 +12,10 @@ public struct RunOptions: Sendable {
     public var progress = ProgressStyle.automatic
     /// Raised by SIGINT/SIGTERM (or a test) to stop taking shards.
     public var interrupt = InterruptFlag()
+    /// Seconds an HDF5 read may make no progress before the run ends with an error naming the
+    /// file and dataset (nil: wait for ever). A read stuck inside libhdf5 cannot be cancelled, so
+    /// the process exits with status 1; committed shards stay, and the same command resumes.
+    public var readTimeout: Double?
     /// Where status lines go (standard error by default).
     public var log: @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
 
@@ -52,6 +57,21 @@ public enum PipelineRun {
     public static func execute(_ settings: PipelineSettings, options: RunOptions = RunOptions()) throws -> RunReport {
         let started = Date()
         let settings = try settings.validated()
+        if let timeout = options.readTimeout {
+            guard timeout > 0, timeout.isFinite else {
+                throw PipelineError(.configuration, "--read-timeout must be a number of seconds above 0, not \(timeout)")
+            }
+            HDF5ReadWatch.start(timeout: timeout) { file, object, seconds in
+                let place = object.map { "\(file), dataset \($0)" } ?? file
+                FileHandle.standardError.write(Data((
+                    "\nnightcap: \(place): a read made no progress for \(String(format: "%.0f", seconds)) s (--read-timeout \(timeout.formatted())); "
+                    + "the file is probably damaged, or its storage is not responding. Shards committed before are kept: "
+                    + "fix or replace the file and run the same command to resume.\n").utf8))
+                // The stuck call cannot be cancelled and holds HDF5's global lock: end the process.
+                _exit(1)
+            }
+        }
+        defer { if options.readTimeout != nil { HDF5ReadWatch.stop() } }
         // The first shards are read while the model and the references load (RunPlan), so that
         // decoding starts as soon as the plan is validated. Which shards a run still needs is known
         // only later (a resumed run may have done them): shards not needed are dropped unread by

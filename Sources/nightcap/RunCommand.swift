@@ -40,10 +40,17 @@ extension Nightcap {
         @Flag(name: .customLong("new-run"), help: "Start a new run even if one with the same fingerprint exists.")
         var newRun = false
         @Flag(help: "No progress output.") var quiet = false
+        @Option(
+            name: .customLong("read-timeout"),
+            help: "End the run with an error when an HDF5 read makes no progress for this many seconds (default: off).")
+        var readTimeout: Double?
 
         func validate() throws {
             if pipeline == nil && (features == nil || model == nil) {
                 throw ValidationError("Please give a pipeline file, or --features and --model (and --references to score the run).")
+            }
+            if let readTimeout, !(readTimeout > 0 && readTimeout.isFinite) {
+                throw ValidationError("Please give --read-timeout a number of seconds above 0, not \(readTimeout).")
             }
             if let attention, AttentionStorage(text: attention) == nil {
                 throw ValidationError("Please use full, top-K (for example top-5) or none for --attention, not \(attention).")
@@ -76,6 +83,7 @@ extension Nightcap {
             defer { trap.release() }
             var options = RunOptions()
             options.newRun = newRun
+            options.readTimeout = readTimeout
             options.interrupt = trap.flag
             if quiet {
                 options.progress = .quiet
