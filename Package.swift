@@ -24,27 +24,37 @@ let package = Package(
             name: "CDeflate", pkgConfig: "libdeflate",
             providers: [.apt(["libdeflate-dev"])]),
 
+        // The decoder's AVX2 kernels: the project's own C, header-only, x86-64 only (kernels.h).
+        .target(name: "CKernels"),
+
+        // Threads, locks, bounded queues and bounded parallel loops: the one home of concurrency.
+        .target(name: "ConcurrencyPrimitives"),
         .target(name: "HDF5", dependencies: ["CHDF5", "CDeflate"]),
         .target(name: "RegionFeatures", dependencies: ["HDF5"]),
-        .target(name: "Captioner", dependencies: ["HDF5", "CBLAS"]),
-        .target(name: "CaptionMetrics"),
+        .target(name: "Captioner", dependencies: ["HDF5", "CBLAS", "CKernels"]),
+        .target(name: "CaptionMetrics", dependencies: ["ConcurrencyPrimitives"]),
         .target(name: "ResultStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         .target(
             name: "Pipeline",
             dependencies: [
-                "HDF5", "RegionFeatures", "Captioner", "CaptionMetrics", "ResultStore",
+                "ConcurrencyPrimitives", "HDF5", "RegionFeatures", "Captioner", "CaptionMetrics", "ResultStore",
                 .product(name: "TOMLKit", package: "TOMLKit"),
-            ]),
+            ],
+            // The resume tests' crash and signal simulation (FaultInjection.swift) exists in debug
+            // builds only, as swift-system compiles its mocking: a release binary ignores the
+            // NIGHTCAP_FAULT_* variables.
+            swiftSettings: [.define("NIGHTCAP_FAULT_INJECTION", .when(configuration: .debug))]),
         .executableTarget(
             name: "nightcap",
             dependencies: [
-                "HDF5", "RegionFeatures", "Captioner", "CaptionMetrics", "ResultStore", "Pipeline",
+                "ConcurrencyPrimitives", "HDF5", "RegionFeatures", "Captioner", "CaptionMetrics", "ResultStore", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         // Writers of synthetic inputs, shared by the test targets only.
         .target(name: "TestSupport", dependencies: ["HDF5"], path: "Sources/TestSupport"),
 
+        .testTarget(name: "ConcurrencyPrimitivesTests", dependencies: ["ConcurrencyPrimitives"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
         .testTarget(name: "RegionFeaturesTests", dependencies: ["RegionFeatures", "HDF5", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CaptionerTests", dependencies: ["Captioner", "HDF5", "TestSupport"], resources: [.copy("Goldens")]),
@@ -52,8 +62,8 @@ let package = Package(
         .testTarget(
             name: "ResultStoreTests",
             dependencies: ["ResultStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "HDF5", "TestSupport"]),
-        .testTarget(name: "NightcapCLITests", dependencies: ["nightcap", "Pipeline", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "HDF5", "RegionFeatures", "ResultStore", "TestSupport"]),
+        .testTarget(name: "NightcapCLITests", dependencies: ["nightcap", "CaptionMetrics", "Pipeline", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["HDF5", "TestSupport", "ResultStore"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,3 +1,4 @@
+import ConcurrencyPrimitives
 import Foundation
 
 /// CIDEr-D exactly as pycocoevalcap's `CiderScorer` (n = 4, sigma = 6): TF-IDF n-gram vectors
@@ -21,26 +22,23 @@ public enum CiderD {
     }
 
     /// The corpus score (mean over images) and the per-image scores, in the order of `items`.
-    public static func score(_ items: [Item]) -> (corpus: Double, perImage: [Double]) {
+    /// At most `parallelism` threads work on it; the scores do not depend on it.
+    public static func score(_ items: [Item], parallelism: Int = ParallelWork.defaultWidth) -> (corpus: Double, perImage: [Double]) {
         var vocabulary = TokenVocabulary()
         let hypotheses = items.map { vocabulary.ids(NumericParity.pythonWords($0.hypothesis)) }
         let references = items.map { $0.references.map { vocabulary.ids(NumericParity.pythonWords($0)) } }
-        return score(hypothesisIDs: hypotheses, referenceIDs: references)
+        return score(hypothesisIDs: hypotheses, referenceIDs: references, parallelism: parallelism)
     }
 
     /// CIDEr-D from interned ids; `hypotheses[i]` is scored against `references[i]`.
-    public static func score(hypothesisIDs hypotheses: [[Int32]], referenceIDs references: [[[Int32]]])
-        -> (corpus: Double, perImage: [Double])
+    public static func score(
+        hypothesisIDs hypotheses: [[Int32]], referenceIDs references: [[[Int32]]], parallelism: Int = ParallelWork.defaultWidth
+    ) -> (corpus: Double, perImage: [Double])
     {
         precondition(hypotheses.count == references.count, "one hypothesis per image")
         precondition(!hypotheses.isEmpty, "CIDEr-D needs at least one image")
         precondition(references.allSatisfy { !$0.isEmpty }, "CIDEr-D needs at least one reference per image")
-        let result = BatchScorer.score(hypotheses: hypotheses, references: references)
+        let result = BatchScorer.score(hypotheses: hypotheses, references: references, parallelism: parallelism)
         return (result.ciderMean, result.cider)
     }
-}
-
-/// `(0..<count).map(transform)` spread over the cores; results are in index order, so deterministic.
-func parallelMap<T: Sendable>(_ count: Int, _ transform: @Sendable (Int) -> T) -> [T] {
-    parallelChunks(count) { $0.map(transform) }
 }

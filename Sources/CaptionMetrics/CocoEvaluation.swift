@@ -1,3 +1,4 @@
+import ConcurrencyPrimitives
 import Foundation
 
 /// Corpus scores under pycocoevalcap's metric names.
@@ -13,15 +14,24 @@ public struct MetricScores: Sendable, Equatable, Codable {
         self.cider = cider
     }
 
-    /// The metric names pycocoevalcap prints, in its order.
-    public static let names = ["Bleu_1", "Bleu_2", "Bleu_3", "Bleu_4", "ROUGE_L", "CIDEr"]
-
-    /// The scores in the order of `names`.
+    /// The scores in the order of `Metric.allCases`.
     public var values: [Double] { bleu + [rougeL, cider] }
 
-    /// `(name, value)` pairs in pycocoevalcap's order.
-    public var named: [(name: String, value: Double)] {
-        Array(zip(Self.names, values)).map { (name: $0.0, value: $0.1) }
+    /// `(metric, value)` pairs in pycocoevalcap's order.
+    public var named: [(metric: Metric, value: Double)] {
+        Array(zip(Metric.allCases, values)).map { (metric: $0.0, value: $0.1) }
+    }
+
+    /// The score of `metric`.
+    public subscript(metric: Metric) -> Double {
+        switch metric {
+        case .bleu1: bleu[0]
+        case .bleu2: bleu[1]
+        case .bleu3: bleu[2]
+        case .bleu4: bleu[3]
+        case .rougeL: rougeL
+        case .cider: cider
+        }
     }
 }
 
@@ -51,7 +61,10 @@ public struct CocoEvaluation: Sendable {
     ///
     /// Throws `imageIDTypeMismatch` when result ids match reference ids only after changing their
     /// JSON type (`42` vs `"42"`), and `noCommonImages` when nothing can be scored.
-    public static func evaluate(results: CaptionResults, references: CaptionReferences) throws -> CocoEvaluation {
+    /// At most `parallelism` threads work at once; the scores do not depend on it.
+    public static func evaluate(
+        results: CaptionResults, references: CaptionReferences, parallelism: Int = ParallelWork.defaultWidth
+    ) throws -> CocoEvaluation {
         let resultSet = Set(results.imageIDs)
         let scoredIDs = references.imageIDs.filter { resultSet.contains($0) }
         let missingReferences = results.imageIDs.filter { references.captions[$0] == nil }
@@ -87,8 +100,8 @@ public struct CocoEvaluation: Sendable {
             referenceLines.append(contentsOf: captions)
             referenceCounts.append(captions.count)
         }
-        let referenceTokens = PTBTokenizer.tokenize(lines: referenceLines)
-        let hypothesisTokens = PTBTokenizer.tokenize(lines: scoredIDs.map { results.captions[$0]! })
+        let referenceTokens = PTBTokenizer.tokenize(lines: referenceLines, parallelism: parallelism)
+        let hypothesisTokens = PTBTokenizer.tokenize(lines: scoredIDs.map { results.captions[$0]! }, parallelism: parallelism)
 
         var grouped: [[[String]]] = []
         grouped.reserveCapacity(scoredIDs.count)
@@ -98,13 +111,15 @@ public struct CocoEvaluation: Sendable {
             offset += count
         }
         return score(imageIDs: scoredIDs, hypotheses: hypothesisTokens, references: grouped,
-                     resultsWithoutReferences: missingReferences, referencesWithoutResults: missingResults)
+                     resultsWithoutReferences: missingReferences, referencesWithoutResults: missingResults,
+                     parallelism: parallelism)
     }
 
     /// Scores already tokenized captions: `hypotheses[i]` against `references[i]` for image `imageIDs[i]`.
     public static func score(
         imageIDs: [ImageID], hypotheses: [[String]], references: [[[String]]],
-        resultsWithoutReferences: [ImageID] = [], referencesWithoutResults: [ImageID] = []
+        resultsWithoutReferences: [ImageID] = [], referencesWithoutResults: [ImageID] = [],
+        parallelism: Int = ParallelWork.defaultWidth
     ) -> CocoEvaluation {
         precondition(imageIDs.count == hypotheses.count && hypotheses.count == references.count)
         // Intern once: BLEU and CIDEr see Python's str.split() words, ROUGE-L sees split(" ").
@@ -117,7 +132,7 @@ public struct CocoEvaluation: Sendable {
             var hypothesisRouge: [[Int32]] = []
             var referenceRouge: [[[Int32]]] = []
         }
-        let chunks = parallelChunks(imageIDs.count) { range -> [Interned] in
+        let chunks = ParallelWork.chunks(imageIDs.count, width: parallelism) { range -> [Interned] in
             var part = Interned()
             let emptyWord = part.vocabulary.id("")
             func rougeIDs(_ tokens: [String], _ words: [Int32], _ vocabulary: inout TokenVocabulary) -> [Int32] {
@@ -154,9 +169,10 @@ public struct CocoEvaluation: Sendable {
         }
         let hw = hypothesisWords, rw = referenceWords, hr = hypothesisRouge, rr = referenceRouge
         // ROUGE-L runs beside the sequential n-gram interning that starts BLEU and CIDEr-D.
-        let (rouge, batch) = runBoth(
+        let (rouge, batch) = ParallelWork.both(
+            width: parallelism,
             { (0..<imageIDs.count).map { i in RougeL.score(hypothesisIDs: hr[i], referenceIDs: rr[i]) } },
-            { BatchScorer.score(hypotheses: hw, references: rw) })
+            { BatchScorer.score(hypotheses: hw, references: rw, parallelism: parallelism) })
         let statistics = batch.bleu
         let cider = (corpus: batch.ciderMean, perImage: batch.cider)
         var images: [ImageEvaluation] = []
@@ -174,15 +190,4 @@ public struct CocoEvaluation: Sendable {
             corpus: corpus, images: images, resultsWithoutReferences: resultsWithoutReferences,
             referencesWithoutResults: referencesWithoutResults)
     }
-}
-
-/// Runs two independent computations at the same time and returns both results.
-func runBoth<A: Sendable, B: Sendable>(_ a: @Sendable () -> A, _ b: @Sendable () -> B) -> (A, B) {
-    nonisolated(unsafe) var first: A? = nil
-    nonisolated(unsafe) var second: B? = nil
-    // Safe: each iteration writes only its own variable, and concurrentPerform returns after both.
-    DispatchQueue.concurrentPerform(iterations: 2) { k in
-        if k == 0 { first = a() } else { second = b() }
-    }
-    return (first!, second!)
 }

@@ -353,3 +353,7 @@ public final class BatchDecoder {
         }
     }
 }
+
+/// Not `Sendable`: One per worker thread: its scratch buffers are reused by every step without locks.
+@available(*, unavailable)
+extension BatchDecoder: Sendable {}

@@ -1,4 +1,4 @@
-import CBLAS
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -18,13 +18,18 @@ typealias Float8 = SIMD8<Float>
 /// `pointwiseMin/Max` do not). No fused multiply-add: the package compiles for baseline x86-64,
 /// where FMA becomes a library call.
 enum Kernels {
-    /// Whether the AVX2 versions of the hot loops (`Sources/CBLAS/kernels.h`) run: when the CPU and
-    /// OS support AVX2, unless `NIGHTCAP_KERNELS=portable` is set. They are bit for bit equal to the
+    /// Whether the AVX2 versions of the hot loops (`Sources/CKernels/include/kernels.h`) run: on
+    /// x86-64 when the CPU and OS support AVX2, unless `NIGHTCAP_KERNELS=portable` is set; never on
+    /// other architectures (arm64), where only the portable loops below are compiled in. They are bit for bit equal to the
     /// Swift loops below (same operations in the same order, 8 lanes per instruction instead of 4;
     /// `KernelTests` checks it), so this choice never changes a result. Decided once per process.
     static let wide: Bool = {
+        #if arch(x86_64)
         if let setting = getenv("NIGHTCAP_KERNELS"), String(cString: setting) == "portable" { return false }
         return nightcap_cpu_has_avx2() != 0
+        #else
+        return false
+        #endif
     }()
 
     @inline(__always)
@@ -123,10 +128,12 @@ enum Kernels {
         rows: Int, _ alpha: UnsafePointer<Float>, alphaStride: Int, _ v: UnsafePointer<Float>, count: Int,
         dimension D: Int, into z: UnsafeMutablePointer<Float>, wide: Bool = Kernels.wide
     ) {
+        #if arch(x86_64)
         if wide {
             nightcap_weighted_sum_avx2(rows, alpha, alphaStride, v, count, D, z)
             return
         }
+        #endif
         var first = 0
         while first < rows {
             let block = min(4, rows - first)
@@ -172,10 +179,12 @@ enum Kernels {
         weight: UnsafePointer<Float>, bias: Float, attention A: Int, regions: Int,
         activated: UnsafeMutablePointer<Float>, into scores: UnsafeMutablePointer<Float>, wide: Bool = Kernels.wide
     ) {
+        #if arch(x86_64)
         if wide && activation == .tanh {
             nightcap_attention_scores_avx2(projected, text, weight, bias, A, regions, scores)
             return
         }
+        #endif
         for region in 0..<regions {
             activate(activation, projected + region * A, text, into: activated, count: A)
             scores[region] = dot(weight, activated, count: A) + bias
@@ -205,10 +214,12 @@ enum Kernels {
         _ z: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>, bias: UnsafePointer<Float>, count: Int,
         wide: Bool = Kernels.wide
     ) {
+        #if arch(x86_64)
         if wide {
             nightcap_apply_gate_avx2(z, gate, bias, count)
             return
         }
+        #endif
         for d in 0..<count { z[d] *= sigmoid(gate[d] + bias[d]) }
     }
 
@@ -219,10 +230,12 @@ enum Kernels {
         gates: UnsafePointer<Float>, wordGates: UnsafePointer<Float>, c: UnsafePointer<Float>,
         newC: UnsafeMutablePointer<Float>, newH: UnsafeMutablePointer<Float>, hidden H: Int, wide: Bool = Kernels.wide
     ) {
+        #if arch(x86_64)
         if wide {
             nightcap_lstm_cell_avx2(gates, wordGates, c, newC, newH, H)
             return
         }
+        #endif
         for j in 0..<H {
             let i = sigmoid(gates[j] + wordGates[j])
             let f = sigmoid(gates[H + j] + wordGates[H + j])
@@ -239,12 +252,14 @@ enum Kernels {
         _ row: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>, count: Int,
         wide: Bool = Kernels.wide
     ) {
+        #if arch(x86_64)
         if wide {
             var top: Float = 0
             let total = nightcap_bias_max_expsum_avx2(row, bias, count, &top)
             nightcap_shift_avx2(row, top, logf(total), count)
             return
         }
+        #endif
         for v in 0..<count { row[v] += bias[v] }
         // Four running maxima keep the comparisons independent.
         var m0 = -Float.infinity, m1 = -Float.infinity, m2 = -Float.infinity, m3 = -Float.infinity

@@ -31,3 +31,7 @@ final class ScratchBuffer<Element: BitwiseCopyable> {
 
     deinit { pointer.deallocate() }
 }
+
+/// Not `Sendable`: A buffer belongs to the one decoder that owns it.
+@available(*, unavailable)
+extension ScratchBuffer: Sendable {}

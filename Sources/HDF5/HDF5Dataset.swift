@@ -171,17 +171,6 @@ public final class HDF5Dataset: HDF5Object {
         return values
     }
 
-    /// Reads doubles (any float or integer type on disk).
-    public func readDoubles(start: [Int]? = nil, count: [Int]? = nil) throws -> [Double] {
-        try requireNumeric("numbers")
-        var values = [Double](repeating: 0, count: (count ?? shape).reduce(1, *))
-        try values.withUnsafeMutableBytes { raw in
-            guard let base = raw.baseAddress else { return }
-            try read(start: start, count: count, memoryType: nc_H5T_NATIVE_DOUBLE(), into: base)
-        }
-        return values
-    }
-
     /// Reads integers of any width and sign as `Int64`. Float datasets are refused: their values
     /// would be truncated silently.
     public func readIntegers(start: [Int]? = nil, count: [Int]? = nil) throws -> [Int64] {

@@ -80,3 +80,8 @@ public final class HDF5File {
         try HDF5Library.check(H5Fflush(handle.id, H5F_SCOPE_GLOBAL), "H5Fflush", file: path, message: "cannot flush the file")
     }
 }
+
+/// Not `Sendable`: An open HDF5 file is used on the thread that opened it (HDF5 serialises calls behind one global
+/// lock; the handles themselves are not guarded).
+@available(*, unavailable)
+extension HDF5File: Sendable {}

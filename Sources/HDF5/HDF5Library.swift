@@ -82,3 +82,7 @@ extension String {
         self = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
+
+/// Not `Sendable`: A handle belongs to the thread of the file it came from.
+@available(*, unavailable)
+extension HDF5Handle: Sendable {}

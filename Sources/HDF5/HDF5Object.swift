@@ -172,3 +172,10 @@ extension HDF5Object {
         }
     }
 }
+
+/// Not `Sendable`: groups and datasets hold handles of the file's thread.
+@available(*, unavailable)
+extension HDF5Group: Sendable {}
+
+@available(*, unavailable)
+extension HDF5Dataset: Sendable {}

@@ -14,11 +14,12 @@ enum ImageScoring {
             imageID: imageID, testlen: statistics.testlen, reflen: statistics.reflen, guess: statistics.guess,
             correct: statistics.correct)
         var metrics: [ImageMetricRecord] = []
-        for (order, value) in CorpusBleu.imageScores(statistics).enumerated() {
-            metrics.append(ImageMetricRecord(imageID: imageID, metric: "Bleu_\(order + 1)", value: value))
+        for (metric, value) in zip(Metric.bleu, CorpusBleu.imageScores(statistics)) {
+            metrics.append(ImageMetricRecord(imageID: imageID, metric: metric.rawValue, value: value))
         }
         metrics.append(
-            ImageMetricRecord(imageID: imageID, metric: "ROUGE_L", value: RougeL.score(hypothesis: hypothesis, references: referenceTokens)))
+            ImageMetricRecord(
+                imageID: imageID, metric: Metric.rougeL.rawValue, value: RougeL.score(hypothesis: hypothesis, references: referenceTokens)))
         return (record, metrics)
     }
 }

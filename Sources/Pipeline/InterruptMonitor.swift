@@ -57,3 +57,7 @@ public final class SignalTrap {
 
     deinit { if !sources.isEmpty { release() } }
 }
+
+/// Not `Sendable`: Installed and released by the thread that runs the command.
+@available(*, unavailable)
+extension SignalTrap: Sendable {}

@@ -4,8 +4,6 @@ public struct PipelineError: Error, CustomStringConvertible, Sendable, Equatable
         case configuration
         case validation
         case ownership
-        case interrupted
-        case database
     }
 
     public var kind: Kind

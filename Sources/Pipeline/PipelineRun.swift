@@ -1,55 +1,10 @@
 import CaptionMetrics
 import Captioner
+import ConcurrencyPrimitives
 import Foundation
 import HDF5
 import RegionFeatures
 import ResultStore
-
-/// How a run should behave beyond its settings.
-public struct RunOptions: Sendable {
-    /// Start a new run even when one with the same fingerprint exists.
-    public var newRun = false
-    public var progress = ProgressStyle.automatic
-    /// Raised by SIGINT/SIGTERM (or a test) to stop taking shards.
-    public var interrupt = InterruptFlag()
-    /// Seconds an HDF5 read may make no progress before the run ends with an error naming the
-    /// file and dataset (nil: wait for ever). A read stuck inside libhdf5 cannot be cancelled, so
-    /// the process exits with status 1; committed shards stay, and the same command resumes.
-    public var readTimeout: Double?
-    /// Where status lines go (standard error by default).
-    public var log: @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
-
-    public init() {}
-}
-
-/// What a run did.
-public struct RunReport: Sendable {
-    public enum Outcome: Sendable, Equatable {
-        /// Every shard is done and the corpus metrics are stored.
-        case completed
-        /// A completed run with this fingerprint existed; nothing was done.
-        case alreadyCompleted
-        /// Stopped by a signal; resumable.
-        case interrupted(signal: Int32)
-    }
-
-    public var outcome: Outcome
-    public var runID: Int64
-    public var name: String
-    public var databasePath: String
-    /// Corpus metrics in pycocoevalcap's order (empty unless completed).
-    public var metrics: [(name: String, value: Double)]
-    public var imageCount: Int
-    public var imagesScored: Int
-    public var imagesFailed: Int
-    public var imagesWithoutReferences: Int
-    public var referencesWithoutImages: Int
-    /// False for a run without references: it has captions and no metrics.
-    public var scored: Bool
-    public var shardsDone: Int
-    public var shardCount: Int
-    public var seconds: Double
-}
 
 /// Plans and runs one evaluation: validate, find or create the run, stream shards through the
 /// reader (this thread), the decoder workers and the writer, then compute the corpus metrics.
@@ -150,7 +105,8 @@ public enum PipelineRun {
             options.log("run \(runID) interrupted: \(progressNow.shardsDone)/\(plan.shardCount) shards done; run the same command to resume")
             return try report(for: runID, name: plan.name, outcome: .interrupted(signal: signal), plan: plan, started: started)
         }
-        try RunFinalizer.finalize(runID: runID, database: database, references: plan.references)
+        try RunFinalizer.finalize(
+            runID: runID, database: database, references: plan.references, parallelism: settings.effectiveThreads)
         return try report(for: runID, name: plan.name, outcome: .completed, plan: plan, started: started)
     }
 
@@ -188,19 +144,22 @@ public enum PipelineRun {
                 })
         }
         let database = plan.database
-        let killAfter = FaultInjection.killAfterCommits
-        let interruptAfter = FaultInjection.interruptAfterCommits
         let writer = WorkerThread(name: "nightcap-writer") {
+            #if NIGHTCAP_FAULT_INJECTION
             var commits = 0
+            #endif
             while let commit = results.pop() {
                 // A shard decoded before an interrupt is whole: keep it.
                 guard failure.error == nil else { continue }
                 do {
                     try database.commitShard(commit)
-                    commits += 1
+                    // The owner's sign of life that `runs.heartbeat_at` documents (database.md).
+                    try database.heartbeat(runID: runID)
                     progress.shardCommitted(images: commit.numImages)
-                    if commits == killAfter { FaultInjection.die() }
-                    if commits == interruptAfter { FaultInjection.signal(until: { interrupt.isRaised }) }
+                    #if NIGHTCAP_FAULT_INJECTION
+                    commits += 1
+                    FaultInjection.afterCommit(commits, handled: { interrupt.isRaised })
+                    #endif
                 } catch {
                     failure.record(error)
                 }
@@ -225,7 +184,7 @@ public enum PipelineRun {
     ) throws -> RunReport {
         let metrics = try plan.database.runMetrics(runID: runID)
         let progress = try plan.database.shardProgress(runID: runID)
-        let ordered = MetricScores.names.compactMap { key in metrics[key].map { (name: key, value: $0) } }
+        let ordered = Metric.allCases.compactMap { metric in metrics[metric.rawValue].map { (metric: metric, value: $0) } }
         let scored = try plan.database.bleuStatistics(runID: runID).count
         return RunReport(
             outcome: outcome, runID: runID, name: name, databasePath: plan.database.path, metrics: ordered,
@@ -234,61 +193,4 @@ public enum PipelineRun {
             referencesWithoutImages: plan.references?.referencesWithoutImages ?? 0, scored: plan.references != nil, shardsDone: progress.shardsDone,
             shardCount: plan.shardCount, seconds: Date().timeIntervalSince(started))
     }
-}
-
-/// Crash and signal simulation for the resume tests, so that they stop a run at an exact point:
-/// with `NIGHTCAP_FAULT_KILL_AFTER_COMMITS=N` in the environment the process sends itself SIGKILL
-/// right after its N-th shard commit, exactly as a pre-empted node dies; with
-/// `NIGHTCAP_FAULT_INTERRUPT_AFTER_COMMITS=N` it sends itself SIGINT (or the signal number in
-/// `NIGHTCAP_FAULT_INTERRUPT_SIGNAL`) there, through the same handler as a user's Ctrl-C, and with
-/// `NIGHTCAP_FAULT_INTERRUPT_TWICE=1` a second one.
-/// Nothing else reads these variables.
-enum FaultInjection {
-    private static let environment = ProcessInfo.processInfo.environment
-    static let killAfterCommits: Int? = environment["NIGHTCAP_FAULT_KILL_AFTER_COMMITS"].flatMap { Int($0) }
-    static let interruptAfterCommits: Int? = environment["NIGHTCAP_FAULT_INTERRUPT_AFTER_COMMITS"].flatMap { Int($0) }
-    static let interruptSignal: Int32 = environment["NIGHTCAP_FAULT_INTERRUPT_SIGNAL"].flatMap { Int32($0) } ?? SIGINT
-    /// With `NIGHTCAP_FAULT_INTERRUPT_TWICE=1` the signal is sent a second time once the first was
-    /// handled: a user pressing Ctrl-C twice.
-    static let interruptTwice = environment["NIGHTCAP_FAULT_INTERRUPT_TWICE"] == "1"
-
-    /// Sends the signal and waits (up to 5 s) until its handler has run, so the stop point is exact.
-    static func signal(until handled: () -> Bool) {
-        kill(getpid(), interruptSignal)
-        for _ in 0..<5000 where !handled() { usleep(1000) }
-        if interruptTwice {
-            kill(getpid(), interruptSignal)
-            // The handler exits the process; wait for it rather than commit anything more.
-            while true { pause() }
-        }
-    }
-
-    static func die() -> Never {
-        kill(getpid(), SIGKILL)
-        while true { pause() }
-    }
-}
-
-/// The first error any thread hit; later ones are dropped.
-final class FirstError: @unchecked Sendable {
-    // `stored` is only read and written under `lock`.
-    private let lock = NSLock()
-    private var stored: (any Error)?
-
-    func record(_ error: any Error) {
-        lock.lock()
-        if stored == nil { stored = error }
-        lock.unlock()
-    }
-
-    var error: (any Error)? {
-        lock.lock()
-        defer { lock.unlock() }
-        return stored
-    }
-}
-
-/// The version recorded with each run.
-public enum NightcapVersion {
-    public static let current = "0.1.0"
 }

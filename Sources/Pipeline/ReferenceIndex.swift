@@ -1,4 +1,5 @@
 import CaptionMetrics
+import ConcurrencyPrimitives
 
 /// The reference captions of the images a run captions, PTB-tokenized once at the start.
 public struct ReferenceIndex: Sendable {
@@ -11,8 +12,11 @@ public struct ReferenceIndex: Sendable {
     public let source: String
 
     /// Matches the features' image ids with the references' ids by their text (an integer id 42 in
-    /// the features file matches the reference image 42).
-    public init(references: CaptionReferences, featureImageIDs: [String], featuresPath: String) throws {
+    /// the features file matches the reference image 42). At most `parallelism` threads tokenize.
+    public init(
+        references: CaptionReferences, featureImageIDs: [String], featuresPath: String,
+        parallelism: Int = ParallelWork.defaultWidth
+    ) throws {
         var byText: [String: [String]] = [:]
         byText.reserveCapacity(references.imageIDs.count)
         for id in references.imageIDs { byText[id.value] = references.captions[id] }
@@ -29,7 +33,7 @@ public struct ReferenceIndex: Sendable {
             lines += captions
             owners.append((id, captions.count))
         }
-        let tokenized = PTBTokenizer.tokenize(lines: lines)
+        let tokenized = PTBTokenizer.tokenize(lines: lines, parallelism: parallelism)
         var tokens: [String: [[String]]] = [:]
         tokens.reserveCapacity(owners.count)
         var offset = 0

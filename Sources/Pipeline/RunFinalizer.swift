@@ -7,15 +7,16 @@ import ResultStore
 /// stored per-image scores, CIDEr-D computed once over the whole scored set.
 enum RunFinalizer {
     /// Computes and stores the corpus metrics (none for a run without references) and marks the
-    /// run completed.
-    static func finalize(runID: Int64, database: ResultDatabase, references: ReferenceIndex?) throws {
+    /// run completed. CIDEr-D runs over at most `parallelism` threads (`--threads`).
+    static func finalize(runID: Int64, database: ResultDatabase, references: ReferenceIndex?, parallelism: Int) throws {
         let started = Date()
         if let references {
             // Captions come in image order, so every sum below runs in the same order on every run.
             let captions = try database.captions(runID: runID)
             let scores = corpusScores(
                 captions: captions, statistics: try database.bleuStatistics(runID: runID),
-                rouge: try database.imageMetrics(runID: runID, metric: "ROUGE_L"), references: references)
+                rouge: try database.imageMetrics(runID: runID, metric: Metric.rougeL.rawValue), references: references,
+                parallelism: parallelism)
             try database.writeCorpusMetrics(runID: runID, corpus: scores.corpus, perImage: scores.cider)
         }
         try database.finish(runID: runID, finalizeSeconds: Date().timeIntervalSince(started))
@@ -25,7 +26,8 @@ enum RunFinalizer {
     /// per-image BLEU statistics and ROUGE-L scores. Images without statistics or references are
     /// left out.
     static func corpusScores(
-        captions: [CaptionRecord], statistics: [BleuStatsRecord], rouge: [ImageMetricRecord], references: ReferenceIndex
+        captions: [CaptionRecord], statistics: [BleuStatsRecord], rouge: [ImageMetricRecord], references: ReferenceIndex,
+        parallelism: Int
     ) -> (corpus: [String: Double], cider: [ImageMetricRecord]) {
         let statistics = Dictionary(uniqueKeysWithValues: statistics.map { ($0.imageID, $0) })
         let rouge = Dictionary(uniqueKeysWithValues: rouge.map { ($0.imageID, $0.value) })
@@ -43,11 +45,11 @@ enum RunFinalizer {
         var corpus: [String: Double] = [:]
         var perImage: [ImageMetricRecord] = []
         if !scoredIDs.isEmpty {
-            for (order, value) in CorpusBleu.score(bleu).enumerated() { corpus["Bleu_\(order + 1)"] = value }
-            corpus["ROUGE_L"] = RougeL.corpusScore(rougeScores)
-            let cider = CiderD.score(items)
-            corpus["CIDEr"] = cider.corpus
-            perImage = zip(scoredIDs, cider.perImage).map { ImageMetricRecord(imageID: $0, metric: "CIDEr", value: $1) }
+            for (metric, value) in zip(Metric.bleu, CorpusBleu.score(bleu)) { corpus[metric.rawValue] = value }
+            corpus[Metric.rougeL.rawValue] = RougeL.corpusScore(rougeScores)
+            let cider = CiderD.score(items, parallelism: parallelism)
+            corpus[Metric.cider.rawValue] = cider.corpus
+            perImage = zip(scoredIDs, cider.perImage).map { ImageMetricRecord(imageID: $0, metric: Metric.cider.rawValue, value: $1) }
         }
         return (corpus, perImage)
     }

@@ -1,5 +1,6 @@
 import CaptionMetrics
 import Captioner
+import ConcurrencyPrimitives
 import Foundation
 import RegionFeatures
 import ResultStore
@@ -42,11 +43,12 @@ final class RunPlan {
         }
         self.features = features
         let featureImageIDs = features.imageIDs
-        let format = settings.referencesFormat, split = settings.referencesSplit
+        let format = settings.referencesFormat, split = settings.referencesSplit, threads = settings.effectiveThreads
         let loadedReferences = BackgroundTask(name: "nightcap-references") { () -> ReferenceIndex? in
             guard let referencesPath else { return nil }
             let captions = try CaptionFileReader.references(at: referencesPath, format: format, split: split)
-            return try ReferenceIndex(references: captions, featureImageIDs: featureImageIDs, featuresPath: featuresPath)
+            return try ReferenceIndex(
+                references: captions, featureImageIDs: featureImageIDs, featuresPath: featuresPath, parallelism: threads)
         }
         // Every background step is waited for before this returns or throws, so none outlives the plan.
         let model: Result<CaptionModel, any Error>
@@ -82,25 +84,6 @@ final class RunPlan {
     }
 }
 
-/// `body` computed on its own thread; `value()` waits for it.
-final class BackgroundTask<Value: Sendable>: @unchecked Sendable {
-    // `result` is written once by the thread before it signals `done`, and read only after `done`.
-    private var result: Result<Value, any Error>?
-    private let done = DispatchSemaphore(value: 0)
-
-    init(name: String, _ body: @escaping @Sendable () throws -> Value) {
-        let thread = Thread { [self] in
-            result = Result { try body() }
-            done.signal()
-        }
-        thread.name = name
-        thread.stackSize = 8 << 20
-        thread.start()
-    }
-
-    func value() throws -> Value {
-        done.wait()
-        done.signal()  // later calls return at once
-        return try result!.get()
-    }
-}
+/// Not `Sendable`: It holds the open features file, which stays on the reader thread.
+@available(*, unavailable)
+extension RunPlan: Sendable {}

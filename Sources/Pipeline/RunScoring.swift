@@ -1,4 +1,5 @@
 import CaptionMetrics
+import ConcurrencyPrimitives
 import Foundation
 import ResultStore
 
@@ -7,7 +8,7 @@ public struct ScoringReport: Sendable {
     public var runID: Int64
     public var name: String
     /// Corpus metrics in pycocoevalcap's order.
-    public var metrics: [(name: String, value: Double)]
+    public var metrics: [(metric: Metric, value: Double)]
     public var imagesScored: Int
     public var imagesWithoutReferences: Int
     public var referencesWithoutImages: Int
@@ -22,10 +23,10 @@ public struct ScoringReport: Sendable {
 public enum RunScoring {
     public static func score(
         run reference: String, databasePath: String, referencesPath: String, format: ReferenceFormat?, split: String?,
-        replace: Bool
+        replace: Bool, parallelism: Int = ParallelWork.defaultWidth
     ) throws -> ScoringReport {
         guard FileManager.default.fileExists(atPath: databasePath) else {
-            throw PipelineError(.database, "no results database at \(databasePath); pass --db with the database `nightcap run` wrote")
+            throw PipelineError(.configuration, "no results database at \(databasePath); pass --db with the database `nightcap run` wrote")
         }
         let database = try ResultDatabase(path: databasePath)
         defer { try? database.close() }
@@ -54,7 +55,7 @@ public enum RunScoring {
         let imageIDs = captions.map(\.imageID) + (try database.failures(runID: run.runID)).map(\.imageID)
         let references = try ReferenceIndex(
             references: captionFile,
-            featureImageIDs: imageIDs, featuresPath: run.featuresPath ?? "run \(run.runID)")
+            featureImageIDs: imageIDs, featuresPath: run.featuresPath ?? "run \(run.runID)", parallelism: parallelism)
         var statistics: [BleuStatsRecord] = []
         var perImage: [ImageMetricRecord] = []
         for caption in captions {
@@ -64,13 +65,14 @@ public enum RunScoring {
             perImage += metrics
         }
         let scores = RunFinalizer.corpusScores(
-            captions: captions, statistics: statistics, rouge: perImage.filter { $0.metric == "ROUGE_L" }, references: references)
+            captions: captions, statistics: statistics, rouge: perImage.filter { $0.metric == Metric.rougeL.rawValue }, references: references,
+            parallelism: parallelism)
         try database.replaceScores(
             runID: run.runID, referencesPath: referencesPath, referencesDigest: digest, bleuStats: statistics,
             imageMetrics: perImage + scores.cider, corpus: scores.corpus)
         return ScoringReport(
             runID: run.runID, name: run.name,
-            metrics: MetricScores.names.compactMap { key in scores.corpus[key].map { (name: key, value: $0) } },
+            metrics: Metric.allCases.compactMap { metric in scores.corpus[metric.rawValue].map { (metric: metric, value: $0) } },
             imagesScored: statistics.count, imagesWithoutReferences: references.imagesWithoutReferences.count,
             referencesWithoutImages: references.referencesWithoutImages, replaced: replaced)
     }

@@ -112,3 +112,7 @@ final class ShardProcessor {
         return records
     }
 }
+
+/// Not `Sendable`: One per worker thread, as its decoder.
+@available(*, unavailable)
+extension ShardProcessor: Sendable {}

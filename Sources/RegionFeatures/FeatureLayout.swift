@@ -73,5 +73,4 @@ public struct FeatureShard: Sendable {
     public var labels: [String]?
 
     public var imageCount: Int { imageIDs.count }
-    public var imageRange: Range<Int> { firstImage..<(firstImage + imageCount) }
 }

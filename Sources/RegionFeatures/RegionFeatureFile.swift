@@ -258,3 +258,7 @@ struct RegionAnnotations {
         }
     }
 }
+
+/// Not `Sendable`: It owns HDF5 handles: the run reads every shard on the thread that opened it.
+@available(*, unavailable)
+extension RegionFeatureFile: Sendable {}

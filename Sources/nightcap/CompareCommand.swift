@@ -1,4 +1,5 @@
 import ArgumentParser
+import CaptionMetrics
 import Foundation
 import ResultStore
 
@@ -15,33 +16,16 @@ extension Nightcap {
         @Argument(help: "The baseline run (id or name).") var runA: String
         @Argument(help: "The run compared with it (id or name).") var runB: String
         @Option(help: "Images to list, ordered by the change of --by (default 10).") var top = 10
-        @Option(help: "The per-image metric that orders the changed images (default CIDEr).") var by = "CIDEr"
-        @Option(name: .customLong("max-drop"), parsing: .singleValue, help: "METRIC=DELTA: fail if B is more than DELTA below A.")
-        var maxDrop: [String] = []
-        @Option(name: .customLong("min"), parsing: .singleValue, help: "METRIC=VALUE: fail if B is below VALUE.")
-        var minimum: [String] = []
+        @Option(help: "The per-image metric that orders the changed images (default CIDEr).") var by = Metric.cider
+        @Option(
+            name: .customLong("max-drop"), parsing: .singleValue, help: "METRIC=DELTA: fail if B is more than DELTA below A.",
+            transform: { try MetricGate(parsing: $0, flag: "--max-drop") })
+        var maxDrop: [MetricGate] = []
+        @Option(
+            name: .customLong("min"), parsing: .singleValue, help: "METRIC=VALUE: fail if B is below VALUE.",
+            transform: { try MetricGate(parsing: $0, flag: "--min") })
+        var minimum: [MetricGate] = []
         @OptionGroup var database: DatabaseOption
-
-        static let metricNames = ["Bleu_1", "Bleu_2", "Bleu_3", "Bleu_4", "ROUGE_L", "CIDEr"]
-
-        static func parseGate(_ text: String, flag: String) throws -> (metric: String, value: Double) {
-            let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let value = Double(parts[1]) else {
-                throw ValidationError("Please write \(flag) as METRIC=NUMBER (for example CIDEr=0.02), not \(text).")
-            }
-            guard metricNames.contains(parts[0]) else {
-                throw ValidationError("Please use one of \(metricNames.joined(separator: ", ")) in \(flag), not \(parts[0]).")
-            }
-            return (parts[0], value)
-        }
-
-        func validate() throws {
-            for gate in maxDrop { _ = try Self.parseGate(gate, flag: "--max-drop") }
-            for gate in minimum { _ = try Self.parseGate(gate, flag: "--min") }
-            guard Self.metricNames.contains(by) else {
-                throw ValidationError("Please use one of \(Self.metricNames.joined(separator: ", ")) for --by.")
-            }
-        }
 
         func run() throws {
             let results = try openResults(database)
@@ -50,7 +34,9 @@ extension Nightcap {
             let metricsA = try results.runMetrics(runID: a.runID), metricsB = try results.runMetrics(runID: b.runID)
             var lines = ["A = run \(a.runID) (\(a.name), \(a.status.rawValue)), B = run \(b.runID) (\(b.name), \(b.status.rawValue))", ""]
             var rows = [["metric", "A", "B", "B - A"]]
-            for name in Self.metricNames where metricsA[name] != nil || metricsB[name] != nil {
+            for metric in Metric.allCases {
+                let name = metric.rawValue
+                guard metricsA[name] != nil || metricsB[name] != nil else { continue }
                 let delta = metricsA[name].flatMap { x in metricsB[name].map { $0 - x } }
                 rows.append([name, format(metricsA[name]), format(metricsB[name]), delta.map { String(format: "%+.3f", $0) } ?? "-"])
             }
@@ -60,21 +46,21 @@ extension Nightcap {
             let imagesB = try results.captionsWithMetrics(runID: b.runID)
             let changed = imagesB.compactMap { image -> (id: String, a: CaptionWithMetrics, b: CaptionWithMetrics, delta: Double)? in
                 guard let before = imagesA[image.imageID] else { return nil }
-                let delta = (image.metrics[by] ?? 0) - (before.metrics[by] ?? 0)
+                let delta = (image.metrics[by.rawValue] ?? 0) - (before.metrics[by.rawValue] ?? 0)
                 guard delta != 0 || before.caption != image.caption else { return nil }
                 return (image.imageID, before, image, delta)
             }.sorted { abs($0.delta) > abs($1.delta) || (abs($0.delta) == abs($1.delta) && $0.id < $1.id) }
             lines.append("")
             lines.append("\(changed.count) of \(imagesB.count) images changed caption or \(by); the \(min(top, changed.count)) that changed most:")
             for item in changed.prefix(top) {
-                lines.append("  \(item.id)  \(by) \(format(item.a.metrics[by])) -> \(format(item.b.metrics[by])) (\(String(format: "%+.3f", item.delta)))")
+                lines.append("  \(item.id)  \(by) \(format(item.a.metrics[by.rawValue])) -> \(format(item.b.metrics[by.rawValue])) (\(String(format: "%+.3f", item.delta)))")
                 lines.append("    A: \(item.a.caption)")
                 lines.append("    B: \(item.b.caption)")
             }
 
             var failed: [String] = []
-            for gate in try maxDrop.map({ try Self.parseGate($0, flag: "--max-drop") }) {
-                guard let before = metricsA[gate.metric], let after = metricsB[gate.metric] else {
+            for gate in maxDrop {
+                guard let before = metricsA[gate.metric.rawValue], let after = metricsB[gate.metric.rawValue] else {
                     failed.append("\(gate.metric): not computed for both runs")
                     continue
                 }
@@ -82,8 +68,8 @@ extension Nightcap {
                     failed.append("\(gate.metric) dropped by \(String(format: "%.4f", before - after)), more than \(gate.value)")
                 }
             }
-            for gate in try minimum.map({ try Self.parseGate($0, flag: "--min") }) {
-                guard let after = metricsB[gate.metric] else {
+            for gate in minimum {
+                guard let after = metricsB[gate.metric.rawValue] else {
                     failed.append("\(gate.metric): not computed for run B")
                     continue
                 }
@@ -98,3 +84,29 @@ extension Nightcap {
         }
     }
 }
+
+/// A gate of `compare`, `METRIC=NUMBER` on the command line.
+struct MetricGate: Sendable, Equatable {
+    var metric: Metric
+    var value: Double
+
+    init(metric: Metric, value: Double) {
+        self.metric = metric
+        self.value = value
+    }
+
+    /// Parses `METRIC=NUMBER`; a wrong form or name is a usage error that says what `flag` takes.
+    init(parsing text: String, flag: String) throws {
+        let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+        guard parts.count == 2, let value = Double(parts[1]) else {
+            throw ValidationError("Please write \(flag) as METRIC=NUMBER (for example CIDEr=0.02), not \(text).")
+        }
+        guard let metric = Metric(rawValue: parts[0]) else {
+            throw ValidationError("Please use one of \(Metric.validNames) in \(flag), not \(parts[0]).")
+        }
+        self.metric = metric
+        self.value = value
+    }
+}
+
+extension Metric: ExpressibleByArgument {}

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Captioner
-import HDF5
 import RegionFeatures
 
 extension Nightcap {
@@ -25,30 +24,10 @@ extension Nightcap {
     }
 }
 
-/// Dataset-name overrides for features files, shared by the commands that read them.
-struct FeatureNameOptions: ParsableArguments {
-    @Option(help: "Features layout: packed, per-image or ragged (default: detected).")
-    var layout: FeatureLayout?
-
-    @Option(name: .customLong("features-dataset"), help: "Name of the features dataset (packed, ragged).")
-    var featuresDataset: String?
-
-    @Option(name: .customLong("group"), help: "Group that holds the datasets (per-image: one dataset per image).")
-    var group: String?
-
-    var datasetNames: FeatureDatasetNames {
-        FeatureDatasetNames(layout: layout, group: group, features: featuresDataset)
-    }
-}
-
-extension FeatureLayout: ExpressibleByArgument {}
-
-/// Decides what kind of HDF5 file a path is and describes it: a file with a `model_type` root
-/// attribute is a model, anything else is read as features.
+/// Describes an HDF5 file as a model or as features; `Captioner` decides which it is.
 enum FileInspection {
     static func describe(path: String, names: FeatureDatasetNames) throws -> String {
-        let isModel = try HDF5File.open(path).root.hasAttribute("model_type")
-        if isModel { return try CaptionModel.load(path: path).describe.description }
+        if try CaptionModel.isModelFile(path: path) { return try CaptionModel.load(path: path).describe.description }
         return try RegionFeatureFile(path: path, names: names).summary().description
     }
 }

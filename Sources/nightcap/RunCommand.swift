@@ -35,7 +35,8 @@ extension Nightcap {
         @Option(help: "Decoder threads (default: one per core).") var threads: Int?
         @Option(name: .customLong("shard-size"), help: "Images per shard, the unit of commit and resume (default 256).")
         var shardSize: Int?
-        @Option(help: "Attention to keep per word: full, top-K or none (default full).") var attention: String?
+        @Option(help: "Attention to keep per word: full, top-K or none (default full).", transform: AttentionStorage.parse)
+        var attention: AttentionStorage?
         @Option(help: "A name for the run (default: the pipeline file's name).") var name: String?
         @Flag(name: .customLong("new-run"), help: "Start a new run even if one with the same fingerprint exists.")
         var newRun = false
@@ -51,9 +52,6 @@ extension Nightcap {
             }
             if let readTimeout, !(readTimeout > 0 && readTimeout.isFinite) {
                 throw ValidationError("Please give --read-timeout a number of seconds above 0, not \(readTimeout).")
-            }
-            if let attention, AttentionStorage(text: attention) == nil {
-                throw ValidationError("Please use full, top-K (for example top-5) or none for --attention, not \(attention).")
             }
         }
 
@@ -72,7 +70,7 @@ extension Nightcap {
             if let lengthPenalty { settings.lengthPenalty = lengthPenalty }
             if let threads { settings.threads = threads }
             if let shardSize { settings.shardSize = shardSize }
-            if let attention { settings.attention = AttentionStorage(text: attention)! }
+            if let attention { settings.attention = attention }
             if let name { settings.name = name }
             return settings
         }
@@ -98,59 +96,14 @@ extension Nightcap {
     }
 }
 
-/// `--db`, shared by every command that reads or writes a results database.
-struct DatabaseOption: ParsableArguments {
-    @Option(name: .customLong("db"), help: "The results database (SQLite). Default: the pipeline's [output] database, else ./nightcap.sqlite.")
-    var db: String?
-
-    /// The database a reading command opens.
-    var path: String { db ?? "nightcap.sqlite" }
-}
-
 extension ReferenceFormat: ExpressibleByArgument {}
 
-/// The text `nightcap run` prints at the end.
-enum RunReportText {
-    static func render(_ report: RunReport) -> String {
-        var lines: [String] = []
-        switch report.outcome {
-        case .completed:
-            lines.append("run \(report.runID) (\(report.name)) completed in \(String(format: "%.1f", report.seconds)) s")
-        case .alreadyCompleted:
-            lines.append("run \(report.runID) (\(report.name)) was already completed")
-        case .interrupted:
-            lines.append("run \(report.runID) (\(report.name)) interrupted")
+extension AttentionStorage {
+    /// `--attention`'s value: a wrong one is a usage error that lists the valid ones.
+    static func parse(_ text: String) throws -> AttentionStorage {
+        guard let value = AttentionStorage(text: text) else {
+            throw ValidationError("Please use full, top-K (for example top-5) or none for --attention, not \(text).")
         }
-        if report.scored {
-            lines.append("  images: \(report.imageCount) captioned into \(report.shardCount) shards; \(report.imagesScored) scored")
-        } else {
-            lines.append("  images: \(report.imageCount) captioned into \(report.shardCount) shards; not scored (no references)")
-            lines.append("  export for an evaluation server: nightcap export \(report.runID) --db \(report.databasePath) --format coco")
-            lines.append("  score later: nightcap score \(report.runID) --db \(report.databasePath) --references FILE")
-        }
-        if report.imagesFailed > 0 {
-            lines.append("  failed images: \(report.imagesFailed) (excluded from metrics; `nightcap show \(report.runID)` lists them)")
-        }
-        if report.imagesWithoutReferences > 0 {
-            lines.append("  images without references: \(report.imagesWithoutReferences) (captioned, not scored)")
-        }
-        if report.referencesWithoutImages > 0 {
-            lines.append("  reference images not in the features file: \(report.referencesWithoutImages)")
-        }
-        if !report.metrics.isEmpty {
-            lines.append("")
-            lines.append(MetricTable.render(report.metrics))
-        }
-        lines.append("")
-        lines.append("results: \(report.databasePath)")
-        return lines.joined(separator: "\n")
-    }
-}
-
-/// Metric lines as pycocoevalcap prints them, with three decimals and the full value.
-enum MetricTable {
-    static func render(_ metrics: [(name: String, value: Double)]) -> String {
-        metrics.map { "\($0.name.padding(toLength: 8, withPad: " ", startingAt: 0)) \(String(format: "%.3f", $0.value))  (\($0.value))" }
-            .joined(separator: "\n")
+        return value
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CaptionMetrics
+import ConcurrencyPrimitives
 import Foundation
 import Pipeline
 
@@ -47,6 +48,9 @@ extension Nightcap {
         @Option(name: .long, help: "Write per-image scores and BLEU statistics to this file as JSON lines.")
         var perImage: String?
 
+        @Option(help: "Threads for tokenizing and scoring (default: one per core).")
+        var threads: Int?
+
         func validate() throws {
             if runReference == nil && results == nil {
                 throw ValidationError("Please give --results FILE to score a results file, or a RUN (with --db) to score a stored run.")
@@ -64,6 +68,9 @@ extension Nightcap {
             if split != nil && referencesFormat == .coco {
                 throw ValidationError("--split applies to Karpathy split files; please drop it or use --references-format karpathy.")
             }
+            if let threads, threads < 1 {
+                throw ValidationError("Please give --threads a number of at least 1, not \(threads).")
+            }
         }
 
         func run() throws {
@@ -79,14 +86,15 @@ extension Nightcap {
                 let refs = try CaptionFileReader.references(at: references, format: format, split: split)
                 let read = clock.now
                 let res = try CaptionFileReader.results(at: results)
-                let evaluation = try CocoEvaluation.evaluate(results: res, references: refs)
+                let evaluation = try CocoEvaluation.evaluate(
+                    results: res, references: refs, parallelism: threads ?? ParallelWork.defaultWidth)
                 if ProcessInfo.processInfo.environment["NIGHTCAP_SCORE_TIMING"] != nil {
                     FileHandle.standardError.write(Data("timing: read references \(read - start), results and scoring \(clock.now - read)\n".utf8))
                 }
                 if let perImage { try writePerImage(evaluation, to: perImage) }
                 print(json ? Self.jsonReport(evaluation) : Self.textReport(evaluation, results: results, references: references))
             } catch let error as CaptionMetricsError {
-                throw ScoreFailure(message: error.message)
+                throw CommandFailure(error.message)
             }
         }
 
@@ -96,7 +104,7 @@ extension Nightcap {
             do {
                 let report = try RunScoring.score(
                     run: run, databasePath: database.path, referencesPath: PipelineFile.resolve(references, against: cwd),
-                    format: format, split: split, replace: replace)
+                    format: format, split: split, replace: replace, parallelism: threads ?? ParallelWork.defaultWidth)
                 var lines = ["run \(report.runID) (\(report.name)) scored: \(report.imagesScored) images against \(references)"]
                 if let replaced = report.replaced { lines.append("  replaced the scores against \(replaced)") }
                 if report.imagesWithoutReferences > 0 {
@@ -111,7 +119,7 @@ extension Nightcap {
                 lines.append("results: \(database.path)")
                 print(lines.joined(separator: "\n"))
             } catch let error as CaptionMetricsError {
-                throw ScoreFailure(message: error.message)
+                throw CommandFailure(error.message)
             }
         }
 
@@ -122,9 +130,7 @@ extension Nightcap {
                 "  reference images without results: \(e.referencesWithoutResults.count)\(examples(e.referencesWithoutResults))",
                 "",
             ]
-            for (name, value) in e.corpus.named {
-                lines.append("\(name.padding(toLength: 8, withPad: " ", startingAt: 0)) \(String(format: "%.3f", value))  (\(value))")
-            }
+            lines.append(MetricTable.render(e.corpus.named))
             return lines.joined(separator: "\n")
         }
 
@@ -136,7 +142,7 @@ extension Nightcap {
 
         static func jsonReport(_ e: CocoEvaluation) -> String {
             var scores: [String: Double] = [:]
-            for (name, value) in e.corpus.named { scores[name] = value }
+            for (metric, value) in e.corpus.named { scores[metric.rawValue] = value }
             let object: [String: Any] = [
                 "scores": scores,
                 "images_scored": e.images.count,
@@ -153,7 +159,7 @@ extension Nightcap {
             var out = ""
             for image in e.images {
                 var row: [String: Any] = ["image_id": Self.jsonID(image.imageID)]
-                for (name, value) in image.scores.named { row[name] = value }
+                for (metric, value) in image.scores.named { row[metric.rawValue] = value }
                 let s = image.bleuStatistics
                 row["bleu_stats"] = ["testlen": s.testlen, "reflen": s.reflen, "guess": s.guess, "correct": s.correct]
                 row["tokens"] = image.hypothesisTokens.joined(separator: " ")
@@ -163,14 +169,8 @@ extension Nightcap {
             do {
                 try out.write(toFile: path, atomically: true, encoding: .utf8)
             } catch {
-                throw ScoreFailure(message: "\(path): cannot write the per-image scores (\(error.localizedDescription)).")
+                throw CommandFailure("\(path): cannot write the per-image scores (\(error.localizedDescription)).")
             }
         }
     }
-}
-
-/// A scoring failure the user can fix; ArgumentParser prints the message and exits with status 1.
-struct ScoreFailure: Error, CustomStringConvertible {
-    var message: String
-    var description: String { message }
 }

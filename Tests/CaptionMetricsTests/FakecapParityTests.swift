@@ -64,7 +64,8 @@ enum Fixture {
     @Test func corpusScoresWithin1e9() {
         let corpus = expected["corpus"] as! [String: Double]
         #expect(evaluation.images.count == 1000)
-        for (name, value) in evaluation.corpus.named {
+        for (metric, value) in evaluation.corpus.named {
+            let name = metric.rawValue
             #expect(abs(value - corpus[name]!) <= 1e-9, "\(name): \(value) vs \(corpus[name]!)")
         }
     }
@@ -74,7 +75,8 @@ enum Fixture {
         var maxDelta = 0.0
         for image in evaluation.images {
             let want = perImage[image.imageID.value]!
-            for (name, value) in image.scores.named {
+            for (metric, value) in image.scores.named {
+                let name = metric.rawValue
                 let delta = abs(value - want[name]!)
                 maxDelta = max(maxDelta, delta)
                 #expect(delta <= 1e-9, "image \(image.imageID) \(name): \(value) vs \(want[name]!)")

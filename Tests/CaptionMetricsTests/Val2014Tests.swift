@@ -86,7 +86,8 @@ struct Val2014Tests {
         }
         let evaluation = CocoEvaluation.score(imageIDs: order.map { ImageID($0) }, hypotheses: hypotheses, references: references)
         #expect(evaluation.images.count == 40_504)
-        for (name, value) in evaluation.corpus.named {
+        for (metric, value) in evaluation.corpus.named {
+            let name = metric.rawValue
             #expect(abs(value - expected[name]!) <= 1e-4, "\(name): \(value) vs \(expected[name]!)")
         }
     }

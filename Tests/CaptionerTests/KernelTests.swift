@@ -45,12 +45,11 @@ struct KernelTests {
         }
     }
 
-    // The AVX2 loops of Sources/CBLAS/kernels.h must equal the portable Swift loops bit for bit
+    // The AVX2 loops of Sources/CKernels/include/kernels.h must equal the portable Swift loops bit for bit
     // (same operations in the same order), so that which one runs never changes a caption.
 
-    @Test(arguments: [1, 5, 8, 10, 16, 23, 512])
+    @Test(.enabled(if: Kernels.wide, "this CPU has no AVX2 (or NIGHTCAP_KERNELS=portable): only the portable loops run"), arguments: [1, 5, 8, 10, 16, 23, 512])
     func wideAttentionScoresEqualPortable(width: Int) throws {
-        try #require(Kernels.wide, "this CPU has no AVX2: only the portable loops run")
         var random = SeededGenerator(seed: UInt64(width))
         let regions = 7
         let projected = random.floats(regions * width, scale: 4)
@@ -68,9 +67,8 @@ struct KernelTests {
         #expect(portable.map(\.bitPattern) == wide.map(\.bitPattern))
     }
 
-    @Test(arguments: [1, 7, 8, 13, 100, 9487])
+    @Test(.enabled(if: Kernels.wide, "this CPU has no AVX2 (or NIGHTCAP_KERNELS=portable): only the portable loops run"), arguments: [1, 7, 8, 13, 100, 9487])
     func wideLogSoftmaxEqualsPortable(count: Int) throws {
-        try #require(Kernels.wide, "this CPU has no AVX2: only the portable loops run")
         var random = SeededGenerator(seed: UInt64(count))
         let row = random.floats(count, scale: 30)
         let bias = random.floats(count, scale: 2)
@@ -81,9 +79,8 @@ struct KernelTests {
         #expect(portable.map(\.bitPattern) == wide.map(\.bitPattern))
     }
 
-    @Test(arguments: [(1, 16), (2, 8), (3, 2048), (4, 24), (5, 40), (9, 7)])
+    @Test(.enabled(if: Kernels.wide, "this CPU has no AVX2 (or NIGHTCAP_KERNELS=portable): only the portable loops run"), arguments: [(1, 16), (2, 8), (3, 2048), (4, 24), (5, 40), (9, 7)])
     func wideWeightedSumEqualsPortable(rows: Int, dimension: Int) throws {
-        try #require(Kernels.wide, "this CPU has no AVX2: only the portable loops run")
         var random = SeededGenerator(seed: UInt64(rows * 1000 + dimension))
         let regions = 36, stride = 40
         let alpha = random.floats(rows * stride, scale: 1)
@@ -94,9 +91,8 @@ struct KernelTests {
         #expect(portable.map(\.bitPattern) == wide.map(\.bitPattern))
     }
 
-    @Test(arguments: [5, 8, 12, 512, 2051])
+    @Test(.enabled(if: Kernels.wide, "this CPU has no AVX2 (or NIGHTCAP_KERNELS=portable): only the portable loops run"), arguments: [5, 8, 12, 512, 2051])
     func wideGateAndCellEqualPortable(width: Int) throws {
-        try #require(Kernels.wide, "this CPU has no AVX2: only the portable loops run")
         var random = SeededGenerator(seed: UInt64(width) + 77)
         let z = random.floats(width, scale: 2), gate = random.floats(width, scale: 12), bias = random.floats(width, scale: 1)
         var portableZ = z, wideZ = z

@@ -5,7 +5,7 @@ import Testing
 
 /// The embedded demo (pipelines/demo.toml) as the README's first command runs it, and the README's
 /// SQL run against what it wrote.
-@Suite(.serialized) struct DemoTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct DemoTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
     static let pipeline = repository.appendingPathComponent("pipelines/demo.toml").path
@@ -51,7 +51,7 @@ import Testing
         let folder = TemporaryDirectory()
         let db = folder.path("demo.sqlite")
         let started = Date()
-        let outcome = try NightcapProcess.run(["run", Self.pipeline, "--db", db, "--quiet"])
+        let outcome = try NightcapProcess.run(["run", Self.pipeline, "--threads", "2", "--db", db, "--quiet"])
         let seconds = Date().timeIntervalSince(started)
         #expect(outcome.status == 0, "\(outcome.standardError)")
         #expect(outcome.standardOutput.contains("images: 600 captioned into 10 shards; 600 scored"))
@@ -89,7 +89,7 @@ import Testing
         }
 
         // A second run with greedy search to put beside the first.
-        #expect(try NightcapProcess.run(["run", Self.pipeline, "--db", db, "--quiet", "--beam-size", "1"]).status == 0)
+        #expect(try NightcapProcess.run(["run", Self.pipeline, "--threads", "2", "--db", db, "--quiet", "--beam-size", "1"]).status == 0)
         let pairs = try Self.sqlite(db, queries["side-by-side"]!, parameters: [":run_a": "1", ":run_b": "2"])
         #expect(pairs.count == 600)
         let gains = pairs.compactMap { $0["gain"] as? Double }
@@ -99,11 +99,11 @@ import Testing
     @Test func interruptedDemoResumes() throws {
         let folder = TemporaryDirectory()
         let reference = folder.path("reference.sqlite"), db = folder.path("demo.sqlite")
-        #expect(try NightcapProcess.run(["run", Self.pipeline, "--db", reference, "--quiet"]).status == 0)
+        #expect(try NightcapProcess.run(["run", Self.pipeline, "--threads", "2", "--db", reference, "--quiet"]).status == 0)
         let killed = try NightcapProcess.run(
-            ["run", Self.pipeline, "--db", db, "--quiet"], environment: ["NIGHTCAP_FAULT_KILL_AFTER_COMMITS": "4"])
+            ["run", Self.pipeline, "--threads", "2", "--db", db, "--quiet"], environment: ["NIGHTCAP_FAULT_KILL_AFTER_COMMITS": "4"])
         #expect(killed.wasSignalled)
-        let resumed = try NightcapProcess.run(["run", Self.pipeline, "--db", db])
+        let resumed = try NightcapProcess.run(["run", Self.pipeline, "--threads", "2", "--db", db])
         #expect(resumed.status == 0, "\(resumed.standardError)")
         #expect(resumed.standardError.contains("resuming run 1 (demo): 4/10 shards done"))
         #expect(try RunFixture.snapshot(database: db) == RunFixture.snapshot(database: reference))

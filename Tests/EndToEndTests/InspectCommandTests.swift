@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// `nightcap inspect` run as a user runs it, on a file of each layout.
-@Suite struct InspectCommandTests {
+@Suite(.timeLimit(.minutes(10))) struct InspectCommandTests {
     let folder = TemporaryDirectory()
     let set = SyntheticImageSet(regionCounts: [10, 36, 4, 36, 20], dimension: 32)
 

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// `nightcap run` as users run it: the built binary on inputs the test writes.
-@Suite struct RunCommandTests {
+@Suite(.timeLimit(.minutes(10))) struct RunCommandTests {
     @Test func runStoresCaptionsAttentionMetricsAndRegions() throws {
         let fixture = try RunFixture()
         let db = fixture.path("results.sqlite")
@@ -41,7 +41,7 @@ import Testing
         let exported = fixture.path("results.json")
         let export = try NightcapProcess.run(["export", "1", "--db", db, "--format", "coco", "--output", exported])
         #expect(export.status == 0, "\(export.standardError)")
-        let score = try NightcapProcess.run(["score", "--results", exported, "--references", fixture.references])
+        let score = try NightcapProcess.run(["score", "--threads", "2", "--results", exported, "--references", fixture.references])
         #expect(score.status == 0, "\(score.standardError)")
         // The text table prints each value in full ("CIDEr    0.123  (0.12345...)"), exactly as stored.
         var scores: [String: Double] = [:]

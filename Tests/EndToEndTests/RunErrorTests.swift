@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 /// What `nightcap run` says when its inputs do not fit, before any work starts.
-@Suite struct RunErrorTests {
+@Suite(.timeLimit(.minutes(10))) struct RunErrorTests {
     @Test func flagsAloneMustNameTheInputs() throws {
         let outcome = try NightcapProcess.run(["run", "--features", "f.h5"])
         #expect(outcome.status == 2)
@@ -59,7 +59,7 @@ import Testing
             [decode]
             beam = 3
             """.write(toFile: pipeline, atomically: true, encoding: .utf8)
-        let outcome = try NightcapProcess.run(["run", pipeline])
+        let outcome = try NightcapProcess.run(["run", pipeline, "--threads", "2"])
         #expect(outcome.status == 1)
         #expect(outcome.standardError.contains("nightly.toml:8: unknown key `beam` in [decode]; known keys: beam_size, length_penalty, max_length"))
     }
@@ -81,7 +81,7 @@ import Testing
             [output]
             database = "out.sqlite"
             """.write(toFile: pipeline, atomically: true, encoding: .utf8)
-        let outcome = try NightcapProcess.run(["run", pipeline, "--quiet"], in: URL(fileURLWithPath: "/"))
+        let outcome = try NightcapProcess.run(["run", pipeline, "--threads", "2", "--quiet"], in: URL(fileURLWithPath: "/"))
         #expect(outcome.status == 0, "\(outcome.standardError)")
         #expect(outcome.standardOutput.contains("run 1 (nightly) completed"))
         #expect(FileManager.default.fileExists(atPath: fixture.path("out.sqlite")))

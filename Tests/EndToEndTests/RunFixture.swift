@@ -41,8 +41,9 @@ struct RunFixture {
 
     /// `nightcap run` arguments for these inputs.
     func runArguments(database: String, extra: [String] = []) -> [String] {
+        // Two decoder threads unless a test chooses: parallel suites must not oversubscribe the cores.
         ["run", "--features", features, "--model", model, "--references", references, "--db", database, "--shard-size", "8", "--quiet"]
-            + extra
+            + (extra.contains("--threads") ? [] : ["--threads", "2"]) + extra
     }
 
     /// `runArguments` with the value of `flag` (`--features`, `--model`, `--references`) replaced.

@@ -3,14 +3,14 @@ import TestSupport
 import Testing
 
 /// `nightcap score` on the real fakecap files, as a user runs it.
-@Suite struct ScoreCommandTests {
+@Suite(.timeLimit(.minutes(10))) struct ScoreCommandTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("CaptionMetricsTests/Fixtures")
     static let results = fixtures.appendingPathComponent("fakecap-results.json").path
     static let references = fixtures.appendingPathComponent("fakecap-references.json").path
 
     @Test func tableMatchesPycocoevalcap() throws {
-        let outcome = try NightcapProcess.run(["score", "--results", Self.results, "--references", Self.references])
+        let outcome = try NightcapProcess.run(["score", "--threads", "2", "--results", Self.results, "--references", Self.references])
         #expect(outcome.status == 0, "\(outcome.standardError)")
         #expect(outcome.standardOutput.contains("Scored 1000 images"))
         // pycocoevalcap 1.2 on these files (fakecap-expected.json), to the last digit.
@@ -23,7 +23,7 @@ import Testing
         let folder = TemporaryDirectory()
         let perImage = folder.path("per-image.jsonl")
         let outcome = try NightcapProcess.run(
-            ["score", "--results", Self.results, "--references", Self.references, "--json", "--per-image", perImage])
+            ["score", "--threads", "2", "--results", Self.results, "--references", Self.references, "--json", "--per-image", perImage])
         #expect(outcome.status == 0, "\(outcome.standardError)")
         let report = try JSONSerialization.jsonObject(with: Data(outcome.standardOutput.utf8)) as? [String: Any]
         #expect(report?["images_scored"] as? Int == 1000)
@@ -36,7 +36,7 @@ import Testing
         let path = folder.path("twice.json")
         try #"[{"image_id": 42, "caption": "a cat"}, {"image_id": 42, "caption": "a dog"}]"#
             .write(toFile: path, atomically: true, encoding: .utf8)
-        let outcome = try NightcapProcess.run(["score", "--results", path, "--references", Self.references])
+        let outcome = try NightcapProcess.run(["score", "--threads", "2", "--results", path, "--references", Self.references])
         #expect(outcome.status == 1)
         #expect(outcome.standardError.contains("twice.json"))
         #expect(outcome.standardError.contains("42"))
@@ -44,7 +44,7 @@ import Testing
 
     @Test func splitWithCocoFormatIsAUsageError() throws {
         let outcome = try NightcapProcess.run(
-            ["score", "--results", Self.results, "--references", Self.references, "--references-format", "coco", "--split", "test"])
+            ["score", "--threads", "2", "--results", Self.results, "--references", Self.references, "--references-format", "coco", "--split", "test"])
         #expect(outcome.status == 2)
         #expect(outcome.standardError.contains("--split applies to Karpathy split files"))
     }

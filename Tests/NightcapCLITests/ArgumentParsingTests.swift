@@ -1,4 +1,5 @@
 import ArgumentParser
+import CaptionMetrics
 import Foundation
 import Pipeline
 import TestSupport
@@ -51,10 +52,27 @@ import Testing
 
     @Test func validationMessagesReadLikeAdvice() {
         #expect(parseFailure(Nightcap.Run.self, ["--features", "f.h5"]) == "Please give a pipeline file, or --features and --model (and --references to score the run).")
-        #expect(parseFailure(Nightcap.Run.self, ["p.toml", "--attention", "most"]) == "Please use full, top-K (for example top-5) or none for --attention, not most.")
-        #expect(parseFailure(Nightcap.Compare.self, ["1", "2", "--max-drop", "CIDEr"]) == "Please write --max-drop as METRIC=NUMBER (for example CIDEr=0.02), not CIDEr.")
-        #expect(parseFailure(Nightcap.Compare.self, ["1", "2", "--min", "SPICE=0.2"]) == "Please use one of Bleu_1, Bleu_2, Bleu_3, Bleu_4, ROUGE_L, CIDEr in --min, not SPICE.")
+        #expect(parseFailure(Nightcap.Run.self, ["p.toml", "--attention", "most"])
+            == "The value 'most' is invalid for '--attention <attention>': Please use full, top-K (for example top-5) or none for --attention, not most.")
+        #expect(parseFailure(Nightcap.Compare.self, ["1", "2", "--max-drop", "CIDEr"])
+            == "The value 'CIDEr' is invalid for '--max-drop <max-drop>': Please write --max-drop as METRIC=NUMBER (for example CIDEr=0.02), not CIDEr.")
+        #expect(parseFailure(Nightcap.Compare.self, ["1", "2", "--min", "SPICE=0.2"])
+            == "The value 'SPICE=0.2' is invalid for '--min <min>': Please use one of Bleu_1, Bleu_2, Bleu_3, Bleu_4, ROUGE_L, CIDEr in --min, not SPICE.")
+        #expect(parseFailure(Nightcap.Score.self, ["--results", "r.json", "--references", "c.json", "--threads", "0"])
+            == "Please give --threads a number of at least 1, not 0.")
         #expect(parseFailure(Nightcap.Run.self, ["p.toml"]) == nil)
+    }
+
+    @Test func metricNamesAndGatesAreTypes() throws {
+        let compare = try Nightcap.Compare.parse(["1", "2", "--by", "Bleu_4", "--max-drop", "CIDEr=0.02", "--min", "ROUGE_L=0.5"])
+        #expect(compare.by == .bleu4)
+        #expect(compare.maxDrop == [MetricGate(metric: .cider, value: 0.02)])
+        #expect(compare.minimum == [MetricGate(metric: .rougeL, value: 0.5)])
+        #expect(try Nightcap.Run.parse(["p.toml", "--attention", "top-3"]).attention == .top(3))
+        // A wrong metric name lists the valid ones.
+        let wrong = try #require(parseFailure(Nightcap.Compare.self, ["1", "2", "--by", "SPICE"]))
+        #expect(wrong.hasPrefix("The value 'SPICE' is invalid for '--by <by>'"))
+        for metric in Metric.allCases { #expect(wrong.contains(metric.rawValue)) }
     }
 
     @Test func helpListsEveryCommandAndTheExitCodes() {

@@ -10,7 +10,12 @@
  * once where the Swift code rounds twice, and that flipped a near-tie in a beam search of the
  * benchmark's random model), and reductions with the same 8 lanes summed in the same order. Only
  * the width changes: 8 floats per instruction instead of 4. KernelTests checks the equality.
- * Nothing here is public API: `Captioner` is the only caller. */
+ * Nothing here is public API: `Captioner` is the only caller.
+ *
+ * Its own target (not the OpenBLAS module map, where it lived before) so that the project's C is
+ * found in one place with its architecture guard: everything below exists on x86-64 only, and the
+ * Swift side calls it only under `#if arch(x86_64)`; other architectures (arm64) run the portable
+ * Swift loops. */
 #pragma clang fp contract(off)
 #include <stddef.h>
 #include <string.h>

@@ -1,0 +1,18 @@
+import Foundation
+
+/// How a run should behave beyond its settings.
+public struct RunOptions: Sendable {
+    /// Start a new run even when one with the same fingerprint exists.
+    public var newRun = false
+    public var progress = ProgressStyle.automatic
+    /// Raised by SIGINT/SIGTERM (or a test) to stop taking shards.
+    public var interrupt = InterruptFlag()
+    /// Seconds an HDF5 read may make no progress before the run ends with an error naming the
+    /// file and dataset (nil: wait for ever). A read stuck inside libhdf5 cannot be cancelled, so
+    /// the process exits with status 1; committed shards stay, and the same command resumes.
+    public var readTimeout: Double?
+    /// Where status lines go (standard error by default).
+    public var log: @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+
+    public init() {}
+}

@@ -1,0 +1,30 @@
+import CaptionMetrics
+
+/// What a run did.
+public struct RunReport: Sendable {
+    public enum Outcome: Sendable, Equatable {
+        /// Every shard is done and the corpus metrics are stored.
+        case completed
+        /// A completed run with this fingerprint existed; nothing was done.
+        case alreadyCompleted
+        /// Stopped by a signal; resumable.
+        case interrupted(signal: Int32)
+    }
+
+    public var outcome: Outcome
+    public var runID: Int64
+    public var name: String
+    public var databasePath: String
+    /// Corpus metrics in pycocoevalcap's order (empty unless completed).
+    public var metrics: [(metric: Metric, value: Double)]
+    public var imageCount: Int
+    public var imagesScored: Int
+    public var imagesFailed: Int
+    public var imagesWithoutReferences: Int
+    public var referencesWithoutImages: Int
+    /// False for a run without references: it has captions and no metrics.
+    public var scored: Bool
+    public var shardsDone: Int
+    public var shardCount: Int
+    public var seconds: Double
+}

@@ -1,0 +1,40 @@
+import Foundation
+import Pipeline
+
+/// The text `nightcap run` prints at the end.
+enum RunReportText {
+    static func render(_ report: RunReport) -> String {
+        var lines: [String] = []
+        switch report.outcome {
+        case .completed:
+            lines.append("run \(report.runID) (\(report.name)) completed in \(String(format: "%.1f", report.seconds)) s")
+        case .alreadyCompleted:
+            lines.append("run \(report.runID) (\(report.name)) was already completed")
+        case .interrupted:
+            lines.append("run \(report.runID) (\(report.name)) interrupted")
+        }
+        if report.scored {
+            lines.append("  images: \(report.imageCount) captioned into \(report.shardCount) shards; \(report.imagesScored) scored")
+        } else {
+            lines.append("  images: \(report.imageCount) captioned into \(report.shardCount) shards; not scored (no references)")
+            lines.append("  export for an evaluation server: nightcap export \(report.runID) --db \(report.databasePath) --format coco")
+            lines.append("  score later: nightcap score \(report.runID) --db \(report.databasePath) --references FILE")
+        }
+        if report.imagesFailed > 0 {
+            lines.append("  failed images: \(report.imagesFailed) (excluded from metrics; `nightcap show \(report.runID)` lists them)")
+        }
+        if report.imagesWithoutReferences > 0 {
+            lines.append("  images without references: \(report.imagesWithoutReferences) (captioned, not scored)")
+        }
+        if report.referencesWithoutImages > 0 {
+            lines.append("  reference images not in the features file: \(report.referencesWithoutImages)")
+        }
+        if !report.metrics.isEmpty {
+            lines.append("")
+            lines.append(MetricTable.render(report.metrics))
+        }
+        lines.append("")
+        lines.append("results: \(report.databasePath)")
+        return lines.joined(separator: "\n")
+    }
+}
