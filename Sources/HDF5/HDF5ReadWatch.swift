@@ -77,14 +77,15 @@ public enum HDF5ReadWatch {
             let stuck = state.withLock { state -> (Read, @Sendable (String, String?, Double) -> Void)? in
                 guard let onStuck = state.onStuck else { return nil }
                 for (token, read) in state.reads.sorted(by: { $0.key < $1.key })
-                where !read.reported && now - read.started >= state.timeout {
+                // A read registered after `now` was taken has started later than it.
+                where !read.reported && now > read.started && now - read.started >= state.timeout {
                     state.reads[token]?.reported = true
                     return (read, onStuck)
                 }
                 return nil
             }
             if let (read, onStuck) = stuck {
-                onStuck(read.file, read.object, Double(now - read.started) / 1e9)
+                onStuck(read.file, read.object, Double(now - read.started) / 1e9)  // now > started, checked above
             }
         }
     }
