@@ -59,6 +59,8 @@ public enum HDF5ReadWatch {
         #if DEBUG
             if data { DebugStuckRead.stickIfAsked(file: file, object: object) }
         #endif
+        HDF5FaultGuard.callsInProgress.add(1, ordering: .relaxed)
+        defer { HDF5FaultGuard.callsInProgress.subtract(1, ordering: .relaxed) }
         guard enabled.load(ordering: .relaxed) else { return body() }
         let token = state.withLock { state -> Int in
             state.next += 1

@@ -12,6 +12,10 @@ public enum PipelineRun {
     public static func execute(_ settings: PipelineSettings, options: RunOptions = RunOptions()) throws -> RunReport {
         let started = Date()
         let settings = try settings.validated()
+        HDF5FaultGuard.install(
+            message: "nightcap: the HDF5 library crashed (a memory fault) while reading \(settings.featuresPath ?? "the features") or "
+                + "\(settings.modelPath ?? "the model"): the file is damaged; check each with `nightcap inspect FILE` and write or copy the "
+                + "damaged one again. Shards committed before are kept: run the same command to resume.")
         if let timeout = options.readTimeout {
             guard timeout > 0, timeout.isFinite else {
                 throw PipelineError(.configuration, "--read-timeout must be a number of seconds above 0, not \(timeout)")

@@ -39,3 +39,26 @@ import Testing
             "\(outcome.standardError)")
     }
 }
+
+/// A file that makes libhdf5 itself fault (found by scripts/fuzz): one message and exit 1.
+@Suite(.timeLimit(.minutes(3))) struct LibraryFaultTests {
+    static let repository = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test func aFaultInsideLibHDF5IsADamagedFileError() throws {
+        let folder = TemporaryDirectory()
+        let features = Self.repository.appendingPathComponent("scripts/fuzz-cases/libhdf5-fault-features.h5").path
+        let model = Self.repository.appendingPathComponent("pipelines/demo/model.h5").path
+        let references = Self.repository.appendingPathComponent("pipelines/demo/references.json").path
+        let outcome = try NightcapProcess.run([
+            "run", "--features", features, "--model", model, "--references", references, "--db", folder.path("r.sqlite"),
+            "--threads", "2", "--shard-size", "8", "--quiet",
+        ])
+        #expect(outcome.status == 1, "\(outcome.standardError)")
+        #expect(
+            outcome.standardError.contains(
+                "nightcap: the HDF5 library crashed (a memory fault) while reading \(features) or \(model): the file is damaged; check each with `nightcap inspect FILE` and write or copy the damaged one again. Shards committed before are kept: run the same command to resume."),
+            "\(outcome.standardError)")
+        #expect(!outcome.standardError.contains("Program crashed"))
+    }
+}
