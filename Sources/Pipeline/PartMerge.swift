@@ -210,6 +210,7 @@ public enum PartMerge {
                     name: first.name, fingerprint: first.fingerprint, configJSON: String(decoding: try encoder.encode(settings), as: UTF8.self),
                     imageCount: first.imageCount, shardSize: first.shardSize, shardCount: first.shardCount,
                     featuresPath: first.featuresPath, modelPath: first.modelPath, referencesPath: first.referencesPath,
+                    referencesDigest: first.referencesDigest ?? fingerprint.referencesDigest,
                     nightcapVersion: NightcapVersion.current, ownerPID: pid, ownerHost: host))
         }
         do {
@@ -241,7 +242,7 @@ public enum PartMerge {
             metrics: Metric.allCases.compactMap { metric in metrics[metric.rawValue].map { (metric: metric, value: $0) } },
             imageCount: progress.imageCount, imagesScored: try database.bleuStatistics(runID: runID).count,
             imagesFailed: progress.imagesFailed, imagesWithoutReferences: references.imagesWithoutReferences.count,
-            referencesWithoutImages: references.referencesWithoutImages, shardsDone: progress.shardsDone,
+            referencesWithoutImages: references.referencesWithoutImages, scored: true, shardsDone: progress.shardsDone,
             shardCount: progress.shardCount, part: nil, seconds: Date().timeIntervalSince(started))
     }
 }
