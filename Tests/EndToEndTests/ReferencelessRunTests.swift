@@ -49,6 +49,34 @@ import Testing
         #expect(again.standardOutput.contains("run 1 (model) was already completed"))
     }
 
+    @Test func partsWithoutReferencesMergeToARunScoredLater() throws {
+        let fixture = try RunFixture()
+        let whole = fixture.path("whole.sqlite")
+        #expect(try NightcapProcess.run(Self.captionOnlyArguments(fixture, database: whole)).status == 0)
+        let parts = (0..<2).map { fixture.path("part-\($0)-of-2.sqlite") }
+        for (index, part) in parts.enumerated() {
+            let outcome = try NightcapProcess.run(Self.captionOnlyArguments(fixture, database: part) + ["--part", "\(index)/2"])
+            #expect(outcome.status == 0, "\(outcome.standardError)")
+        }
+        let merged = fixture.path("merged.sqlite")
+        let merge = try NightcapProcess.run(["merge"] + parts + ["--db", merged])
+        #expect(merge.status == 0, "\(merge.standardError)")
+        #expect(merge.standardOutput.contains("images: 48 captioned into 6 shards; not scored (no references)"), "\(merge.standardOutput)")
+        #expect(try RunFixture.snapshot(database: merged) == RunFixture.snapshot(database: whole))
+        do {
+            let database = try ResultDatabase(path: merged, readOnly: true)
+            defer { try? database.close() }
+            let run = try #require(try database.run(id: 1))
+            #expect(run.status == .completed && !run.isScored && run.referencesDigest == nil)
+        }
+        // Scored later, the merged run has what the one-machine run with references has.
+        let scored = fixture.path("scored.sqlite")
+        #expect(try NightcapProcess.run(fixture.runArguments(database: scored, extra: ["--threads", "2"])).status == 0)
+        let score = try NightcapProcess.run(["score", "1", "--db", merged, "--references", fixture.references])
+        #expect(score.status == 0, "\(score.standardError)")
+        #expect(try RunFixture.snapshot(database: merged) == RunFixture.snapshot(database: scored))
+    }
+
     @Test func exportWritesTheEvaluationServersResultsFile() throws {
         let fixture = try RunFixture(images: 12)
         let db = fixture.path("test2014.sqlite")
