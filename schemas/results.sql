@@ -150,7 +150,8 @@ FROM runs r;
 
 PRAGMA user_version = 1;
 
--- nightcap results database: schema version 2 (partitioned runs, docs/scale-out.md).
+-- nightcap results database: schema version 2 (partitioned runs, docs/scale-out.md; runs
+-- captioned without references, scored later by `nightcap score RUN`).
 
 -- A run that does one part of a partitioned run (`nightcap run --part I/N`): the contiguous
 -- block of shards [first_shard, end_shard) of the whole run, whose fingerprint it shares.
@@ -170,5 +171,10 @@ CREATE TABLE run_slurm_owners (
     job_id             TEXT    NOT NULL, -- '<array job>_<task>' for array tasks, else the job id
     restart_count      INTEGER NOT NULL DEFAULT 0 CHECK (restart_count >= 0) -- SLURM_RESTART_COUNT
 );
+
+-- SHA-256 of the references a run's metrics were computed against (the file's bytes, its
+-- format and split), set when the run starts with references or when `nightcap score RUN`
+-- scores it later. NULL with references_path NULL: the run is not scored.
+ALTER TABLE runs ADD COLUMN references_digest TEXT;
 
 PRAGMA user_version = 2;

@@ -34,10 +34,15 @@ extension HDF5Dataset {
                 guard HDF5Library.query({ H5Dget_chunk_storage_size(handle.id, &offset, &size) }) != nil, size > 0 else {
                     return false
                 }
+                // Deflate never grows data by more than a few bytes per 16 KiB block: a larger stored
+                // size is damage, left to HDF5's own pipeline to report.
+                guard size <= hsize_t(rowBytes + rowBytes / 1000 + 1024) else { return false }
                 if Int(size) > stored.count { stored = [UInt8](repeating: 0, count: Int(size)) }
                 var filterMask: UInt32 = 0
                 let status = HDF5Library.query {
-                    stored.withUnsafeMutableBytes { H5Dread_chunk(handle.id, nc_H5P_DEFAULT(), &offset, &filterMask, $0.baseAddress) }
+                    HDF5ReadWatch.during(file: file.path, object: path, data: true) {
+                        stored.withUnsafeMutableBytes { H5Dread_chunk(handle.id, nc_H5P_DEFAULT(), &offset, &filterMask, $0.baseAddress) }
+                    }
                 }
                 guard status != nil, filterMask == 0 else { return false }
                 var actual = 0

@@ -25,7 +25,7 @@ public final class HDF5Dataset: HDF5Object {
         path = group.childPath(name)
         let file = self.file.path, path = self.path
         let handle = try HDF5Library.open("H5Dopen2", file: file, object: path, message: "cannot open the dataset", closer: H5Dclose) {
-            H5Dopen2(group.handle.id, name, nc_H5P_DEFAULT())
+            HDF5ReadWatch.during(file: file, object: path) { H5Dopen2(group.handle.id, name, nc_H5P_DEFAULT()) }
         }
         self.handle = handle
         fileType = try HDF5Library.open("H5Dget_type", file: file, object: path, closer: H5Tclose) { H5Dget_type(handle.id) }
@@ -33,11 +33,21 @@ public final class HDF5Dataset: HDF5Object {
 
         let space = try HDF5Library.open("H5Dget_space", file: file, object: path, closer: H5Sclose) { H5Dget_space(handle.id) }
         let rank = Int(try HDF5Library.call("H5Sget_simple_extent_ndims", file: file, object: path) { H5Sget_simple_extent_ndims(space.id) })
-        var dims = [hsize_t](repeating: 0, count: max(rank, 1))
-        if rank > 0 {
-            try HDF5Library.call("H5Sget_simple_extent_dims", file: file, object: path) { H5Sget_simple_extent_dims(space.id, &dims, nil) }
+        guard (0...32).contains(rank) else {
+            throw HDF5Error(
+                .wrongShape, file: file, object: path,
+                message: "has \(rank) dimensions, which HDF5 never writes (at most 32): the file is damaged; write or copy it again")
         }
-        shape = rank > 0 ? dims.map { Int($0) } : []
+        var dims = [hsize_t](repeating: 0, count: max(rank, 1))
+        var maxDims = [hsize_t](repeating: 0, count: max(rank, 1))
+        if rank > 0 {
+            try HDF5Library.call("H5Sget_simple_extent_dims", file: file, object: path) { H5Sget_simple_extent_dims(space.id, &dims, &maxDims) }
+        }
+        let fileTypeID = fileType.id
+        let elementSize = try HDF5Library.call("H5Tget_size", file: file, object: path, failed: { $0 == 0 }) { H5Tget_size(fileTypeID) }
+        shape = try HDF5SizeCheck.shape(
+            dims: Array(dims.prefix(rank)), maxDims: Array(maxDims.prefix(rank)), elementSize: elementSize,
+            fileSize: self.file.byteCount, file: file, object: path)
 
         let plist = try HDF5Library.open("H5Dget_create_plist", file: file, object: path, closer: H5Pclose) {
             H5Dget_create_plist(handle.id)
@@ -114,14 +124,20 @@ public final class HDF5Dataset: HDF5Object {
         if selected.elements == 0 { return }
         if shape.isEmpty {
             try HDF5Library.call("H5Dread", file: file.path, object: path, message: "cannot read the dataset") {
-                H5Dread(handle.id, memoryType, nc_H5S_ALL(), nc_H5S_ALL(), nc_H5P_DEFAULT(), buffer)
+                HDF5ReadWatch.during(file: file.path, object: path, data: true) {
+                    H5Dread(handle.id, memoryType, nc_H5S_ALL(), nc_H5S_ALL(), nc_H5P_DEFAULT(), buffer)
+                }
             }
             return
         }
         let (fileSpace, memorySpace) = try selectedSpaces(selected)
         try HDF5Library.call(
             "H5Dread", file: file.path, object: path, message: "cannot read the data (the file may be damaged or truncated)"
-        ) { H5Dread(handle.id, memoryType, memorySpace.id, fileSpace.id, nc_H5P_DEFAULT(), buffer) }
+        ) {
+            HDF5ReadWatch.during(file: file.path, object: path, data: true) {
+                H5Dread(handle.id, memoryType, memorySpace.id, fileSpace.id, nc_H5P_DEFAULT(), buffer)
+            }
+        }
     }
 
     /// The dataset's space with `selected` chosen, and a memory space of the selection's extent.
@@ -230,10 +246,12 @@ public final class HDF5Dataset: HDF5Object {
         let fileSpaceID = shape.isEmpty ? nc_H5S_ALL() : fileSpace.id
         return try withExtendedLifetime(memorySpace) {
             try HDF5StringReader.read(
-                fileType: fileType.id, count: selected.elements, file: file.path, object: path, space: fileSpace.id,
+                fileType: fileType.id, count: selected.elements, file: file.path, fileSize: file.byteCount, object: path, space: fileSpace.id,
                 memorySpace: memorySpace?.id ?? fileSpace.id
             ) { memoryType, buffer in
-                H5Dread(handle.id, memoryType, memorySpaceID, fileSpaceID, nc_H5P_DEFAULT(), buffer)
+                HDF5ReadWatch.during(file: file.path, object: path, data: true) {
+                    H5Dread(handle.id, memoryType, memorySpaceID, fileSpaceID, nc_H5P_DEFAULT(), buffer)
+                }
             }
         }
     }

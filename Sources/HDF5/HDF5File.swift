@@ -11,10 +11,14 @@ public final class HDF5File {
     /// The path the file was opened with.
     public let path: String
     let handle: HDF5Handle
+    /// The file's size in bytes when it was opened: the bound on what its datasets can hold.
+    let byteCount: Int
 
     private init(path: String, handle: HDF5Handle) {
         self.path = path
         self.handle = handle
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        byteCount = (attributes?[.size] as? NSNumber)?.intValue ?? 0
     }
 
     /// Opens an existing file, checking first that it exists and is HDF5 so that the error says so.
@@ -38,7 +42,7 @@ public final class HDF5File {
         do {
             let handle = try HDF5Library.open(
                 "H5Fopen", file: path, kind: .notHDF5, message: "cannot be opened as HDF5 (damaged or unsupported)", closer: H5Fclose
-            ) { H5Fopen(path, flags, nc_H5P_DEFAULT()) }
+            ) { HDF5ReadWatch.during(file: path, object: nil) { H5Fopen(path, flags, nc_H5P_DEFAULT()) } }
             return HDF5File(path: path, handle: handle)
         } catch var error as HDF5Error where error.stack.contains(where: { $0.contains("truncated") }) {
             error.message = "the file is truncated (shorter than HDF5 says it is); it was probably cut off while being written or copied: write or copy it again"

@@ -17,7 +17,7 @@ public final class HDF5Group: HDF5Object {
         self.file = file
         self.path = path
         handle = try HDF5Library.open("H5Gopen2", file: file.path, object: path, message: "cannot open the group", closer: H5Gclose) {
-            H5Gopen2(file.handle.id, path, nc_H5P_DEFAULT())
+            HDF5ReadWatch.during(file: file.path, object: path) { H5Gopen2(file.handle.id, path, nc_H5P_DEFAULT()) }
         }
     }
 
@@ -31,12 +31,23 @@ public final class HDF5Group: HDF5Object {
     /// The corresponding C functions are `H5Gget_info` and `H5Lget_name_by_idx`.
     public func memberNames() throws -> [String] {
         var info = H5G_info_t()
-        try HDF5Library.call("H5Gget_info", file: file.path, object: path) { H5Gget_info(handle.id, &info) }
+        try HDF5Library.call("H5Gget_info", file: file.path, object: path) {
+            HDF5ReadWatch.during(file: file.path, object: path) { H5Gget_info(handle.id, &info) }
+        }
+        // Every link takes bytes of the file: more links than bytes is a damaged count.
+        guard info.nlinks <= hsize_t(max(file.byteCount, 0)) else {
+            throw HDF5Error(
+                .wrongShape, file: file.path, object: path,
+                message: "declares \(info.nlinks) members in a file of \(file.byteCount) bytes: the file is damaged; write or copy it again")
+        }
         var names: [String] = []
         names.reserveCapacity(Int(info.nlinks))
         for index in 0..<info.nlinks {
-            let length = try HDF5Library.call("H5Lget_name_by_idx", file: file.path, object: path) {
-                H5Lget_name_by_idx(handle.id, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, nc_H5P_DEFAULT())
+            // A name longer than the file is a damaged length: refused like a failed call.
+            let length = try HDF5Library.call("H5Lget_name_by_idx", file: file.path, object: path, failed: { $0 < 0 || $0 > max(file.byteCount, 0) }) {
+                HDF5ReadWatch.during(file: file.path, object: path) {
+                    H5Lget_name_by_idx(handle.id, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, nc_H5P_DEFAULT())
+                }
             }
             var buffer = [CChar](repeating: 0, count: Int(length) + 1)
             try HDF5Library.call("H5Lget_name_by_idx", file: file.path, object: path) {

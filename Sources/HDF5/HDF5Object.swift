@@ -76,20 +76,35 @@ extension HDF5Object {
         let count = Int(try HDF5Library.call("H5Sget_simple_extent_npoints", file: file.path, object: label) {
             H5Sget_simple_extent_npoints(space.id)
         })
+        // H5Tget_size answers 0 when it fails; the check then counts 8 bytes an element, the most a
+        // supported number takes.
+        let elementSize = HDF5Library.query(failed: { $0 == 0 }) { H5Tget_size(type.id) } ?? 0
+        _ = try HDF5SizeCheck.bytes(count: count, elementSize: max(Int(elementSize), 8), fileSize: file.byteCount, file: file.path, object: label)
+        guard rank >= 0, rank > 0 || count == 1 else {
+            throw HDF5Error(
+                .wrongShape, file: file.path, object: label,
+                message: "declares \(rank) dimensions and \(count) elements: the file is damaged; write or copy it again")
+        }
         let element = try HDF5ElementType(datatype: type.id, file: file.path, object: label)
         switch element {
         case .string:
             let values = try HDF5StringReader.read(
-                fileType: type.id, count: count, file: file.path, object: label, space: space.id
-            ) { memoryType, buffer in H5Aread(attribute.id, memoryType, buffer) }
+                fileType: type.id, count: count, file: file.path, fileSize: file.byteCount, object: label, space: space.id
+            ) { memoryType, buffer in
+                HDF5ReadWatch.during(file: file.path, object: label) { H5Aread(attribute.id, memoryType, buffer) }
+            }
             return rank == 0 ? .string(values.first ?? "") : .strings(values)
         case .integer:
             var values = [Int64](repeating: 0, count: count)
-            try HDF5Library.call("H5Aread", file: file.path, object: label) { H5Aread(attribute.id, nc_H5T_NATIVE_INT64(), &values) }
+            try HDF5Library.call("H5Aread", file: file.path, object: label) {
+                HDF5ReadWatch.during(file: file.path, object: label) { H5Aread(attribute.id, nc_H5T_NATIVE_INT64(), &values) }
+            }
             return rank == 0 ? .integer(values[0]) : .integers(values)
         case .float:
             var values = [Double](repeating: 0, count: count)
-            try HDF5Library.call("H5Aread", file: file.path, object: label) { H5Aread(attribute.id, nc_H5T_NATIVE_DOUBLE(), &values) }
+            try HDF5Library.call("H5Aread", file: file.path, object: label) {
+                HDF5ReadWatch.during(file: file.path, object: label) { H5Aread(attribute.id, nc_H5T_NATIVE_DOUBLE(), &values) }
+            }
             return rank == 0 ? .float(values[0]) : .floats(values)
         case .other(let kind):
             throw HDF5Error(.wrongType, file: file.path, object: label, message: "attribute of type \(kind) is not supported")

@@ -5,7 +5,7 @@ import Foundation
 enum HDF5StringReader {
     /// `read` performs the actual H5Dread/H5Aread with the memory type it is given.
     static func read(
-        fileType: hid_t, count: Int, file: String, object: String, space: hid_t,
+        fileType: hid_t, count: Int, file: String, fileSize: Int, object: String, space: hid_t,
         memorySpace: hid_t? = nil,
         _ read: (hid_t, UnsafeMutableRawPointer) -> herr_t
     ) throws -> [String] {
@@ -34,7 +34,8 @@ enum HDF5StringReader {
         }
         let size = try HDF5Library.call("H5Tget_size", file: file, object: object, failed: { $0 == 0 }) { H5Tget_size(fileType) }
         let memoryType = try HDF5Library.open("H5Tcopy", file: file, object: object, closer: H5Tclose) { H5Tcopy(fileType) }
-        var bytes = [UInt8](repeating: 0, count: size * count)
+        let byteCount = try HDF5SizeCheck.bytes(count: count, elementSize: size, fileSize: fileSize, file: file, object: object)
+        var bytes = [UInt8](repeating: 0, count: byteCount)
         try bytes.withUnsafeMutableBytes { raw -> Void in
             try HDF5Library.call("H5Dread", file: file, object: object) { read(memoryType.id, raw.baseAddress!) }
         }

@@ -169,21 +169,25 @@ public enum PartMerge {
         guard survey.isComplete else { throw Incomplete(survey: survey, arrayScript: arrayScript) }
         let first = survey.parts[0].run
         var settings = try settings(of: first)
-        guard let featuresPath = settings.featuresPath, let modelPath = settings.modelPath, let referencesPath = settings.referencesPath
+        guard let featuresPath = settings.featuresPath, let modelPath = settings.modelPath
         else {
             throw PipelineError(.validation, "\(survey.parts[0].path): run \(first.runID) does not record its input paths: merge with the nightcap that ran the parts")
         }
-        // The references are needed for CIDEr-D; the fingerprint proves they (and the features and
+        // The references are needed for CIDEr-D (parts run without references merge into a run
+        // without metrics, scored later by `nightcap score RUN`); the fingerprint proves they (and the features and
         // model) are still what the parts used.
+        let referencesPath = settings.referencesPath
         let features = try RegionFeatureFile(path: featuresPath, names: settings.featureNames)
         let fingerprint = try RunFingerprint.compute(settings: settings, features: features, modelPath: modelPath, referencesPath: referencesPath)
         guard fingerprint.value == survey.fingerprint else {
             throw PipelineError(
                 .validation,
-                "the inputs of the parts changed since they ran (\(featuresPath), \(modelPath), \(referencesPath)): their fingerprint is \(survey.fingerprint.prefix(12)), these files give \(fingerprint.value.prefix(12)); restore the files the parts used, or rerun all parts")
+                "the inputs of the parts changed since they ran (\(featuresPath), \(modelPath), \(referencesPath ?? "no references")): their fingerprint is \(survey.fingerprint.prefix(12)), these files give \(fingerprint.value.prefix(12)); restore the files the parts used, or rerun all parts")
         }
-        let captions = try CaptionFileReader.references(at: referencesPath, format: settings.referencesFormat, split: settings.referencesSplit)
-        let references = try ReferenceIndex(references: captions, featureImageIDs: features.imageIDs, featuresPath: featuresPath)
+        let references = try referencesPath.map { path in
+            let captions = try CaptionFileReader.references(at: path, format: settings.referencesFormat, split: settings.referencesSplit)
+            return try ReferenceIndex(references: captions, featureImageIDs: features.imageIDs, featuresPath: featuresPath)
+        }
 
         let database = try ResultDatabase(path: outputPath)
         defer { try? database.close() }
@@ -210,6 +214,7 @@ public enum PartMerge {
                     name: first.name, fingerprint: first.fingerprint, configJSON: String(decoding: try encoder.encode(settings), as: UTF8.self),
                     imageCount: first.imageCount, shardSize: first.shardSize, shardCount: first.shardCount,
                     featuresPath: first.featuresPath, modelPath: first.modelPath, referencesPath: first.referencesPath,
+                    referencesDigest: first.referencesDigest ?? fingerprint.referencesDigest,
                     nightcapVersion: NightcapVersion.current, ownerPID: pid, ownerHost: host))
         }
         do {
@@ -232,7 +237,7 @@ public enum PartMerge {
 
     private static func report(
         runID: Int64, name: String, outcome: RunReport.Outcome, survey: Survey, database: ResultDatabase,
-        references: ReferenceIndex, started: Date
+        references: ReferenceIndex?, started: Date
     ) throws -> RunReport {
         let metrics = try database.runMetrics(runID: runID)
         let progress = try database.shardProgress(runID: runID)
@@ -240,8 +245,8 @@ public enum PartMerge {
             outcome: outcome, runID: runID, name: name, databasePath: database.path,
             metrics: Metric.allCases.compactMap { metric in metrics[metric.rawValue].map { (metric: metric, value: $0) } },
             imageCount: progress.imageCount, imagesScored: try database.bleuStatistics(runID: runID).count,
-            imagesFailed: progress.imagesFailed, imagesWithoutReferences: references.imagesWithoutReferences.count,
-            referencesWithoutImages: references.referencesWithoutImages, shardsDone: progress.shardsDone,
+            imagesFailed: progress.imagesFailed, imagesWithoutReferences: references?.imagesWithoutReferences.count ?? 0,
+            referencesWithoutImages: references?.referencesWithoutImages ?? 0, scored: references != nil, shardsDone: progress.shardsDone,
             shardCount: progress.shardCount, part: nil, seconds: Date().timeIntervalSince(started))
     }
 }

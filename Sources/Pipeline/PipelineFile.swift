@@ -16,6 +16,27 @@ public enum PipelineFile {
         "output": ["database"],
     ]
 
+    /// Checks every line that opens with `[` before the TOML parser sees it: a pipeline file's only
+    /// such lines are section headers `[name]`, and toml++ (inside TOMLKit) stops the process on an
+    /// assertion for some malformed headers (`[=decode]`, found by scripts/fuzz) instead of
+    /// reporting them.
+    static func checkSectionHeaders(_ text: String, path: String) throws {
+        for (number, line) in text.components(separatedBy: "\n").enumerated() {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            guard trimmed.hasPrefix("[") else { continue }
+            var header = Substring(trimmed)
+            if let comment = header.firstIndex(of: "#") { header = header[..<comment] }
+            header = Substring(header.trimmingCharacters(in: .whitespaces))
+            let name = header.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
+            let isBare = !name.isEmpty && name.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "_" || $0 == "-") }
+            guard header.hasSuffix("]"), isBare else {
+                let known = schema.keys.sorted().map { "[\($0)]" }.joined(separator: ", ")
+                throw PipelineError(
+                    .configuration, "\(path):\(number + 1): malformed section header `\(trimmed)`; a pipeline file has \(known)")
+            }
+        }
+    }
+
     /// Loads and checks `path`; relative paths inside resolve against the file's folder.
     public static func load(_ path: String) throws -> PipelineSettings {
         let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
@@ -30,6 +51,7 @@ public enum PipelineFile {
 
     /// Parses pipeline-file text; `path` names the file in messages and anchors relative paths.
     public static func parse(_ text: String, path: String) throws -> PipelineSettings {
+        try checkSectionHeaders(text, path: path)
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)

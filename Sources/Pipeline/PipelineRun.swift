@@ -2,6 +2,7 @@ import CaptionMetrics
 import Captioner
 import ConcurrencyPrimitives
 import Foundation
+import HDF5
 import RegionFeatures
 import ResultStore
 
@@ -11,6 +12,25 @@ public enum PipelineRun {
     public static func execute(_ settings: PipelineSettings, options: RunOptions = RunOptions()) throws -> RunReport {
         let started = Date()
         let settings = try settings.validated()
+        HDF5FaultGuard.install(
+            message: "nightcap: the HDF5 library crashed (a memory fault) while reading \(settings.featuresPath ?? "the features") or "
+                + "\(settings.modelPath ?? "the model"): the file is damaged; check each with `nightcap inspect FILE` and write or copy the "
+                + "damaged one again. Shards committed before are kept: run the same command to resume.")
+        if let timeout = options.readTimeout {
+            guard timeout > 0, timeout.isFinite else {
+                throw PipelineError(.configuration, "--read-timeout must be a number of seconds above 0, not \(timeout)")
+            }
+            HDF5ReadWatch.start(timeout: timeout) { file, object, seconds in
+                let place = object.map { "\(file), dataset \($0)" } ?? file
+                FileHandle.standardError.write(Data((
+                    "\nnightcap: \(place): a read made no progress for \(String(format: "%.0f", seconds)) s (--read-timeout \(timeout.formatted())); "
+                    + "the file is probably damaged, or its storage is not responding. Shards committed before are kept: "
+                    + "fix or replace the file and run the same command to resume.\n").utf8))
+                // The stuck call cannot be cancelled and holds HDF5's global lock: end the process.
+                _exit(1)
+            }
+        }
+        defer { if options.readTimeout != nil { HDF5ReadWatch.stop() } }
         // The first shards are read while the model and the references load (RunPlan), so that
         // decoding starts as soon as the plan is validated. Which shards a run still needs is known
         // only later (a resumed run may have done them): shards not needed are dropped unread by
@@ -66,6 +86,7 @@ public enum PipelineRun {
                     name: plan.name, fingerprint: plan.fingerprint.value, configJSON: plan.configurationJSON,
                     imageCount: plan.features.imageCount, shardSize: settings.shardSize, shardCount: plan.shardCount,
                     featuresPath: settings.featuresPath, modelPath: settings.modelPath, referencesPath: settings.referencesPath,
+                    referencesDigest: plan.fingerprint.referencesDigest,
                     nightcapVersion: NightcapVersion.current, ownerPID: pid, ownerHost: host, part: part,
                     slurmTask: slurmTask))
         }
@@ -195,8 +216,8 @@ public enum PipelineRun {
         return RunReport(
             outcome: outcome, runID: runID, name: name, databasePath: plan.database.path, metrics: ordered,
             imageCount: part.map { $0.shards.reduce(0) { $0 + plan.shardRange($1).count } } ?? plan.features.imageCount, imagesScored: scored, imagesFailed: progress.imagesFailed,
-            imagesWithoutReferences: plan.references.imagesWithoutReferences.count,
-            referencesWithoutImages: plan.references.referencesWithoutImages, shardsDone: progress.shardsDone,
+            imagesWithoutReferences: plan.references?.imagesWithoutReferences.count ?? 0,
+            referencesWithoutImages: plan.references?.referencesWithoutImages ?? 0, scored: plan.references != nil, shardsDone: progress.shardsDone,
             shardCount: part?.shards.count ?? plan.shardCount, part: part, seconds: Date().timeIntervalSince(started))
     }
 }

@@ -73,8 +73,12 @@ public struct PipelineSettings: Sendable, Equatable, Codable {
         guard modelPath != nil else {
             throw PipelineError(.configuration, "no model file: set [model] path\(origin) pass --model FILE.h5")
         }
-        guard referencesPath != nil else {
-            throw PipelineError(.configuration, "no references file: set [references] path\(origin) pass --references FILE.json")
+        // Without references the run captions and stores everything and computes no metrics
+        // (test splits whose references are private); a format or split then has nothing to apply to.
+        if referencesPath == nil && (referencesFormat != nil || referencesSplit != nil) {
+            let what = referencesSplit != nil ? "a split" : "a references format"
+            throw PipelineError(
+                .configuration, "\(what) is given without a references file: set [references] path\(origin) pass --references FILE.json, or drop it")
         }
         guard beamSize >= 1 else { throw PipelineError(.configuration, "beam_size must be at least 1 (1 is greedy), not \(beamSize)") }
         guard maxLength >= 1 else { throw PipelineError(.configuration, "max_length must be at least 1, not \(maxLength)") }

@@ -6,14 +6,31 @@ import ResultStore
 /// uninterrupted one would: BLEU from the summed per-image statistics, ROUGE-L as the mean of the
 /// stored per-image scores, CIDEr-D computed once over the whole scored set.
 enum RunFinalizer {
-    /// CIDEr-D runs over at most `parallelism` threads (`--threads`).
-    static func finalize(runID: Int64, database: ResultDatabase, references: ReferenceIndex, parallelism: Int) throws {
+    /// Computes and stores the corpus metrics (none for a run without references) and marks the
+    /// run completed. CIDEr-D runs over at most `parallelism` threads (`--threads`).
+    static func finalize(runID: Int64, database: ResultDatabase, references: ReferenceIndex?, parallelism: Int) throws {
         let started = Date()
-        // Captions come in image order, so every sum below runs in the same order on every run.
-        let captions = try database.captions(runID: runID)
-        let statistics = Dictionary(uniqueKeysWithValues: try database.bleuStatistics(runID: runID).map { ($0.imageID, $0) })
-        let rouge = Dictionary(uniqueKeysWithValues: try database.imageMetrics(runID: runID, metric: Metric.rougeL.rawValue).map { ($0.imageID, $0.value) })
+        if let references {
+            // Captions come in image order, so every sum below runs in the same order on every run.
+            let captions = try database.captions(runID: runID)
+            let scores = corpusScores(
+                captions: captions, statistics: try database.bleuStatistics(runID: runID),
+                rouge: try database.imageMetrics(runID: runID, metric: Metric.rougeL.rawValue), references: references,
+                parallelism: parallelism)
+            try database.writeCorpusMetrics(runID: runID, corpus: scores.corpus, perImage: scores.cider)
+        }
+        try database.finish(runID: runID, finalizeSeconds: Date().timeIntervalSince(started))
+    }
 
+    /// The corpus scores of `captions` (in image order) and each image's CIDEr-D, from the
+    /// per-image BLEU statistics and ROUGE-L scores. Images without statistics or references are
+    /// left out.
+    static func corpusScores(
+        captions: [CaptionRecord], statistics: [BleuStatsRecord], rouge: [ImageMetricRecord], references: ReferenceIndex,
+        parallelism: Int
+    ) -> (corpus: [String: Double], cider: [ImageMetricRecord]) {
+        let statistics = Dictionary(uniqueKeysWithValues: statistics.map { ($0.imageID, $0) })
+        let rouge = Dictionary(uniqueKeysWithValues: rouge.map { ($0.imageID, $0.value) })
         var scoredIDs: [String] = []
         var bleu: [BleuStatistics] = []
         var items: [CiderD.Item] = []
@@ -34,7 +51,6 @@ enum RunFinalizer {
             corpus[Metric.cider.rawValue] = cider.corpus
             perImage = zip(scoredIDs, cider.perImage).map { ImageMetricRecord(imageID: $0, metric: Metric.cider.rawValue, value: $1) }
         }
-        try database.writeCorpusMetrics(runID: runID, corpus: corpus, perImage: perImage)
-        try database.finish(runID: runID, finalizeSeconds: Date().timeIntervalSince(started))
+        return (corpus, perImage)
     }
 }

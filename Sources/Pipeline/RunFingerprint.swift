@@ -17,24 +17,32 @@ public struct RunFingerprint: Sendable, Equatable, CustomStringConvertible {
     public var description: String { value }
 
     public static func compute(
-        settings: PipelineSettings, features: RegionFeatureFile, modelPath: String, referencesPath: String
+        settings: PipelineSettings, features: RegionFeatureFile, modelPath: String, referencesPath: String?
     ) throws -> RunFingerprint {
         try compute(settings: settings, features: features, modelDigest: try SHA256.file(modelPath), referencesPath: referencesPath)
     }
 
     /// The same, with the model file's SHA-256 already computed.
+    ///
+    /// A run without references has `references=none` and no format or split component: it is its
+    /// own run, distinct from every run with references, and scoring it later
+    /// (`nightcap score RUN`) does not change its fingerprint, which says how it was captioned.
     /// `infosDigest`: the SHA-256 of the self-critical.pytorch infos file a checkpoint model was
     /// built with (its options and vocabulary decide the captions as much as the weights do).
     static func compute(
-        settings: PipelineSettings, features: RegionFeatureFile, modelDigest: String, referencesPath: String,
+        settings: PipelineSettings, features: RegionFeatureFile, modelDigest: String, referencesPath: String?,
         infosDigest: String? = nil
     ) throws -> RunFingerprint {
         var components: [String: String] = [:]
         components["model"] = modelDigest
         if let infosDigest { components["infos"] = infosDigest }
-        components["references"] = try SHA256.file(referencesPath)
-        components["references_format"] = settings.referencesFormat?.rawValue ?? "auto"
-        components["references_split"] = settings.referencesSplit ?? ""
+        if let referencesPath {
+            components["references"] = try SHA256.file(referencesPath)
+            components["references_format"] = settings.referencesFormat?.rawValue ?? "auto"
+            components["references_split"] = settings.referencesSplit ?? ""
+        } else {
+            components["references"] = "none"
+        }
         components["features"] = try featureIdentity(features)
         var decode = "beam_size=\(settings.beamSize) max_length=\(settings.maxLength) length_penalty=\(settings.lengthPenaltyText)"
         // The self-critical options join only when they differ from their defaults, so every run
@@ -49,6 +57,20 @@ public struct RunFingerprint: Sendable, Equatable, CustomStringConvertible {
             digest.update("\(key)=\(components[key]!)\n")
         }
         return RunFingerprint(value: digest.finalize(), components: components)
+    }
+
+    /// The references' identity stored with a run's metrics (`runs.references_digest`): SHA-256
+    /// over the file's SHA-256, the format and the split, the three fingerprint components above.
+    public var referencesDigest: String? {
+        guard let file = components["references"], file != "none" else { return nil }
+        return Self.referencesDigest(
+            fileDigest: file, format: components["references_format"] ?? "auto", split: components["references_split"] ?? "")
+    }
+
+    static func referencesDigest(fileDigest: String, format: String, split: String) -> String {
+        var digest = SHA256()
+        digest.update("references=\(fileDigest)\nreferences_format=\(format)\nreferences_split=\(split)\n")
+        return digest.finalize()
     }
 
     static func featureIdentity(_ features: RegionFeatureFile) throws -> String {

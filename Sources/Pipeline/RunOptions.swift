@@ -11,6 +11,10 @@ public struct RunOptions: Sendable {
     public var part: Partition?
     /// The environment, for the Slurm task that owns the run (`SlurmTask.current`).
     public var environment = ProcessInfo.processInfo.environment
+    /// Seconds an HDF5 read may make no progress before the run ends with an error naming the
+    /// file and dataset (nil: wait for ever). A read stuck inside libhdf5 cannot be cancelled, so
+    /// the process exits with status 1; committed shards stay, and the same command resumes.
+    public var readTimeout: Double?
     /// Where status lines go (standard error by default).
     public var log: @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
 

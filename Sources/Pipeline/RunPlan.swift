@@ -11,7 +11,8 @@ final class RunPlan {
     let settings: PipelineSettings
     let features: RegionFeatureFile
     let model: any CaptioningModel
-    let references: ReferenceIndex
+    /// Nil for a run without references (captions only, no metrics).
+    let references: ReferenceIndex?
     let database: ResultDatabase
     let fingerprint: RunFingerprint
     let name: String
@@ -22,7 +23,7 @@ final class RunPlan {
     /// shards there. Nothing it does may be a result; validation completes after it, before any.
     init(settings: PipelineSettings, whileLoading: (RegionFeatureFile) -> Void = { _ in }) throws {
         self.settings = settings
-        let featuresPath = settings.featuresPath!, modelPath = settings.modelPath!, referencesPath = settings.referencesPath!
+        let featuresPath = settings.featuresPath!, modelPath = settings.modelPath!, referencesPath = settings.referencesPath
         // Hashing the model file for the fingerprint takes about half a second per 80 MB, loading
         // the model about as long, tokenizing the references a fraction of that: each runs on its
         // own thread while this one opens the features and reads the first shards. The model file
@@ -45,14 +46,15 @@ final class RunPlan {
         self.features = features
         let featureImageIDs = features.imageIDs
         let format = settings.referencesFormat, split = settings.referencesSplit, threads = settings.effectiveThreads
-        let loadedReferences = BackgroundTask(name: "nightcap-references") {
+        let loadedReferences = BackgroundTask(name: "nightcap-references") { () -> ReferenceIndex? in
+            guard let referencesPath else { return nil }
             let captions = try CaptionFileReader.references(at: referencesPath, format: format, split: split)
             return try ReferenceIndex(
                 references: captions, featureImageIDs: featureImageIDs, featuresPath: featuresPath, parallelism: threads)
         }
         // Every background step is waited for before this returns or throws, so none outlives the plan.
         let model: Result<ModelLoader.Loaded, any Error>
-        let references: Result<ReferenceIndex, any Error>
+        let references: Result<ReferenceIndex?, any Error>
         if features.imageCount > 0 { whileLoading(features) }
         model = Result { try loadedModel.value() }
         references = Result { try loadedReferences.value() }

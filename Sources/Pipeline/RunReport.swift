@@ -25,6 +25,8 @@ public struct RunReport: Sendable {
     public var imagesFailed: Int
     public var imagesWithoutReferences: Int
     public var referencesWithoutImages: Int
+    /// False for a run without references: it has captions and no metrics.
+    public var scored: Bool
     public var shardsDone: Int
     /// The shards this run does: all of the run's, or its part's.
     public var shardCount: Int

@@ -15,11 +15,12 @@ final class ShardProcessor {
     static let decodeBatchSize = 256
 
     let decoder: any CaptionDecoding
-    let references: ReferenceIndex
+    /// Nil for a run without references: captions only, scored later or never.
+    let references: ReferenceIndex?
     let attention: AttentionStorage
     let runID: Int64
 
-    init(model: any CaptioningModel, settings: DecodeSettings, references: ReferenceIndex, attention: AttentionStorage, runID: Int64) {
+    init(model: any CaptioningModel, settings: DecodeSettings, references: ReferenceIndex?, attention: AttentionStorage, runID: Int64) {
         decoder = model.makeDecoder(settings: settings)
         self.references = references
         self.attention = attention
@@ -75,18 +76,10 @@ final class ShardProcessor {
                             topWeight: top?.weight))
                 }
             }
-            if let referenceTokens = references.tokens[id] {
-                let hypothesis = PTBTokenizer.tokenize(text)
-                let statistics = BleuStatistics(hypothesis: hypothesis, references: referenceTokens)
-                commit.bleuStats.append(
-                    BleuStatsRecord(
-                        imageID: id, testlen: statistics.testlen, reflen: statistics.reflen, guess: statistics.guess,
-                        correct: statistics.correct))
-                for (metric, value) in zip(Metric.bleu, CorpusBleu.imageScores(statistics)) {
-                    commit.imageMetrics.append(ImageMetricRecord(imageID: id, metric: metric.rawValue, value: value))
-                }
-                commit.imageMetrics.append(
-                    ImageMetricRecord(imageID: id, metric: Metric.rougeL.rawValue, value: RougeL.score(hypothesis: hypothesis, references: referenceTokens)))
+            if let referenceTokens = references?.tokens[id] {
+                let (statistics, metrics) = ImageScoring.score(imageID: id, caption: text, referenceTokens: referenceTokens)
+                commit.bleuStats.append(statistics)
+                commit.imageMetrics += metrics
             }
         }
     }

@@ -65,6 +65,7 @@ struct PackedFeatures: FeatureSource {
 
     func read(_ range: Range<Int>) throws -> FeatureShard {
         let n = range.count
+        try FeatureChecks.requireShardFits(images: n, regions: maxRegions, dimension: dimension, file: features.file.path, dataset: features.path)
         var values = [Float](repeating: 0, count: n * maxRegions * dimension)
         try values.withUnsafeMutableBufferPointer { buffer in
             try features.readFloats(start: [range.lowerBound, 0, 0], count: [n, maxRegions, dimension], into: buffer)

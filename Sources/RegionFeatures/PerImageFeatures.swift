@@ -101,6 +101,8 @@ struct PerImageFeatures: FeatureSource {
         let ids = Array(imageIDs[range])
         let counts = Array(regionCounts[range])
         let extent = counts.max() ?? 1
+        try FeatureChecks.requireShardFits(
+            images: range.count, regions: extent, dimension: dimension, file: group.file.path, dataset: group.path)
         var values = [Float](repeating: 0, count: range.count * extent * dimension)
         var boxes: [Float]? = hasBoxes ? [Float](repeating: 0, count: range.count * extent * 4) : nil
         var labels: [String]? = hasLabels ? [String](repeating: "", count: range.count * extent) : nil

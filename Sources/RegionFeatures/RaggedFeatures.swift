@@ -87,6 +87,7 @@ struct RaggedFeatures: FeatureSource {
     func read(_ range: Range<Int>) throws -> FeatureShard {
         let counts = Array(regionCounts[range])
         let extent = counts.max() ?? 1
+        try FeatureChecks.requireShardFits(images: range.count, regions: extent, dimension: dimension, file: features.file.path, dataset: features.path)
         var values = [Float](repeating: 0, count: range.count * extent * dimension)
         var shardBoxes: [Float]? = boxes == nil ? nil : [Float](repeating: 0, count: range.count * extent * 4)
         var shardLabels: [String]? = labels == nil ? nil : [String](repeating: "", count: range.count * extent)

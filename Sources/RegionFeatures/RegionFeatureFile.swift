@@ -1,3 +1,4 @@
+import Foundation
 import HDF5
 
 /// A region-features file opened for shard reads: its layout, its images and their region counts.
@@ -135,6 +136,23 @@ protocol FeatureSource {
 
 /// Helpers the layouts share.
 enum FeatureChecks {
+    /// Checks, before allocating, that a shard of `images` images of `regions` x `dimension` floats
+    /// fits in half of this machine's memory: sizes come from the file, and a damaged one must be
+    /// an error, not an aborted allocation.
+    static func requireShardFits(images: Int, regions: Int, dimension: Int, file: String, dataset: String) throws {
+        let (perImage, overflow1) = regions.multipliedReportingOverflow(by: dimension)
+        let (floats, overflow2) = perImage.multipliedReportingOverflow(by: images)
+        let (bytes, overflow3) = floats.multipliedReportingOverflow(by: MemoryLayout<Float>.size)
+        let limit = ProcessInfo.processInfo.physicalMemory / 2
+        if overflow1 || overflow2 || overflow3 || UInt64(bytes) > limit {
+            let size = overflow1 || overflow2 || overflow3
+                ? "more bytes than any computer can address" : "\(bytes / (1 << 20)) MiB, more than half of this machine's memory"
+            throw FeatureFileError(
+                file: file, dataset: dataset,
+                message: "a shard of \(images) images of \(regions) regions x \(dimension) features needs \(size); the file's sizes are probably damaged (write it again), or lower shard_size")
+        }
+    }
+
     static func firstPresent(_ explicit: String?, _ candidates: [String], in group: HDF5Group) -> String? {
         if let explicit { return explicit }
         return candidates.first { group.kind(of: $0) == .dataset }

@@ -65,6 +65,30 @@ extension ResultDatabase {
         }
     }
 
+    /// Scores a stored run against references: in one transaction, replaces every per-image score,
+    /// BLEU statistic and corpus score of the run with the given ones and records which references
+    /// they came from. Captions, attention, regions and status stay as they are.
+    public func replaceScores(
+        runID: Int64, referencesPath: String, referencesDigest: String, bleuStats: [BleuStatsRecord],
+        imageMetrics: [ImageMetricRecord], corpus: [String: Double]
+    ) throws {
+        try write("writing the scores of run \(runID)") { db in
+            try requireRun(db, runID)
+            for table in ["bleu_stats", "image_metrics", "run_metrics"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE run_id = ?", arguments: [runID])
+            }
+            try insertImageMetrics(db, runID: runID, imageMetrics)
+            try insertBleuStatistics(db, runID: runID, bleuStats)
+            let insert = try db.cachedStatement(sql: "INSERT INTO run_metrics (run_id, metric, value) VALUES (?, ?, ?)")
+            for (metric, value) in corpus.sorted(by: { $0.key < $1.key }) {
+                try insert.execute(arguments: [runID, metric, value])
+            }
+            try db.execute(
+                sql: "UPDATE runs SET references_path = ?, references_digest = ? WHERE run_id = ?",
+                arguments: [referencesPath, referencesDigest, runID])
+        }
+    }
+
     /// A run's corpus scores by pycocoevalcap name; empty before finalize.
     public func runMetrics(runID: Int64) throws -> [String: Double] {
         try read("reading the metrics of run \(runID)") { db in

@@ -13,13 +13,13 @@ extension ResultDatabase {
             try db.execute(
                 sql: """
                     INSERT INTO runs (name, status, fingerprint, config, features_path, model_path,
-                        references_path, image_count, shard_size, shard_count, nightcap_version,
-                        owner_pid, owner_host, heartbeat_at)
-                    VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \(sqlNow))
+                        references_path, references_digest, image_count, shard_size, shard_count,
+                        nightcap_version, owner_pid, owner_host, heartbeat_at)
+                    VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \(sqlNow))
                     """,
                 arguments: [
                     run.name, run.fingerprint, run.configJSON, run.featuresPath, run.modelPath,
-                    run.referencesPath, run.imageCount, run.shardSize, run.shardCount, run.nightcapVersion,
+                    run.referencesPath, run.referencesDigest, run.imageCount, run.shardSize, run.shardCount, run.nightcapVersion,
                     run.ownerPID, run.ownerHost,
                 ])
             let runID = db.lastInsertedRowID
@@ -94,13 +94,19 @@ extension ResultDatabase {
     /// Every run, oldest first, with its progress and headline scores.
     public func listRuns() throws -> [RunSummary] {
         try read("listing runs") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM run_summary ORDER BY run_id").map { row in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT s.*, (r.references_path IS NOT NULL OR r.references_digest IS NOT NULL) AS scored
+                    FROM run_summary s JOIN runs r ON r.run_id = s.run_id ORDER BY s.run_id
+                    """
+            ).map { row in
                 RunSummary(
                     runID: row["run_id"], name: row["name"], status: RunStatus(stored: row["status"]),
                     createdAt: row["created_at"], finishedAt: row["finished_at"], imageCount: row["image_count"],
                     imagesDone: row["images_done"], imagesFailed: row["images_failed"],
                     shardsDone: row["shards_done"], shardCount: row["shard_count"], bleu4: row["bleu_4"],
-                    cider: row["cider"])
+                    cider: row["cider"], isScored: row["scored"])
             }
         }
     }
@@ -293,7 +299,7 @@ extension RunRecord {
             statusMessage: row["status_message"], fingerprint: row["fingerprint"], configJSON: row["config"],
             imageCount: row["image_count"], shardSize: row["shard_size"], shardCount: row["shard_count"],
             featuresPath: row["features_path"], modelPath: row["model_path"], referencesPath: row["references_path"],
-            nightcapVersion: row["nightcap_version"], ownerPID: row["owner_pid"], ownerHost: row["owner_host"],
+            referencesDigest: row["references_digest"], nightcapVersion: row["nightcap_version"], ownerPID: row["owner_pid"], ownerHost: row["owner_host"],
             heartbeatAt: row["heartbeat_at"], createdAt: row["created_at"], finishedAt: row["finished_at"],
             finalizeSeconds: row["finalize_seconds"])
     }

@@ -97,20 +97,7 @@ extension ResultDatabase {
 
             try insertImageMetrics(db, runID: run, commit.imageMetrics)
 
-            var bleu = BatchInsert(
-                db,
-                into: """
-                    bleu_stats (run_id, image_id, testlen, reflen, guess_1, guess_2, guess_3, guess_4,
-                        correct_1, correct_2, correct_3, correct_4)
-                    """,
-                columns: 12)
-            for b in commit.bleuStats {
-                try bleu.add([
-                    run, b.imageID, b.testlen, b.reflen, b.guess[0], b.guess[1], b.guess[2], b.guess[3],
-                    b.correct[0], b.correct[1], b.correct[2], b.correct[3],
-                ])
-            }
-            try bleu.flush()
+            try insertBleuStatistics(db, runID: run, commit.bleuStats)
 
             var regions = BatchInsert(db, into: "regions (run_id, image_id, region, x1, y1, x2, y2, label)", columns: 8)
             for r in commit.regions {
@@ -124,6 +111,23 @@ extension ResultDatabase {
             }
             try failures.flush()
         }
+    }
+
+    func insertBleuStatistics(_ db: Database, runID: Int64, _ statistics: [BleuStatsRecord]) throws {
+        var bleu = BatchInsert(
+            db,
+            into: """
+                bleu_stats (run_id, image_id, testlen, reflen, guess_1, guess_2, guess_3, guess_4,
+                    correct_1, correct_2, correct_3, correct_4)
+                """,
+            columns: 12)
+        for b in statistics {
+            try bleu.add([
+                runID, b.imageID, b.testlen, b.reflen, b.guess[0], b.guess[1], b.guess[2], b.guess[3],
+                b.correct[0], b.correct[1], b.correct[2], b.correct[3],
+            ])
+        }
+        try bleu.flush()
     }
 
     func insertImageMetrics(_ db: Database, runID: Int64, _ metrics: [ImageMetricRecord]) throws {

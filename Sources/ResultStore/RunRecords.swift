@@ -18,6 +18,8 @@ public struct NewRun: Sendable, Hashable {
     public var featuresPath: String?
     public var modelPath: String?
     public var referencesPath: String?
+    /// SHA-256 of the references (bytes, format, split); nil for a run without references.
+    public var referencesDigest: String?
     public var nightcapVersion: String?
     public var ownerPID: Int32
     public var ownerHost: String
@@ -29,7 +31,7 @@ public struct NewRun: Sendable, Hashable {
     public init(
         name: String, fingerprint: String, configJSON: String, imageCount: Int, shardSize: Int,
         shardCount: Int, featuresPath: String? = nil, modelPath: String? = nil, referencesPath: String? = nil,
-        nightcapVersion: String? = nil, ownerPID: Int32, ownerHost: String, part: RunPart? = nil,
+        referencesDigest: String? = nil, nightcapVersion: String? = nil, ownerPID: Int32, ownerHost: String, part: RunPart? = nil,
         slurmTask: SlurmTask? = nil
     ) {
         self.part = part
@@ -43,6 +45,7 @@ public struct NewRun: Sendable, Hashable {
         self.featuresPath = featuresPath
         self.modelPath = modelPath
         self.referencesPath = referencesPath
+        self.referencesDigest = referencesDigest
         self.nightcapVersion = nightcapVersion
         self.ownerPID = ownerPID
         self.ownerHost = ownerHost
@@ -63,6 +66,9 @@ public struct RunRecord: Sendable, Hashable {
     public var featuresPath: String?
     public var modelPath: String?
     public var referencesPath: String?
+    /// SHA-256 of the references the metrics were computed against; nil when not scored, or for
+    /// runs of schema version 1.
+    public var referencesDigest: String?
     public var nightcapVersion: String?
     public var ownerPID: Int32?
     public var ownerHost: String?
@@ -71,6 +77,10 @@ public struct RunRecord: Sendable, Hashable {
     public var createdAt: String
     public var finishedAt: String?
     public var finalizeSeconds: Double?
+
+    /// Whether the run has references (from its start, or scored later): a run without them has
+    /// captions, attention and regions but no metrics.
+    public var isScored: Bool { referencesPath != nil || referencesDigest != nil }
 }
 
 /// One line of `nightcap runs`.
@@ -87,6 +97,8 @@ public struct RunSummary: Sendable, Hashable {
     public var shardCount: Int
     public var bleu4: Double?
     public var cider: Double?
+    /// False for a run captioned without references and not scored since.
+    public var isScored: Bool
 }
 
 /// The result of trying to become a run's owner.

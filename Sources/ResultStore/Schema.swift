@@ -21,7 +21,7 @@ public enum ResultSchema {
     /// Every migration, oldest first.
     public static let migrations: [Migration] = [
         Migration(version: 1, sql: version1),
-        Migration(version: 2, sql: partitionedRuns),
+        Migration(version: 2, sql: version2),
     ]
 
     /// The text of `schemas/results.sql`.
@@ -182,9 +182,13 @@ public enum ResultSchema {
 
         """
 
-    /// Partitioned runs (`nightcap run --part I/N`, `nightcap merge`) and Slurm-aware ownership.
-    private static let partitionedRuns = """
-        -- nightcap results database: schema version 2 (partitioned runs, docs/scale-out.md).
+    /// Version 2, one migration for two features of the same release: partitioned runs and
+    /// Slurm-aware ownership (`nightcap run --part I/N`, `nightcap merge`), and runs without
+    /// references (`nightcap score RUN`): which references a run's metrics were computed against,
+    /// so that scoring it again with others is refused unless asked.
+    private static let version2 = """
+        -- nightcap results database: schema version 2 (partitioned runs, docs/scale-out.md; runs
+        -- captioned without references, scored later by `nightcap score RUN`).
 
         -- A run that does one part of a partitioned run (`nightcap run --part I/N`): the contiguous
         -- block of shards [first_shard, end_shard) of the whole run, whose fingerprint it shares.
@@ -204,6 +208,11 @@ public enum ResultSchema {
             job_id             TEXT    NOT NULL, -- '<array job>_<task>' for array tasks, else the job id
             restart_count      INTEGER NOT NULL DEFAULT 0 CHECK (restart_count >= 0) -- SLURM_RESTART_COUNT
         );
+
+        -- SHA-256 of the references a run's metrics were computed against (the file's bytes, its
+        -- format and split), set when the run starts with references or when `nightcap score RUN`
+        -- scores it later. NULL with references_path NULL: the run is not scored.
+        ALTER TABLE runs ADD COLUMN references_digest TEXT;
 
         PRAGMA user_version = 2;
 

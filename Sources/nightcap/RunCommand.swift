@@ -8,12 +8,13 @@ extension Nightcap {
     /// `nightcap run`: caption every image, store everything, compute the metrics; resumes.
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Caption a features file with a model, score it against references, store it all in SQLite.",
+            abstract: "Caption a features file with a model, score it against references if given, store it all in SQLite.",
             discussion: """
                 Reads a pipeline file (pipelines/*.toml) and/or flags; flags override the file, and flags alone \
                 are enough. The same command resumes an interrupted run: a run with the same fingerprint \
                 (model, features, references, decode settings, shard size) picks up where it stopped; a \
-                completed one prints its results unless --new-run is given.
+                completed one prints its results unless --new-run is given. Without references the run \
+                captions and stores everything and computes no metrics; `nightcap score RUN` scores it later.
                 Exit codes: 0 done, 1 error, 2 usage, 130/143 interrupted by SIGINT/SIGTERM.
                 """)
 
@@ -59,10 +60,17 @@ extension Nightcap {
                 valueName: "I/N"),
             transform: Partition.parse)
         var part: Partition?
+        @Option(
+            name: .customLong("read-timeout"),
+            help: "End the run with an error when an HDF5 read makes no progress for this many seconds (default: off).")
+        var readTimeout: Double?
 
         func validate() throws {
-            if pipeline == nil && (features == nil || model == nil || references == nil) {
-                throw ValidationError("Please give a pipeline file, or all of --features, --model and --references.")
+            if pipeline == nil && (features == nil || model == nil) {
+                throw ValidationError("Please give a pipeline file, or --features and --model (and --references to score the run).")
+            }
+            if let readTimeout, !(readTimeout > 0 && readTimeout.isFinite) {
+                throw ValidationError("Please give --read-timeout a number of seconds above 0, not \(readTimeout).")
             }
             if let lengthPenalty, PipelineSettings.lengthPenalty(from: lengthPenalty) == nil {
                 throw ValidationError("Please use a number, wu_A or avg_A (A a number) for --length-penalty, not \(lengthPenalty).")
@@ -102,6 +110,7 @@ extension Nightcap {
             var options = RunOptions()
             options.newRun = newRun
             options.part = part
+            options.readTimeout = readTimeout
             options.interrupt = trap.flag
             if quiet {
                 options.progress = .quiet

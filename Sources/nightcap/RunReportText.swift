@@ -19,8 +19,12 @@ enum RunReportText {
             lines[0] = "part \(part) of " + lines[0]
             lines.append("  shards \(part.firstShard)..<\(part.endShard): \(report.imageCount) images captioned; \(report.imagesScored) with references")
             lines.append("  corpus metrics come with `nightcap merge` of all \(part.count) part files")
-        } else {
+        } else if report.scored {
             lines.append("  images: \(report.imageCount) captioned into \(report.shardCount) shards; \(report.imagesScored) scored")
+        } else {
+            lines.append("  images: \(report.imageCount) captioned into \(report.shardCount) shards; not scored (no references)")
+            lines.append("  export for an evaluation server: nightcap export \(report.runID) --db \(report.databasePath) --format coco")
+            lines.append("  score later: nightcap score \(report.runID) --db \(report.databasePath) --references FILE")
         }
         if report.imagesFailed > 0 {
             lines.append("  failed images: \(report.imagesFailed) (excluded from metrics; `nightcap show \(report.runID)` lists them)")

@@ -19,7 +19,7 @@ extension Nightcap {
             for run in try results.listRuns() {
                 var row = [
                     String(run.runID), run.name, run.status.rawValue, run.createdAt, "\(run.imagesDone)/\(run.imageCount)",
-                    format(run.bleu4), format(run.cider),
+                    run.isScored ? format(run.bleu4) : "not scored", run.isScored ? format(run.cider) : "-",
                 ]
                 if !parts.isEmpty {
                     row.append(parts[run.runID].map { "part \($0.part) of run \($0.fingerprint.prefix(12)), shards \($0.part.firstShard)..<\($0.part.endShard)" } ?? "-")

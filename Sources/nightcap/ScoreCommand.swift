@@ -2,23 +2,36 @@ import ArgumentParser
 import CaptionMetrics
 import ConcurrencyPrimitives
 import Foundation
+import Pipeline
 
 extension Nightcap {
     /// `nightcap score`: coco-caption metrics of a results file against references.
     struct Score: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Score a COCO results file against reference captions like pycocoevalcap.",
+            abstract: "Score a COCO results file, or a stored run, against reference captions like pycocoevalcap.",
             discussion: """
                 Prints Bleu_1..4, ROUGE_L and CIDEr (CIDEr-D) as pycocoevalcap computes them, after the same \
                 PTB tokenization. Only images present in both files are scored; the others are counted.
+                With a RUN instead of --results, scores a run stored in --db (one captioned without \
+                references) and writes its per-image and corpus metrics into the database, as a run with \
+                references would have had them; a run already scored against other references is \
+                replaced only with --replace.
                 """)
+
+        @Argument(help: "A stored run (id or name) to score and update, instead of --results.")
+        var runReference: String?
 
         enum Format: String, ExpressibleByArgument, CaseIterable {
             case auto, coco, karpathy
         }
 
         @Option(name: .long, help: "COCO results JSON: [{\"image_id\", \"caption\"}].")
-        var results: String
+        var results: String?
+
+        @OptionGroup var database: DatabaseOption
+
+        @Flag(name: .long, help: "With a RUN already scored against other references: replace its metrics.")
+        var replace = false
 
         @Option(name: .long, help: "References JSON: COCO caption annotations or a Karpathy split file.")
         var references: String
@@ -39,6 +52,19 @@ extension Nightcap {
         var threads: Int?
 
         func validate() throws {
+            if runReference == nil && results == nil {
+                throw ValidationError("Please give --results FILE to score a results file, or a RUN (with --db) to score a stored run.")
+            }
+            if runReference != nil && results != nil {
+                throw ValidationError("Please give either a RUN or --results, not both.")
+            }
+            if runReference == nil && (replace || database.db != nil) {
+                throw ValidationError("--replace and --db apply to scoring a stored run; please give its RUN, or drop them.")
+            }
+            if runReference != nil && (json || perImage != nil) {
+                throw ValidationError(
+                    "--json and --per-image apply to --results; a scored run keeps its per-image scores in the database (nightcap export RUN --format jsonl).")
+            }
             if split != nil && referencesFormat == .coco {
                 throw ValidationError("--split applies to Karpathy split files; please drop it or use --references-format karpathy.")
             }
@@ -48,6 +74,11 @@ extension Nightcap {
         }
 
         func run() throws {
+            if let runReference {
+                try scoreStoredRun(runReference)
+                return
+            }
+            guard let results else { return }
             do {
                 let format: ReferenceFormat? = referencesFormat == .auto ? nil : ReferenceFormat(rawValue: referencesFormat.rawValue)
                 let clock = ContinuousClock()
@@ -62,6 +93,31 @@ extension Nightcap {
                 }
                 if let perImage { try writePerImage(evaluation, to: perImage) }
                 print(json ? Self.jsonReport(evaluation) : Self.textReport(evaluation, results: results, references: references))
+            } catch let error as CaptionMetricsError {
+                throw CommandFailure(error.message)
+            }
+        }
+
+        func scoreStoredRun(_ run: String) throws {
+            let format: ReferenceFormat? = referencesFormat == .auto ? nil : ReferenceFormat(rawValue: referencesFormat.rawValue)
+            let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+            do {
+                let report = try RunScoring.score(
+                    run: run, databasePath: database.path, referencesPath: PipelineFile.resolve(references, against: cwd),
+                    format: format, split: split, replace: replace, parallelism: threads ?? ParallelWork.defaultWidth)
+                var lines = ["run \(report.runID) (\(report.name)) scored: \(report.imagesScored) images against \(references)"]
+                if let replaced = report.replaced { lines.append("  replaced the scores against \(replaced)") }
+                if report.imagesWithoutReferences > 0 {
+                    lines.append("  images without references: \(report.imagesWithoutReferences) (not scored)")
+                }
+                if report.referencesWithoutImages > 0 {
+                    lines.append("  reference images not in the run: \(report.referencesWithoutImages)")
+                }
+                lines.append("")
+                lines.append(MetricTable.render(report.metrics))
+                lines.append("")
+                lines.append("results: \(database.path)")
+                print(lines.joined(separator: "\n"))
             } catch let error as CaptionMetricsError {
                 throw CommandFailure(error.message)
             }

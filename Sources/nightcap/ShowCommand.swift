@@ -25,7 +25,7 @@ extension Nightcap {
                 "fingerprint  \(record.fingerprint)",
                 "features     \(record.featuresPath ?? "-")",
                 "model        \(record.modelPath ?? "-")",
-                "references   \(record.referencesPath ?? "-")",
+                "references   \(record.referencesPath ?? "none: not scored (nightcap score \(record.runID) --references FILE)")",
                 "shards       \(progress.shardsDone)/\(progress.shardCount) done (shard size \(record.shardSize))",
                 "images       \(progress.imagesDone)/\(progress.imageCount) done, \(progress.imagesFailed) failed",
                 "decode time  \(String(format: "%.1f", progress.secondsSpent)) s summed over shards"

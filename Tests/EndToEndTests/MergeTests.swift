@@ -54,6 +54,13 @@ import Testing
         let expected = try RunFixture.snapshot(database: whole)
         #expect(try RunFixture.snapshot(database: merged) == expected)
         #expect(try Self.layout(database: merged) == Self.layout(database: whole))
+        // The merged run keeps the identity of the references its metrics were computed against.
+        let digests = try [whole, merged].map { path in
+            let database = try ResultDatabase(path: path, readOnly: true)
+            defer { try? database.close() }
+            return try #require(try database.run(id: 1)).referencesDigest
+        }
+        #expect(digests[0] != nil && digests[1] == digests[0])
 
         let again = try NightcapProcess.run(["merge"] + parts + ["--db", merged])
         #expect(again.status == 0, "\(again.standardError)")

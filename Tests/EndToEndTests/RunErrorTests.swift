@@ -9,7 +9,7 @@ import Testing
     @Test func flagsAloneMustNameTheInputs() throws {
         let outcome = try NightcapProcess.run(["run", "--features", "f.h5"])
         #expect(outcome.status == 2)
-        #expect(outcome.standardError.contains("Please give a pipeline file, or all of --features, --model and --references."))
+        #expect(outcome.standardError.contains("Please give a pipeline file, or --features and --model (and --references to score the run)."))
     }
 
     @Test func modelAndFeaturesDimensionsDiffer() throws {

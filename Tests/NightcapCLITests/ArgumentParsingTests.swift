@@ -51,7 +51,7 @@ import Testing
     }
 
     @Test func validationMessagesReadLikeAdvice() {
-        #expect(parseFailure(Nightcap.Run.self, ["--features", "f.h5"]) == "Please give a pipeline file, or all of --features, --model and --references.")
+        #expect(parseFailure(Nightcap.Run.self, ["--features", "f.h5"]) == "Please give a pipeline file, or --features and --model (and --references to score the run).")
         #expect(parseFailure(Nightcap.Run.self, ["p.toml", "--attention", "most"])
             == "The value 'most' is invalid for '--attention <attention>': Please use full, top-K (for example top-5) or none for --attention, not most.")
         #expect(parseFailure(Nightcap.Compare.self, ["1", "2", "--max-drop", "CIDEr"])

@@ -117,6 +117,19 @@ import Testing
         #expect(error?.description.contains("attention.toml:2: [run] attention: unknown attention storage \"most\"; use full, top-K (e.g. top-5) or none") == true)
     }
 
+    /// toml++ aborts on an assertion for some malformed headers; they are refused before it parses.
+    @Test func malformedSectionHeader() throws {
+        for (header, line) in [("[=decode]", 3), ("[decode", 3), ("[]", 3), ("[de code]", 3)] {
+            let path = try write("[model]\npath = \"m.h5\"\n\(header)\nbeam_size = 3\n")
+            let error = #expect(throws: PipelineError.self) { try PipelineFile.load(path) }
+            #expect(
+                error?.description
+                    == "\(folder.url.standardizedFileURL.path)/run.toml:\(line): malformed section header `\(header)`; a pipeline file has [decode], [features], [model], [output], [references], [run]")
+        }
+        let commented = try write("[decode]   # beam search\nbeam_size = 2\n", name: "commented.toml")
+        #expect(try PipelineFile.load(commented).beamSize == 2)
+    }
+
     @Test func syntaxErrorHasALine() throws {
         let path = try write("[decode]\nbeam_size = = 3\n")
         let error = #expect(throws: PipelineError.self) { try PipelineFile.load(path) }
