@@ -177,8 +177,10 @@ public enum PartMerge {
         // without metrics, scored later by `nightcap score RUN`); the fingerprint proves they (and the features and
         // model) are still what the parts used.
         let referencesPath = settings.referencesPath
-        let features = try RegionFeatureFile(path: featuresPath, names: settings.featureNames)
-        let fingerprint = try RunFingerprint.compute(settings: settings, features: features, modelPath: modelPath, referencesPath: referencesPath)
+        let features = try RunPlan.openFeatures(settings)
+        let fingerprint = try RunFingerprint.compute(
+            settings: settings, features: features, modelDigest: try SHA256.file(modelPath), referencesPath: referencesPath,
+            infosDigest: try settings.infosPath.map { try SHA256.file($0) })
         guard fingerprint.value == survey.fingerprint else {
             throw PipelineError(
                 .validation,

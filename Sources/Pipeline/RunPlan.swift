@@ -36,8 +36,7 @@ final class RunPlan {
         let loadedModel = BackgroundTask(name: "nightcap-model") { try ModelLoader.load(path: modelPath, infos: infosPath) }
         let features: RegionFeatureFile
         do {
-            let externalIDs = try settings.idMapPath.map { ExternalImageIDs(ids: try ImageIDMap.load(path: $0), source: $0) }
-            features = try RegionFeatureFile(path: featuresPath, names: settings.featureNames, externalIDs: externalIDs)
+            features = try Self.openFeatures(settings)
         } catch {
             _ = try? loadedModel.value()
             _ = try? modelDigest.value()
@@ -76,9 +75,18 @@ final class RunPlan {
             ?? URL(fileURLWithPath: modelPath).deletingPathExtension().lastPathComponent
         var resolved = settings
         resolved.featureNames = features.names
+        // The infos file found beside a checkpoint is recorded, so that `nightcap merge` fingerprints
+        // the same files the run used.
+        resolved.infosPath = loaded.infosPath
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         configurationJSON = String(decoding: try encoder.encode(resolved), as: UTF8.self)
+    }
+
+    /// Opens the features file of `settings`, with the image ids of its id map when it has one.
+    static func openFeatures(_ settings: PipelineSettings) throws -> RegionFeatureFile {
+        let externalIDs = try settings.idMapPath.map { ExternalImageIDs(ids: try ImageIDMap.load(path: $0), source: $0) }
+        return try RegionFeatureFile(path: settings.featuresPath!, names: settings.featureNames, externalIDs: externalIDs)
     }
 
     var shardCount: Int { (features.imageCount + settings.shardSize - 1) / settings.shardSize }

@@ -27,9 +27,11 @@ struct UpDownRunTests {
         return path
     }
 
-    func run(_ extra: [String], model: String, folder: TemporaryDirectory, database: String = "r.sqlite") throws -> NightcapProcess.Outcome {
+    func run(
+        _ extra: [String], model: String, folder: TemporaryDirectory, database: String = "r.sqlite", references: String? = nil
+    ) throws -> NightcapProcess.Outcome {
         try NightcapProcess.run(
-            ["run", "--features", Self.golden("features.h5"), "--model", model, "--references", try references(in: folder),
+            ["run", "--features", Self.golden("features.h5"), "--model", model, "--references", try references ?? self.references(in: folder),
              "--db", folder.path(database), "--threads", "2", "--quiet"] + extra)
     }
 
@@ -49,6 +51,25 @@ struct UpDownRunTests {
         defer { try? store.close() }
         let attention = try store.attention(runID: 1, imageID: "1004")
         #expect(attention.count == 5 && attention.allSatisfy { $0.weights.count == 5 })
+    }
+
+    /// Parts of a checkpoint run (its infos found beside it) merge to the one-machine run: the merge
+    /// fingerprints the same model, infos and features the parts used.
+    @Test func partsOfACheckpointRunMergeToTheOneMachineRun() throws {
+        let folder = TemporaryDirectory()
+        let model = Self.golden("log_zip/model-best.pth")
+        // One references file for all three runs (the fingerprint hashes its bytes).
+        let references = try references(in: folder)
+        let whole = try run(["--shard-size", "4"], model: model, folder: folder, database: "whole.sqlite", references: references)
+        #expect(whole.status == 0, "\(whole.standardError)")
+        for index in 0..<2 {
+            let part = try run(["--shard-size", "4", "--part", "\(index)/2"], model: model, folder: folder, database: "part-\(index).sqlite", references: references)
+            #expect(part.status == 0, "\(part.standardError)")
+        }
+        let merge = try NightcapProcess.run(
+            ["merge", folder.path("part-0.sqlite"), folder.path("part-1.sqlite"), "--db", folder.path("merged.sqlite")])
+        #expect(merge.status == 0, "\(merge.standardError)")
+        #expect(try RunFixture.snapshot(database: folder.path("merged.sqlite")) == (try RunFixture.snapshot(database: folder.path("whole.sqlite"))))
     }
 
     @Test func legacyCheckpointWithProtocol0InfosAndUpstreamsOptions() throws {
