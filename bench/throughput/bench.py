@@ -111,6 +111,8 @@ def nightcap(binary, work, features, beam, threads, tag):
     with sqlite3.connect(db) as c:
         committed = [datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
                      for (t,) in c.execute("SELECT finished_at FROM shards")]
+        created = datetime.strptime(c.execute("SELECT created_at FROM runs").fetchone()[0], "%Y-%m-%dT%H:%M:%S.%fZ")
+        created = created.replace(tzinfo=timezone.utc).timestamp()
         images = c.execute("SELECT count(*) FROM captions").fetchone()[0]
         words = c.execute("SELECT count(*) FROM attention").fetchone()[0]
         decode_seconds = c.execute("SELECT sum(seconds) FROM shards").fetchone()[0]
@@ -119,10 +121,11 @@ def nightcap(binary, work, features, beam, threads, tag):
               "wall": wall, "user": user, "sys": system, "max_rss_mib": rss, "load_before": load,
               "shard_seconds": decode_seconds, "images_per_s": images / wall,
               "images_per_cpu_s": images / (user + system), "metrics": metrics, "db": db,
-              # Process start to the first shard's commit, and the last shard's commit to exit.
-              "to_first_shard": min(committed) - launched, "after_last_shard": ended - max(committed)}
+              # Process start to the run's row (the plan loaded: decoding starts), to the first shard's
+              # commit, and the last shard's commit to exit.
+              "to_run_row": created - launched, "to_first_shard": min(committed) - launched, "after_last_shard": ended - max(committed)}
     log(f"nightcap {tag}: {images} images in {wall:.1f} s ({result['images_per_s']:.1f}/s, "
-        f"first shard at {result['to_first_shard']:.2f} s, {result['after_last_shard']:.2f} s after the last; "
+        f"run row at {result['to_run_row']:.2f} s, first shard at {result['to_first_shard']:.2f} s, {result['after_last_shard']:.2f} s after the last; "
         f"{result['images_per_cpu_s']:.1f}/CPU-s), decode {decode_seconds:.1f} worker-s, RSS {rss:.0f} MiB, load {load}")
     return result
 
@@ -276,8 +279,8 @@ def render(r):
         lambda k: f"{n[f'k{k}-t1']['images'] * gf[k] / (n[f'k{k}-t1']['user'] + n[f'k{k}-t1']['sys']):.1f} ({n[f'k{k}-t1']['images'] * gf[k] / (n[f'k{k}-t1']['user'] + n[f'k{k}-t1']['sys']) / mc[f'k{k}-t1']['per_cpu']:.0%} of {mc[f'k{k}-t1']['per_cpu']:.0f})")
     row("nightcap images/s, 1 thread", lambda k: f"{n[f'k{k}-t1']['images_per_s']:.1f}")
     row("**2 threads / 1 thread** (goal >= 1.85)", lambda k: f"**{n[f'k{k}-t2']['images_per_s'] / n[f'k{k}-t1']['images_per_s']:.2f}x**")
-    row("start-up: process start to the first shard committed, 1,000 images, 2 threads (s)",
-        lambda k: f"{n[f'k{k}-t2']['to_first_shard']:.2f}")
+    row("start-up: process start to the run's row written (plan loaded) / to the first shard committed, 1,000 images, 2 threads (s)",
+        lambda k: f"{n[f'k{k}-t2']['to_run_row']:.2f} / {n[f'k{k}-t2']['to_first_shard']:.2f}")
     row("tail: last shard committed to process exit (corpus metrics), 1,000 images, 2 threads (s)",
         lambda k: f"{n[f'k{k}-t2']['after_last_shard']:.2f}")
     t3 = r["pytorch_300"]
@@ -288,8 +291,8 @@ def render(r):
         lambda k: f"**{n[f'k{k}-t2-300']['images_per_s'] / t3[f'k{k}-t2']['images_per_s']:.2f}x**")
     row("**300 images: 2 threads / 1 thread** (goal >= 1.85)",
         lambda k: f"**{n[f'k{k}-t2-300']['images_per_s'] / n[f'k{k}-t1-300']['images_per_s']:.2f}x**")
-    row("300 images, 2 threads: start-up / tail (s)",
-        lambda k: f"{n[f'k{k}-t2-300']['to_first_shard']:.2f} / {n[f'k{k}-t2-300']['after_last_shard']:.2f}")
+    row("300 images, 2 threads: to the run's row / to the first shard / tail (s)",
+        lambda k: f"{n[f'k{k}-t2-300']['to_run_row']:.2f} / {n[f'k{k}-t2-300']['to_first_shard']:.2f} / {n[f'k{k}-t2-300']['after_last_shard']:.2f}")
     row("peak RSS, 1,000 images, 2 threads (MiB)", lambda k: f"{n[f'k{k}-t2']['max_rss_mib']:.0f}")
     if "k3-t2-4000" in n:
         big = n["k3-t2-4000"]
