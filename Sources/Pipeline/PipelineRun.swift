@@ -137,16 +137,19 @@ public enum PipelineRun {
 
     /// The reader loop on this thread, `threads` decoder workers and one writer. `early` holds
     /// shards already read; each leaves it as it goes to the workers, so that its memory is freed
-    /// with the worker's use of it.
+    /// with the workers' use of it. Workers take sub-batches of a shard (`SubBatchScheduler`), so
+    /// that all of them work on one shard; a shard's commit still goes to the writer whole.
     private static func stream(
         _ shards: [Int], early: inout [Int: FeatureShard], plan: RunPlan, runID: Int64, options: RunOptions, progress: ProgressReporter, failure: FirstError
     ) throws {
         guard !shards.isEmpty else { return }
         BLASThreading.useSingleThread()
-        let threads = min(plan.settings.effectiveThreads, shards.count)
-        // One shard waiting is enough to keep the workers fed (reading a shard takes a fraction of
-        // decoding one); every shard more in flight is another shard of features in memory.
-        let work = BlockingQueue<(index: Int, shard: FeatureShard)>(capacity: 1)
+        // Threads beyond the sub-batches there are would have nothing to do.
+        let subBatches = shards.reduce(0) { $0 + ShardProcessor.subBatches(imageCount: plan.shardRange($1).count).count }
+        let threads = max(1, min(plan.settings.effectiveThreads, subBatches))
+        // Enough shards held to give every worker a sub-batch, and one more being read or started
+        // while the others end; every shard more would be another shard of features in memory.
+        let work = SubBatchScheduler(capacity: SubBatchScheduler.capacity(threads: threads, shardSize: plan.settings.shardSize))
         let results = BlockingQueue<ShardCommit>(capacity: threads)
         let interrupt = options.interrupt
         let shouldStop: @Sendable () -> Bool = { interrupt.isRaised || failure.error != nil }
@@ -159,10 +162,15 @@ public enum PipelineRun {
                 WorkerThread(name: "nightcap-decoder-\(number)") {
                     let processor = ShardProcessor(
                         model: model, settings: decode, references: references, attention: attention, runID: runID)
-                    while let item = work.pop() {
-                        if shouldStop() { continue }
-                        if let commit = processor.process(item.shard, index: item.index, shouldStop: shouldStop) {
-                            results.push(commit)
+                    while let task = work.next() {
+                        // Stopping between sub-batches drops the shard whole (done again on resume).
+                        if shouldStop() {
+                            work.drop(task)
+                            continue
+                        }
+                        let part = processor.process(task.shard, index: task.index, images: task.images)
+                        if let parts = work.finish(task, part: part) {
+                            results.push(ShardProcessor.assemble(parts, shard: task.shard, index: task.index, runID: runID))
                         }
                     }
                 })
@@ -202,7 +210,7 @@ public enum PipelineRun {
         for index in shards {
             if shouldStop() { break }
             let shard = try early.removeValue(forKey: index) ?? plan.features.read(plan.shardRange(index))
-            work.push((index, shard))
+            if !work.push(index: index, shard: shard) { break }
         }
     }
 

@@ -4,15 +4,24 @@ import Foundation
 import RegionFeatures
 import ResultStore
 
-/// Turns one shard of features into everything the database keeps of it: captions, attention,
-/// per-image metric statistics, regions and failures. Pure computation; one per worker thread.
+/// Turns sub-batches of a shard of features into everything the database keeps of them: captions,
+/// attention, per-image metric statistics and failures; `assemble` joins a shard's sub-batches, in
+/// image order, with its regions into the shard's commit. Pure computation; one per worker thread.
 final class ShardProcessor {
-    /// Images decoded together. Boundaries are fixed relative to the shard's start, so a shard's
-    /// batches never depend on threads or timing. A whole default shard (256 images) is one batch:
-    /// every step then multiplies 256 (greedy) or 768 (beam 3) rows with each weight matrix, and
-    /// OpenBLAS's repacking of the weights, paid per call, is spread over twice the rows it was at
-    /// 128 (docs/performance.md). Memory per worker at 256 images, beam 3: about 60 MB of scratch.
-    static let decodeBatchSize = 256
+    /// Images decoded together: a shard is cut into sub-batches of this many images, counted from the
+    /// shard's start (the last one may be shorter), which any decoder thread may take. The boundaries
+    /// depend only on the shard, never on threads or timing, so the decoded floats (OpenBLAS blocks a
+    /// product by its row count) and the database are the same with 1 thread or 64. 128 images, not
+    /// the whole default shard of 256: a default shard then feeds two threads and a 300-image run
+    /// (shards of 256 and 44) has three sub-batches; 128 images (128 greedy / 384 beam-3 rows per
+    /// product) cost no more CPU than 256 in the measurement, 64 about a fifth more for beam 3
+    /// (docs/performance.md). Scratch per worker at 128 images, beam 3: about 30 MB.
+    static let decodeBatchSize = 128
+
+    /// The sub-batches of a shard of `imageCount` images: `decodeBatchSize` images each from its start.
+    static func subBatches(imageCount: Int) -> [Range<Int>] {
+        stride(from: 0, to: imageCount, by: decodeBatchSize).map { $0..<min($0 + decodeBatchSize, imageCount) }
+    }
 
     let decoder: any CaptionDecoding
     /// Nil for a run without references: captions only, scored later or never.
@@ -27,31 +36,42 @@ final class ShardProcessor {
         self.runID = runID
     }
 
-    /// Decodes and scores `shard`; nil when `shouldStop` turned true between batches (the shard is
-    /// then dropped whole, to be done again on resume).
-    func process(_ shard: FeatureShard, index: Int, shouldStop: () -> Bool) -> ShardCommit? {
+    /// Decodes and scores images `range` of `shard` (one of its `subBatches`): a partial commit
+    /// holding that range's rows in image order; `seconds` is the time it took.
+    func process(_ shard: FeatureShard, index: Int, images range: Range<Int>) -> ShardCommit {
         let started = Date()
         var commit = ShardCommit(
             runID: runID, shard: index, firstImage: shard.firstImage, numImages: shard.imageCount, seconds: 0)
         let r = shard.regionsPerImage, d = shard.dimension
-        var start = 0
-        while start < shard.imageCount {
-            if shouldStop() { return nil }
-            let end = min(start + Self.decodeBatchSize, shard.imageCount)
-            // A batch that is the whole shard shares the shard's arrays instead of copying them.
-            let whole = start == 0 && end == shard.imageCount
-            let batch = FeatureBatch(
-                imageIDs: whole ? shard.imageIDs : Array(shard.imageIDs[start..<end]), maxRegions: r, dimension: d,
-                features: whole ? shard.features : Array(shard.features[(start * r * d)..<(end * r * d)]),
-                regionCounts: whole ? shard.regionCounts : Array(shard.regionCounts[start..<end]))
-            let outcomes = decoder.decode(batch: batch)
-            for (offset, outcome) in outcomes.enumerated() {
-                record(outcome, image: start + offset, shard: shard, into: &commit)
-            }
-            start = end
+        // A batch that is the whole shard shares the shard's arrays instead of copying them.
+        let whole = range == 0..<shard.imageCount
+        let batch = FeatureBatch(
+            imageIDs: whole ? shard.imageIDs : Array(shard.imageIDs[range]), maxRegions: r, dimension: d,
+            features: whole ? shard.features : Array(shard.features[(range.lowerBound * r * d)..<(range.upperBound * r * d)]),
+            regionCounts: whole ? shard.regionCounts : Array(shard.regionCounts[range]))
+        let outcomes = decoder.decode(batch: batch)
+        for (offset, outcome) in outcomes.enumerated() {
+            record(outcome, image: range.lowerBound + offset, shard: shard, into: &commit)
+        }
+        commit.seconds = Date().timeIntervalSince(started)
+        return commit
+    }
+
+    /// The shard's commit from its sub-batches' partial commits, in sub-batch order: the rows as one
+    /// pass over the shard would have made them, its regions, and `seconds` the sum of the
+    /// sub-batches' decoding times (worker-seconds).
+    static func assemble(_ parts: [ShardCommit], shard: FeatureShard, index: Int, runID: Int64) -> ShardCommit {
+        var commit = ShardCommit(
+            runID: runID, shard: index, firstImage: shard.firstImage, numImages: shard.imageCount, seconds: 0)
+        for part in parts {
+            commit.captions += part.captions
+            commit.attention += part.attention
+            commit.imageMetrics += part.imageMetrics
+            commit.bleuStats += part.bleuStats
+            commit.failures += part.failures
+            commit.seconds += part.seconds
         }
         commit.regions = regions(of: shard)
-        commit.seconds = Date().timeIntervalSince(started)
         return commit
     }
 
@@ -93,7 +113,7 @@ final class ShardProcessor {
         return kept
     }
 
-    private func regions(of shard: FeatureShard) -> [RegionRecord] {
+    private static func regions(of shard: FeatureShard) -> [RegionRecord] {
         guard shard.boxes != nil || shard.labels != nil else { return [] }
         var records: [RegionRecord] = []
         let r = shard.regionsPerImage

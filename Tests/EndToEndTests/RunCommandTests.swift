@@ -64,6 +64,28 @@ import Testing
         #expect(try RunFixture.snapshot(database: one) == RunFixture.snapshot(database: two))
     }
 
+    /// Threads beyond the work (64 on this machine's cores, more than the shards' sub-batches) share
+    /// the shards' sub-batches and store what one thread does, byte for byte.
+    @Test func sixtyFourThreadsGiveTheOneThreadDatabase() throws {
+        // Shards of 280 images: sub-batches of `decodeBatchSize` (128), 128 and 24; and one shard of 20.
+        let fixture = try RunFixture(images: 300)
+        let one = fixture.path("one.sqlite"), many = fixture.path("many.sqlite")
+        func arguments(_ database: String, threads: String) -> [String] {
+            var arguments = fixture.runArguments(database: database, extra: ["--threads", threads])
+            arguments[arguments.firstIndex(of: "--shard-size")! + 1] = "280"
+            return arguments
+        }
+        let single = try NightcapProcess.run(arguments(one, threads: "1"))
+        #expect(single.status == 0, "\(single.standardError)")
+        let wide = try NightcapProcess.run(arguments(many, threads: "64"))
+        #expect(wide.status == 0, "\(wide.standardError)")
+        #expect(try RunFixture.snapshot(database: one) == RunFixture.snapshot(database: many))
+        let database = try ResultDatabase(path: many, readOnly: true)
+        defer { try? database.close() }
+        #expect(try database.doneShards(runID: 1) == [0, 1])
+        #expect(try database.captions(runID: 1).map(\.imageIndex) == Array(0..<300))
+    }
+
     @Test func sigkillAtSeveralPointsThenResumeGivesTheUninterruptedResult() throws {
         let fixture = try RunFixture()
         let reference = fixture.path("reference.sqlite")

@@ -12,6 +12,8 @@ Files written into --out:
                     num_regions [N] int32 (all 36), image_ids [N] int64.
   features-1000.h5  the first 1,000 images of features.h5 (compressed chunks copied as they are);
   features-256.h5   the first 256 (one shard), for the AVX2-versus-portable kernel check.
+  features-300.h5   the first 300 (a shard of 256 and one of 44: fewer shards than a 64-core machine's
+                    threads, the case that sub-batches are for).
   references.json   COCO annotations: 5 random captions of 8-12 vocabulary words per image.
 Existing files with the same parameters are kept (a stamp file records them).
 """
@@ -101,6 +103,9 @@ def main():
     stamp = os.path.join(a.out, "workload.stamp")
     want = f"v3 images={a.images} seed={a.seed}"
     if os.path.exists(stamp) and open(stamp).read().strip() == want:
+        # The 300-image file came later than the others: made from them when missing.
+        if not os.path.exists(os.path.join(a.out, "features-300.h5")):
+            copy_first(os.path.join(a.out, "features.h5"), os.path.join(a.out, "features-300.h5"), min(300, a.images))
         print(f"workload in {a.out} is up to date ({want})", file=sys.stderr)
         return
     rng = np.random.default_rng(a.seed)
@@ -109,6 +114,7 @@ def main():
     make_features(os.path.join(a.out, "features.h5"), a.images, rng)
     copy_first(os.path.join(a.out, "features.h5"), os.path.join(a.out, "features-1000.h5"), min(1000, a.images))
     copy_first(os.path.join(a.out, "features.h5"), os.path.join(a.out, "features-256.h5"), min(256, a.images))
+    copy_first(os.path.join(a.out, "features.h5"), os.path.join(a.out, "features-300.h5"), min(300, a.images))
     with open(stamp, "w") as f:
         f.write(want + "\n")
     print(f"wrote workload to {a.out} ({want})", file=sys.stderr)

@@ -1,9 +1,10 @@
 /* The machine's sgemm ceiling at the decoder's shapes (docs/performance.md).
  *
- *   cc -O2 -o sgemm_ceiling sgemm_ceiling.c -lopenblas && ./sgemm_ceiling THREADS [SECONDS]
+ *   cc -O2 -o sgemm_ceiling sgemm_ceiling.c -lopenblas && ./sgemm_ceiling THREADS [SECONDS [IMAGES]]
  *
  * Row-major C[m x n] = X[m x k] * W[k x n] (the layout the decoder multiplies with), for the
- * products of one decode step of a 256-image batch (beam 3 and greedy) and the image projection;
+ * products of one decode step of an IMAGES-image batch (default 256; beam 3 and greedy) and the
+ * image projection (always of 256 images: its rows are regions, many at any batch size);
  * prints one line per shape and the mean, as "name m n k GFLOP/s GFLOP/CPU-s". */
 #include <cblas.h>
 #include <stdio.h>
@@ -52,15 +53,16 @@ static double measure(int m, int n, int k, double seconds, double *per_cpu) {
 int main(int argc, char **argv) {
     int threads = argc > 1 ? atoi(argv[1]) : 1;
     double seconds = argc > 2 ? atof(argv[2]) : 1.0;
+    int images = argc > 3 ? atoi(argv[3]) : 256;
     openblas_set_num_threads(threads);
-    /* One decode batch is one shard of 256 images: 768 rows per step with beam 3, 256 greedy. */
+    /* One decode batch of IMAGES images: 3 x IMAGES rows per step with beam 3, IMAGES greedy. */
     struct { const char *name; int m, n, k; } shapes[] = {
-        {"beam3_hidden_fused", 768, 512 + 2048 + 2048, 512},  /* h x [text_proj | W_hh | f_beta] */
-        {"beam3_context_gates", 768, 2048, 2048},             /* z x W_ih[:, E:] */
-        {"beam3_fc", 768, 9487, 512},                         /* h x fc */
-        {"greedy_hidden_fused", 256, 512 + 2048 + 2048, 512},
-        {"greedy_context_gates", 256, 2048, 2048},
-        {"greedy_fc", 256, 9487, 512},
+        {"beam3_hidden_fused", 3 * images, 512 + 2048 + 2048, 512},  /* h x [text_proj | W_hh | f_beta] */
+        {"beam3_context_gates", 3 * images, 2048, 2048},             /* z x W_ih[:, E:] */
+        {"beam3_fc", 3 * images, 9487, 512},                         /* h x fc */
+        {"greedy_hidden_fused", images, 512 + 2048 + 2048, 512},
+        {"greedy_context_gates", images, 2048, 2048},
+        {"greedy_fc", images, 9487, 512},
         {"image_proj", 256 * 36, 512, 2048},                  /* regions x image_proj, once per image */
     };
     int count = sizeof shapes / sizeof shapes[0];
