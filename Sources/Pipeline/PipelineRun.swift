@@ -41,7 +41,9 @@ public enum PipelineRun {
             let shardSize = settings.shardSize
             let shardCount = (features.imageCount + shardSize - 1) / shardSize
             let planned = options.part.map { RunPart(index: $0.index, of: $0.count, shardCount: shardCount).shards } ?? 0..<shardCount
-            for index in planned.prefix(settings.effectiveThreads) {
+            // As many shards as the decoder threads will hold at once (SubBatchScheduler), not one per
+            // thread: with every thread on the same shard, `--threads 64` needs two shards, not 64.
+            for index in planned.prefix(SubBatchScheduler.capacity(threads: settings.effectiveThreads, shardSize: shardSize)) {
                 guard !options.interrupt.isRaised,
                     let shard = try? features.read((index * shardSize)..<min((index + 1) * shardSize, features.imageCount))
                 else { break }
