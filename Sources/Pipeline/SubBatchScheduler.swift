@@ -1,4 +1,4 @@
-import Foundation
+import ConcurrencyPrimitives
 import RegionFeatures
 import ResultStore
 
@@ -15,9 +15,9 @@ import ResultStore
 /// Memory: at most `capacity` shards are held at once (`push` waits for room), each with the parts
 /// decoded so far.
 ///
-/// `@unchecked Sendable`: every stored property except the immutable `capacity` and `condition` is
-/// read and written only while `condition` is locked.
-final class SubBatchScheduler: @unchecked Sendable {
+/// All of its state sits in one `ConditionLock`; every change that can let a waiting thread go on (a
+/// shard added or removed, the close) broadcasts.
+final class SubBatchScheduler: Sendable {
     /// One sub-batch to decode: images `images` of shard `index`.
     struct Task: Sendable {
         let index: Int
@@ -27,7 +27,7 @@ final class SubBatchScheduler: @unchecked Sendable {
     }
 
     /// A shard in flight.
-    private final class Entry {
+    private struct Entry: Sendable {
         let index: Int
         let shard: FeatureShard
         let batches: [Range<Int>]
@@ -44,12 +44,17 @@ final class SubBatchScheduler: @unchecked Sendable {
             batches = ShardProcessor.subBatches(imageCount: shard.imageCount)
             parts = Array(repeating: nil, count: batches.count)
         }
+
+        var hasBatchLeft: Bool { taken < batches.count }
     }
 
-    private let condition = NSCondition()
-    /// Oldest first.
-    private var entries: [Entry] = []
-    private var closed = false
+    private struct State: Sendable {
+        /// Oldest first.
+        var entries: [Entry] = []
+        var closed = false
+    }
+
+    private let lock = ConditionLock(State())
     /// The most shards held at once.
     let capacity: Int
 
@@ -68,69 +73,68 @@ final class SubBatchScheduler: @unchecked Sendable {
     /// Adds shard `index`, waiting while `capacity` shards are held. False (dropping it) once closed.
     @discardableResult
     func push(index: Int, shard: FeatureShard) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        while !closed && entries.count >= capacity { condition.wait() }
-        if closed { return false }
-        let entry = Entry(index: index, shard: shard)
-        guard !entry.batches.isEmpty else { return true }
-        entries.append(entry)
-        condition.broadcast()
-        return true
+        let capacity = capacity
+        return lock.withLock(waitingUntil: { $0.closed || $0.entries.count < capacity }) { state in
+            if state.closed { return false }
+            let entry = Entry(index: index, shard: shard)
+            guard !entry.batches.isEmpty else { return true }
+            state.entries.append(entry)
+            lock.broadcast()
+            return true
+        }
     }
 
     /// The next sub-batch of the oldest shard that has one left, waiting for one; nil once closed and
     /// no sub-batch is left to hand out.
     func next() -> Task? {
-        condition.lock()
-        defer { condition.unlock() }
-        while true {
-            if let entry = entries.first(where: { $0.taken < $0.batches.count }) {
-                let number = entry.taken
-                entry.taken += 1
-                return Task(index: entry.index, shard: entry.shard, number: number, images: entry.batches[number])
-            }
-            if closed { return nil }
-            condition.wait()
+        lock.withLock(waitingUntil: { $0.closed || $0.entries.contains(where: \.hasBatchLeft) }) { state in
+            guard let position = state.entries.firstIndex(where: \.hasBatchLeft) else { return nil }
+            let number = state.entries[position].taken
+            state.entries[position].taken += 1
+            let entry = state.entries[position]
+            return Task(index: entry.index, shard: entry.shard, number: number, images: entry.batches[number])
         }
     }
 
     /// Records `task`'s decoded `part`. When it was the last of its shard (and the shard was not
     /// dropped), returns all of the shard's parts in sub-batch order.
     func finish(_ task: Task, part: ShardCommit) -> [ShardCommit]? {
-        condition.lock()
-        defer { condition.unlock() }
-        guard let entry = entries.first(where: { $0.index == task.index }) else { return nil }
-        entry.settled += 1
-        if !entry.dropped { entry.parts[task.number] = part }
-        guard entry.settled == entry.batches.count else { return nil }
-        remove(entry)
-        return entry.dropped ? nil : entry.parts.map { $0! }
+        lock.withLock { state in
+            guard let position = state.entries.firstIndex(where: { $0.index == task.index }) else { return nil }
+            state.entries[position].settled += 1
+            if !state.entries[position].dropped { state.entries[position].parts[task.number] = part }
+            guard state.entries[position].settled == state.entries[position].batches.count else { return nil }
+            let entry = remove(at: position, from: &state)
+            return entry.dropped ? nil : entry.parts.map { $0! }
+        }
     }
 
     /// `task` is not decoded: its shard is dropped whole, and its sub-batches not yet handed out with it.
     func drop(_ task: Task) {
-        condition.lock()
-        defer { condition.unlock() }
-        guard let entry = entries.first(where: { $0.index == task.index }) else { return }
-        entry.dropped = true
-        entry.parts = []
-        entry.settled += 1 + (entry.batches.count - entry.taken)
-        entry.taken = entry.batches.count
-        if entry.settled == entry.batches.count { remove(entry) }
+        lock.withLock { state in
+            guard let position = state.entries.firstIndex(where: { $0.index == task.index }) else { return }
+            state.entries[position].dropped = true
+            state.entries[position].parts = []
+            let count = state.entries[position].batches.count
+            state.entries[position].settled += 1 + (count - state.entries[position].taken)
+            state.entries[position].taken = count
+            if state.entries[position].settled == count { remove(at: position, from: &state) }
+        }
     }
 
     /// No more shards; the decoder threads finish those held, then `next` returns nil.
     func close() {
-        condition.lock()
-        closed = true
-        condition.broadcast()
-        condition.unlock()
+        lock.withLock { state in
+            state.closed = true
+            lock.broadcast()
+        }
     }
 
     /// Called with the lock held: frees the shard's room and wakes a waiting reader.
-    private func remove(_ entry: Entry) {
-        entries.removeAll { $0 === entry }
-        condition.broadcast()
+    @discardableResult
+    private func remove(at position: Int, from state: inout State) -> Entry {
+        let entry = state.entries.remove(at: position)
+        lock.broadcast()
+        return entry
     }
 }
