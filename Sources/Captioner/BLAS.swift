@@ -1,4 +1,62 @@
 import CBLAS
+import Foundation
+
+/// Which of OpenBLAS's kernels nightcap's products run on.
+///
+/// OpenBLAS built for many CPUs (`DYNAMIC_ARCH`, as Debian ships it) picks its kernels when it loads,
+/// from the CPU's model number. Version 0.3.21 (Debian 12) does not know recent Intel Xeons (Sapphire
+/// Rapids and later) and falls back to its `Prescott` kernels, SSE3 code that runs the decoder's
+/// products at a fifth of the speed of the `SkylakeX` kernels the same library carries. OpenBLAS 0.3.22
+/// and later give a CPU they do not recognise the kernels of the widest vector instructions it
+/// supports instead. nightcap does the same with the library it has: when OpenBLAS chose `Prescott`
+/// by itself on a CPU with AVX or better, it makes the dispatcher choose again before the first
+/// product. Results stay OpenBLAS's own for the kernels in use (the last bits of a product depend on
+/// the kernels, as they depend on the machine; decoder.md). `OPENBLAS_CORETYPE`, when set, is the
+/// user's choice and is left alone: `OPENBLAS_CORETYPE=Prescott` restores the library's own pick.
+public enum BLASKernels {
+    /// What OpenBLAS chose and what nightcap uses.
+    public struct Selection: Sendable, Equatable {
+        /// The core OpenBLAS chose when it loaded.
+        public var chosenByLibrary: String
+        /// The core whose kernels the products run on.
+        public var inUse: String
+
+        /// True when nightcap replaced the library's choice.
+        public var replaced: Bool { chosenByLibrary != inUse }
+    }
+
+    /// The selection, made once, before the first product of the process.
+    public static let selection: Selection = {
+        let chosen = String(cString: openblas_get_corename())
+        guard let core = replacement(
+            chosenByLibrary: chosen, vectorTier: Int(nightcap_cpu_vector_tier()),
+            userChoice: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"],
+            canReselect: nightcap_openblas_can_reselect() != 0)
+        else { return Selection(chosenByLibrary: chosen, inUse: chosen) }
+        let inUse = String(cString: nightcap_openblas_reselect(core))
+        return Selection(chosenByLibrary: chosen, inUse: inUse)
+    }()
+
+    /// Makes the selection if it was not made yet. Every entry into OpenBLAS calls it first.
+    @inline(__always)
+    public static func select() { _ = selection }
+
+    /// The core to use instead of `chosenByLibrary`, or nil to keep it: only when the library fell
+    /// back to `Prescott` by itself (no `OPENBLAS_CORETYPE`) and can choose again, on a CPU whose
+    /// widest vector set (`nightcap_cpu_vector_tier`: 1 AVX, 2 AVX2, 3 AVX-512) has kernels; the
+    /// names are those OpenBLAS 0.3.22's fallback picks for each. (On a CPU with AVX-512 BF16 that
+    /// fallback picks `Cooperlake`, whose single-precision kernels are `SkylakeX`'s; 0.3.21 cannot
+    /// be forced to `Cooperlake` by name, so nightcap asks for `SkylakeX` there too.)
+    static func replacement(chosenByLibrary: String, vectorTier: Int, userChoice: String?, canReselect: Bool) -> String? {
+        guard canReselect, userChoice == nil, chosenByLibrary.lowercased() == "prescott" else { return nil }
+        switch vectorTier {
+        case 3...: return "SkylakeX"
+        case 2: return "Haswell"
+        case 1: return "Sandybridge"
+        default: return nil
+        }
+    }
+}
 
 /// How OpenBLAS uses threads. nightcap runs one `BatchDecoder` per worker thread, so each worker's
 /// BLAS calls must stay on that worker's thread.
@@ -8,6 +66,7 @@ public enum BLASThreading {
     ///
     /// The corresponding C function is `openblas_set_num_threads`.
     public static func useSingleThread() {
+        BLASKernels.select()
         openblas_set_num_threads(1)
     }
 }
@@ -25,6 +84,7 @@ enum BLAS {
         into c: UnsafeMutablePointer<Float>, cStride: Int, accumulate: Bool = false
     ) {
         guard m > 0, n > 0 else { return }
+        BLASKernels.select()
         precondition(k > 0 && xStride >= k && wStride >= k && cStride >= n, "inconsistent matrix strides")
         cblas_sgemm(
             CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k),
@@ -41,6 +101,7 @@ enum BLAS {
         into c: UnsafeMutablePointer<Float>, cStride: Int, accumulate: Bool = false
     ) {
         guard m > 0, n > 0 else { return }
+        BLASKernels.select()
         precondition(k > 0 && xStride >= k && yStride >= n && cStride >= n, "inconsistent matrix strides")
         cblas_sgemm(
             CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
