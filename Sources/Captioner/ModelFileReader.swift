@@ -82,7 +82,9 @@ struct ModelFileReader {
 
             // Model type and version.
             let modelType: String?
-            do { modelType = try root.stringAttribute("model_type") } catch {
+            do { modelType = try root.stringAttribute("model_type") } catch let error as HDF5Error where error.kind != .wrongType {
+                throw error  // a damaged file, not a wrong type: its own message
+            } catch {
                 throw fail(.wrongModelType, "/@model_type", "the root attribute model_type is not a string; expected \"show-attend-tell\"")
             }
             guard let modelType else {

@@ -246,7 +246,8 @@ public final class HDF5Dataset: HDF5Object {
         let fileSpaceID = shape.isEmpty ? nc_H5S_ALL() : fileSpace.id
         return try withExtendedLifetime(memorySpace) {
             try HDF5StringReader.read(
-                fileType: fileType.id, count: selected.elements, file: file.path, fileSize: file.byteCount, object: path, space: fileSpace.id,
+                fileType: fileType.id, count: selected.elements, fileID: file.handle.id, file: file.path, fileSize: file.byteCount,
+                object: path, space: fileSpace.id,
                 memorySpace: memorySpace?.id ?? fileSpace.id
             ) { memoryType, buffer in
                 HDF5ReadWatch.during(file: file.path, object: path, data: true) {

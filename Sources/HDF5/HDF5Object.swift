@@ -89,7 +89,8 @@ extension HDF5Object {
         switch element {
         case .string:
             let values = try HDF5StringReader.read(
-                fileType: type.id, count: count, file: file.path, fileSize: file.byteCount, object: label, space: space.id
+                fileType: type.id, count: count, fileID: file.handle.id, file: file.path, fileSize: file.byteCount, object: label,
+                space: space.id
             ) { memoryType, buffer in
                 HDF5ReadWatch.during(file: file.path, object: label) { H5Aread(attribute.id, memoryType, buffer) }
             }

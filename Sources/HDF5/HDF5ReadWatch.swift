@@ -57,7 +57,7 @@ public enum HDF5ReadWatch {
     /// objects and reading metadata.
     static func during<T>(file: String, object: String?, data: Bool = false, _ body: () -> T) -> T {
         #if DEBUG
-            if data { DebugStuckRead.stickIfAsked(file: file, object: object) }
+            if data { DebugReadHook.misbehaveIfAsked(file: file, object: object) }
         #endif
         HDF5FaultGuard.callsInProgress.add(1, ordering: .relaxed)
         defer { HDF5FaultGuard.callsInProgress.subtract(1, ordering: .relaxed) }
@@ -94,24 +94,41 @@ public enum HDF5ReadWatch {
 }
 
 #if DEBUG
-    /// Debug builds only: `NIGHTCAP_DEBUG_STUCK_READ=SUFFIX` or `SUFFIX@N` makes the N-th (default
-    /// first) data read of a dataset whose path ends with SUFFIX never return, as a read stuck
-    /// inside libhdf5 does, so that tests can check what the signals and `--read-timeout` do then.
-    enum DebugStuckRead {
-        static let request: (suffix: String, occurrence: Int)? = {
-            guard let value = ProcessInfo.processInfo.environment["NIGHTCAP_DEBUG_STUCK_READ"], !value.isEmpty else { return nil }
-            let parts = value.split(separator: "@", maxSplits: 1)
-            return (String(parts[0]), parts.count > 1 ? Int(parts[1]) ?? 1 : 1)
-        }()
-        static let seen = Atomic<Int>(0)
+    /// Debug builds only: hooks that make the N-th (default first) data read of a dataset whose
+    /// path ends with SUFFIX misbehave as a read inside libhdf5 can, so that tests can check what
+    /// nightcap does then. `NIGHTCAP_DEBUG_STUCK_READ=SUFFIX[@N]`: the read never returns (for the
+    /// signals and `--read-timeout`); `NIGHTCAP_DEBUG_FAULTING_READ=SUFFIX[@N]`: the read faults
+    /// (SIGSEGV) inside the watched call (for `HDF5FaultGuard`).
+    final class DebugReadHook: Sendable {
+        static let stuck = DebugReadHook(variable: "NIGHTCAP_DEBUG_STUCK_READ")
+        static let faulting = DebugReadHook(variable: "NIGHTCAP_DEBUG_FAULTING_READ")
 
-        static func stickIfAsked(file: String, object: String?) {
-            guard let request, let object, object.hasSuffix(request.suffix) else { return }
-            let count = seen.add(1, ordering: .sequentiallyConsistent).newValue
-            guard count == request.occurrence else { return }
-            // Registered like a real call, so that the watch sees it, then stuck for ever.
-            HDF5ReadWatch.during(file: file, object: object) { () -> Void in
-                while true { sleep(1) }
+        let suffix: String?
+        let occurrence: Int
+        let seen = Atomic<Int>(0)
+
+        init(variable: String) {
+            let value = ProcessInfo.processInfo.environment[variable] ?? ""
+            let parts = value.split(separator: "@", maxSplits: 1)
+            suffix = parts.first.map(String.init)
+            occurrence = parts.count > 1 ? Int(parts[1]) ?? 1 : 1
+        }
+
+        /// True on the requested read of a matching dataset.
+        func fires(object: String?) -> Bool {
+            guard let suffix, let object, object.hasSuffix(suffix) else { return false }
+            return seen.add(1, ordering: .sequentiallyConsistent).newValue == occurrence
+        }
+
+        static func misbehaveIfAsked(file: String, object: String?) {
+            // Registered like a real call, so that the watch and the fault guard see it.
+            if stuck.fires(object: object) {
+                HDF5ReadWatch.during(file: file, object: object) { () -> Void in
+                    while true { sleep(1) }
+                }
+            }
+            if faulting.fires(object: object) {
+                HDF5ReadWatch.during(file: file, object: object) { () -> Void in _ = raise(SIGSEGV) }
             }
         }
     }

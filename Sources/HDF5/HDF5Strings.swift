@@ -5,7 +5,7 @@ import Foundation
 enum HDF5StringReader {
     /// `read` performs the actual H5Dread/H5Aread with the memory type it is given.
     static func read(
-        fileType: hid_t, count: Int, file: String, fileSize: Int, object: String, space: hid_t,
+        fileType: hid_t, count: Int, fileID: hid_t, file: String, fileSize: Int, object: String, space: hid_t,
         memorySpace: hid_t? = nil,
         _ read: (hid_t, UnsafeMutableRawPointer) -> herr_t
     ) throws -> [String] {
@@ -15,6 +15,7 @@ enum HDF5StringReader {
         }
         let utf8 = cset == H5T_CSET_UTF8
         if try HDF5Library.call("H5Tis_variable_str", file: file, object: object, { H5Tis_variable_str(fileType) }) > 0 {
+            try HDF5GlobalHeapCheck.check(count: count, fileID: fileID, file: file, fileSize: fileSize, object: object, read: read)
             let memoryType = try HDF5Library.open("H5Tcopy", file: file, object: object, closer: H5Tclose) { H5Tcopy(nc_H5T_C_S1()) }
             try HDF5Library.call("H5Tset_size", file: file, object: object) { H5Tset_size(memoryType.id, nc_H5T_VARIABLE()) }
             try HDF5Library.call("H5Tset_cset", file: file, object: object) {

@@ -40,24 +40,41 @@ import Testing
     }
 }
 
-/// A file that makes libhdf5 itself fault (found by scripts/fuzz): one message and exit 1.
+/// A file whose damaged string heap made libhdf5 1.10 write out of bounds (found by scripts/fuzz),
+/// and a fault inside libhdf5 itself: each one message and exit 1, never a crash.
 @Suite(.timeLimit(.minutes(3))) struct LibraryFaultTests {
     static let repository = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let model = repository.appendingPathComponent("pipelines/demo/model.h5").path
+    static let references = repository.appendingPathComponent("pipelines/demo/references.json").path
 
-    @Test func aFaultInsideLibHDF5IsADamagedFileError() throws {
+    func run(_ features: String, environment: [String: String] = [:]) throws -> (NightcapProcess.Outcome, TemporaryDirectory) {
         let folder = TemporaryDirectory()
-        let features = Self.repository.appendingPathComponent("scripts/fuzz-cases/libhdf5-fault-features.h5").path
-        let model = Self.repository.appendingPathComponent("pipelines/demo/model.h5").path
-        let references = Self.repository.appendingPathComponent("pipelines/demo/references.json").path
         let outcome = try NightcapProcess.run([
-            "run", "--features", features, "--model", model, "--references", references, "--db", folder.path("r.sqlite"),
+            "run", "--features", features, "--model", Self.model, "--references", Self.references, "--db", folder.path("r.sqlite"),
             "--threads", "2", "--shard-size", "8", "--quiet",
-        ])
+        ], environment: environment)
+        return (outcome, folder)
+    }
+
+    @Test func aDamagedStringHeapIsADamagedFileError() throws {
+        let features = Self.repository.appendingPathComponent("scripts/fuzz-cases/libhdf5-fault-features.h5").path
+        let (outcome, _) = try run(features)
         #expect(outcome.status == 1, "\(outcome.standardError)")
         #expect(
             outcome.standardError.contains(
-                "nightcap: the HDF5 library crashed (a memory fault) while reading \(features) or \(model): the file is damaged; check each with `nightcap inspect FILE` and write or copy the damaged one again. Shards committed before are kept: run the same command to resume."),
+                "\(features), dataset /region_labels: its variable-length strings are damaged (string 17 points to heap object 65198, which does not exist); write or copy the file again"),
+            "\(outcome.standardError)")
+        #expect(!outcome.standardError.contains("Program crashed"))
+    }
+
+    @Test func aFaultInsideLibHDF5IsADamagedFileError() throws {
+        let features = Self.repository.appendingPathComponent("pipelines/demo/features.h5").path
+        let (outcome, _) = try run(features, environment: ["NIGHTCAP_DEBUG_FAULTING_READ": "/features@2"])
+        #expect(outcome.status == 1, "\(outcome.standardError)")
+        #expect(
+            outcome.standardError.contains(
+                "nightcap: the HDF5 library crashed (a memory fault) while reading \(features) or \(Self.model): the file is damaged; check each with `nightcap inspect FILE` and write or copy the damaged one again. Shards committed before are kept: run the same command to resume."),
             "\(outcome.standardError)")
         #expect(!outcome.standardError.contains("Program crashed"))
     }
