@@ -46,7 +46,7 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: [
-                "ConcurrencyPrimitives", "HDF5", "RegionFeatures", "Captioner", "CaptionMetrics", "ResultStore",
+                "ConcurrencyPrimitives", "HDF5", "RegionFeatures", "Captioner", "CaptionMetrics", "ResultStore", "CKernels",
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],
             // The resume tests' crash and signal simulation (FaultInjection.swift) exists in debug
