@@ -2,6 +2,7 @@
 #define NIGHTCAP_CBLAS_SHIM_H
 #include <cblas.h>
 #include <stdlib.h>
+#include <strings.h>
 
 /* OpenBLAS built with DYNAMIC_ARCH (Debian's, and most distributions') chooses its kernels once,
  * when the library loads, from the CPU's model number or from OPENBLAS_CORETYPE. These two entry
@@ -48,5 +49,30 @@ static inline int nightcap_cpu_vector_tier(void) {
 #else
 static inline int nightcap_cpu_vector_tier(void) { return 0; }
 #endif
+
+/* nightcap's choice (Captioner's `BLASKernels`, docs/design.md "Which OpenBLAS kernels"): the core to
+ * use instead of the one the library chose, or NULL to keep it. Only when the library fell back to
+ * `Prescott` by itself (the user did not set OPENBLAS_CORETYPE) and can choose again, on a CPU with
+ * AVX or better: the names OpenBLAS 0.3.22's fallback picks (with AVX-512 BF16 it picks
+ * `Cooperlake`, whose single-precision kernels are `SkylakeX`'s, and which 0.3.21 cannot be forced
+ * to by name). */
+static inline const char *nightcap_openblas_replacement(const char *chosen, int tier, int user_chose, int can_reselect) {
+    if (!can_reselect || user_chose || strcasecmp(chosen, "Prescott") != 0) return NULL;
+    switch (tier) {
+    case 3: return "SkylakeX";
+    case 2: return "Haswell";
+    case 1: return "Sandybridge";
+    default: return NULL;
+    }
+}
+
+/* Makes nightcap's choice before the first product; returns the core in use. Also used by the
+ * benchmarks' sgemm probes, so that they measure the kernels nightcap runs. */
+static inline const char *nightcap_openblas_select(void) {
+    const char *core = nightcap_openblas_replacement(
+        openblas_get_corename(), nightcap_cpu_vector_tier(), getenv("OPENBLAS_CORETYPE") != NULL,
+        nightcap_openblas_can_reselect());
+    return core != NULL ? nightcap_openblas_reselect(core) : openblas_get_corename();
+}
 
 #endif

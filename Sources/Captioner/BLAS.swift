@@ -28,12 +28,7 @@ public enum BLASKernels {
     /// The selection, made once, before the first product of the process.
     public static let selection: Selection = {
         let chosen = String(cString: openblas_get_corename())
-        guard let core = replacement(
-            chosenByLibrary: chosen, vectorTier: Int(nightcap_cpu_vector_tier()),
-            userChoice: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"],
-            canReselect: nightcap_openblas_can_reselect() != 0)
-        else { return Selection(chosenByLibrary: chosen, inUse: chosen) }
-        let inUse = String(cString: nightcap_openblas_reselect(core))
+        let inUse = String(cString: nightcap_openblas_select())
         return Selection(chosenByLibrary: chosen, inUse: inUse)
     }()
 
@@ -43,18 +38,12 @@ public enum BLASKernels {
 
     /// The core to use instead of `chosenByLibrary`, or nil to keep it: only when the library fell
     /// back to `Prescott` by itself (no `OPENBLAS_CORETYPE`) and can choose again, on a CPU whose
-    /// widest vector set (`nightcap_cpu_vector_tier`: 1 AVX, 2 AVX2, 3 AVX-512) has kernels; the
-    /// names are those OpenBLAS 0.3.22's fallback picks for each. (On a CPU with AVX-512 BF16 that
-    /// fallback picks `Cooperlake`, whose single-precision kernels are `SkylakeX`'s; 0.3.21 cannot
-    /// be forced to `Cooperlake` by name, so nightcap asks for `SkylakeX` there too.)
+    /// widest vector set (`nightcap_cpu_vector_tier`: 1 AVX, 2 AVX2, 3 AVX-512) has kernels. The
+    /// policy is C (`nightcap_openblas_replacement` in CBLAS/shim.h), shared with the benchmarks'
+    /// sgemm probes.
     static func replacement(chosenByLibrary: String, vectorTier: Int, userChoice: String?, canReselect: Bool) -> String? {
-        guard canReselect, userChoice == nil, chosenByLibrary.lowercased() == "prescott" else { return nil }
-        switch vectorTier {
-        case 3...: return "SkylakeX"
-        case 2: return "Haswell"
-        case 1: return "Sandybridge"
-        default: return nil
-        }
+        nightcap_openblas_replacement(chosenByLibrary, Int32(vectorTier), userChoice == nil ? 0 : 1, canReselect ? 1 : 0)
+            .map { String(cString: $0) }
     }
 }
 

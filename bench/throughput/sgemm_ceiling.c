@@ -7,6 +7,8 @@
  * image projection (always of 256 images: its rows are regions, many at any batch size);
  * prints one line per shape and the mean, as "name m n k GFLOP/s GFLOP/CPU-s". */
 #include <cblas.h>
+/* nightcap's choice of OpenBLAS kernels, so that the probe measures the kernels nightcap runs. */
+#include "../../Sources/CBLAS/shim.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -51,6 +53,7 @@ static double measure(int m, int n, int k, double seconds, double *per_cpu) {
 }
 
 int main(int argc, char **argv) {
+    fprintf(stderr, "OpenBLAS kernels: %s\n", nightcap_openblas_select());
     int threads = argc > 1 ? atoi(argv[1]) : 1;
     double seconds = argc > 2 ? atof(argv[2]) : 1.0;
     int images = argc > 3 ? atoi(argv[3]) : 256;

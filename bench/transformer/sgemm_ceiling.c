@@ -8,6 +8,8 @@
  * query and output [512 x 512], the feed-forward [512 x 2048] and [2048 x 512]; the logit layer
  * [512 x 9488]. Prints the multiply-add-weighted rate over them, in GFLOP/s. */
 #include <cblas.h>
+/* nightcap's choice of OpenBLAS kernels, so that the probe measures the kernels nightcap runs. */
+#include "../../Sources/CBLAS/shim.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -41,6 +43,7 @@ static double measure(int m, int n, int k, double seconds) {
 }
 
 int main(int argc, char **argv) {
+    fprintf(stderr, "OpenBLAS kernels: %s\n", nightcap_openblas_select());
     if (argc < 3) { fprintf(stderr, "usage: sgemm_ceiling THREADS ROWS [SECONDS]\n"); return 2; }
     int threads = atoi(argv[1]), rows = atoi(argv[2]);
     double seconds = argc > 3 ? atof(argv[3]) : 1.0;

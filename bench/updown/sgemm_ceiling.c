@@ -7,6 +7,8 @@
  * [h_lang | word | h_att] x [3000 x 4000], h2att [1000 x 512], the language LSTM [3000 x 4000],
  * logit [1000 x 9488]. Prints the multiply-add-weighted rate over the four, in GFLOP/s. */
 #include <cblas.h>
+/* nightcap's choice of OpenBLAS kernels, so that the probe measures the kernels nightcap runs. */
+#include "../../Sources/CBLAS/shim.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -40,6 +42,7 @@ static double measure(int m, int n, int k, double seconds) {
 }
 
 int main(int argc, char **argv) {
+    fprintf(stderr, "OpenBLAS kernels: %s\n", nightcap_openblas_select());
     if (argc < 3) { fprintf(stderr, "usage: sgemm_ceiling THREADS ROWS [SECONDS]\n"); return 2; }
     int threads = atoi(argv[1]), rows = atoi(argv[2]);
     double seconds = argc > 3 ? atof(argv[3]) : 1.0;
