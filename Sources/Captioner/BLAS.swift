@@ -25,14 +25,21 @@ public enum BLASKernels {
         public var replaced: Bool { chosenByLibrary != inUse }
     }
 
-    /// The selection, made once, before the first product of the process.
+    /// The selection, made once, before the first product of the process. It also makes OpenBLAS
+    /// run every call on the calling thread: nightcap runs one decoder per worker thread, and
+    /// OpenBLAS's own threads would compete with them; at start-up, where the model's tables are
+    /// multiplied while other threads read the first shards and hash the model, OpenBLAS's
+    /// spin-and-yield hand-off between its threads kept the model's thread waiting twice as long as
+    /// it ran on two vCPUs. (The products' results do not depend on it: OpenBLAS splits a product
+    /// between threads by rows and columns, never along the sum.)
     public static let selection: Selection = {
         let chosen = String(cString: openblas_get_corename())
         let inUse = String(cString: nightcap_openblas_select())
+        openblas_set_num_threads(1)
         return Selection(chosenByLibrary: chosen, inUse: inUse)
     }()
 
-    /// Makes the selection if it was not made yet. Every entry into OpenBLAS calls it first.
+    /// Makes the selection if it was not made yet. Every entry into OpenBLAS (`BLAS`) calls it first.
     @inline(__always)
     public static func select() { _ = selection }
 
@@ -47,18 +54,6 @@ public enum BLASKernels {
     }
 }
 
-/// How OpenBLAS uses threads. nightcap runs one `BatchDecoder` per worker thread, so each worker's
-/// BLAS calls must stay on that worker's thread.
-public enum BLASThreading {
-    /// Makes OpenBLAS run every call on the calling thread. Call once at start-up, before any worker
-    /// starts decoding.
-    ///
-    /// The corresponding C function is `openblas_set_num_threads`.
-    public static func useSingleThread() {
-        BLASKernels.select()
-        openblas_set_num_threads(1)
-    }
-}
 
 /// The one funnel through which the module calls BLAS.
 enum BLAS {

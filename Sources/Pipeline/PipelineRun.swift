@@ -145,7 +145,6 @@ public enum PipelineRun {
         _ shards: [Int], early: inout [Int: FeatureShard], plan: RunPlan, runID: Int64, options: RunOptions, progress: ProgressReporter, failure: FirstError
     ) throws {
         guard !shards.isEmpty else { return }
-        BLASThreading.useSingleThread()
         // Threads beyond the sub-batches there are would have nothing to do.
         let subBatches = shards.reduce(0) { $0 + ShardProcessor.subBatches(imageCount: plan.shardRange($1).count).count }
         let threads = max(1, min(plan.settings.effectiveThreads, subBatches))

@@ -17,7 +17,7 @@ private func processorSeconds() -> Double {
 @Suite("Throughput", .enabled(if: ProcessInfo.processInfo.environment["NIGHTCAP_CAPTIONER_BENCH"] != nil))
 struct ThroughputBenchmark {
     @Test func cocoScaleModel() throws {
-        BLASThreading.useSingleThread()
+        BLASKernels.select()
         let directory = TemporaryDirectory()
         let environment = ProcessInfo.processInfo.environment
         let batchSize = Int(environment["NIGHTCAP_CAPTIONER_BENCH_BATCH"] ?? "") ?? 50
