@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* SHA-256's 64 round constants (FIPS 180-4, 4.2.2), for this file's code and the Swift loop. */
+const uint32_t *nightcap_sha256_round_constants(void);
+
 /* 1 when the CPU has the SHA extensions and SSE4.1 (CPUID), else 0 (and on other architectures). */
 int nightcap_cpu_has_sha(void);
 
