@@ -113,9 +113,19 @@ public final class TransformerCaptionModel: CaptioningModel {
             return found.values
         }
         func transposed(_ m: [Float], rows: Int, columns: Int) -> [Float] {
-            var r = [Float](repeating: 0, count: m.count)
-            for i in 0..<rows { for j in 0..<columns { r[j * rows + i] = m[i * columns + j] } }
-            return r
+            // In tiles of 32 x 32, so that the writes of a tile stay in a few cache lines.
+            [Float](unsafeUninitializedCapacity: m.count) { r, initialized in
+                m.withUnsafeBufferPointer { m in
+                    for i0 in stride(from: 0, to: rows, by: 32) {
+                        for j0 in stride(from: 0, to: columns, by: 32) {
+                            for i in i0..<min(i0 + 32, rows) {
+                                for j in j0..<min(j0 + 32, columns) { r[j * rows + i] = m[i * columns + j] }
+                            }
+                        }
+                    }
+                }
+                initialized = m.count
+            }
         }
         func attention(_ prefix: String) throws -> Attention {
             var weights: [[Float]] = []
@@ -127,7 +137,8 @@ public final class TransformerCaptionModel: CaptioningModel {
             // [in, out] with the three input projections side by side: row i is q_i | k_i | v_i.
             var input = [Float](repeating: 0, count: d * 3 * d)
             for part in 0..<3 {
-                for o in 0..<d { for i in 0..<d { input[i * 3 * d + part * d + o] = weights[part][o * d + i] } }
+                let t = transposed(weights[part], rows: d, columns: d)
+                for i in 0..<d { input[(i * 3 * d + part * d)..<(i * 3 * d + part * d + d)] = t[(i * d)..<(i * d + d)] }
             }
             return Attention(
                 input: input, inputBias: biases[0] + biases[1] + biases[2], output: transposed(weights[3], rows: d, columns: d),
@@ -298,7 +309,8 @@ extension SelfCriticalVocabulary {
     }
 }
 
-/// Decodes a batch in passes of at most `imagesPerPass` images, in order. The key/value caches of a
+/// Decodes a batch in passes of at most `imagesPerPass` images, in order, the passes as equal as
+/// possible (`passes(imageCount:imagesPerPass:)`). The key/value caches of a
 /// pass grow with its hypotheses (N_dec x max length x d_model x 4 floats per hypothesis, twice: the
 /// search reorders into a second set), so a pass is bounded to about `hypothesesPerPass` of them:
 /// 126 MB per worker at the zoo's size (6 layers, d_model 512, 20 words), while products of 128 rows
@@ -314,19 +326,32 @@ final class TransformerBatchDecoder: CaptionDecoding {
         self.imagesPerPass = imagesPerPass
     }
 
+    /// The images of each pass for a batch of `imageCount`: as few passes as `imagesPerPass` allows,
+    /// of equal size give or take one (128 images at beam 5: 22, 22, 21, 21, 21, 21, not five of 25 and
+    /// one of 3 whose products would have 15 rows).
+    static func passes(imageCount: Int, imagesPerPass: Int) -> [Range<Int>] {
+        guard imageCount > 0 else { return [] }
+        let count = (imageCount + imagesPerPass - 1) / imagesPerPass
+        let (size, larger) = imageCount.quotientAndRemainder(dividingBy: count)
+        var first = 0
+        return (0..<count).map { index in
+            let end = first + size + (index < larger ? 1 : 0)
+            defer { first = end }
+            return first..<end
+        }
+    }
+
     func decode(batch: FeatureBatch) -> [ImageCaptionOutcome] {
         guard batch.imageCount > imagesPerPass else { return decoder.decode(batch: batch) }
         var outcomes: [ImageCaptionOutcome] = []
         outcomes.reserveCapacity(batch.imageCount)
         let stride = batch.maxRegions * batch.dimension
-        var first = 0
-        while first < batch.imageCount {
-            let end = min(first + imagesPerPass, batch.imageCount)
+        for range in Self.passes(imageCount: batch.imageCount, imagesPerPass: imagesPerPass) {
+            let (first, end) = (range.lowerBound, range.upperBound)
             let pass = FeatureBatch(
                 imageIDs: Array(batch.imageIDs[first..<end]), maxRegions: batch.maxRegions, dimension: batch.dimension,
                 features: Array(batch.features[(first * stride)..<(end * stride)]), regionCounts: Array(batch.regionCounts[first..<end]))
             outcomes += decoder.decode(batch: pass)
-            first = end
         }
         return outcomes
     }

@@ -1,0 +1,128 @@
+#ifndef NIGHTCAP_TRANSFORMER_KERNELS_H
+#define NIGHTCAP_TRANSFORMER_KERNELS_H
+/* AVX2 versions of the Transformer stepper's element-wise loops (Captioner's `TransformerKernels`),
+ * bit for bit equal to the portable Swift loops there: the same operations in the same order, 8
+ * lanes per instruction, no contraction into fused multiply-adds, reductions in the same 8 lanes
+ * summed in the same order (kernels.h says why, and how these are compiled and guarded).
+ * TransformerKernelTests checks the equality. x86-64 only; called only under `#if arch(x86_64)` after
+ * `nightcap_cpu_has_avx2()` said yes. */
+#pragma clang fp contract(off)
+#include "kernels.h"
+
+#if defined(__x86_64__)
+
+/* sum_i x[i] in 8 lanes, the lanes summed in order, then the tail in order (`Kernels.sum`). */
+NIGHTCAP_AVX2 float nightcap_lane_sum(const float *x, long count) {
+    nightcap_v8 lanes = nightcap_splat(0);
+    long i = 0;
+    for (; i + 8 <= count; i += 8) lanes = lanes + nightcap_load(x + i);
+    float total = nightcap_sum8(lanes);
+    for (; i < count; i++) total += x[i];
+    return total;
+}
+
+/* upstream's LayerNorm per row of `d`: out = gain * (x - mean) / (std + 1e-6) + bias, std unbiased;
+ * the mean and the sum of squares as `nightcap_lane_sum` orders them. */
+NIGHTCAP_AVX2_ENTRY void nightcap_layer_norm_avx2(
+    const float *x, long rows, long d, const float *gain, const float *bias, float *out) {
+    for (long r = 0; r < rows; r++) {
+        const float *v = x + r * d;
+        float *o = out + r * d;
+        float mean = nightcap_lane_sum(v, d) / (float)d;
+        nightcap_v8 m = nightcap_splat(mean);
+        nightcap_v8 lanes = nightcap_splat(0);
+        long i = 0;
+        for (; i + 8 <= d; i += 8) {
+            nightcap_v8 c = nightcap_load(v + i) - m;
+            lanes = lanes + c * c;
+        }
+        float squares = nightcap_sum8(lanes);
+        for (; i < d; i++) {
+            float c = v[i] - mean;
+            squares += c * c;
+        }
+        float denominator = __builtin_sqrtf(squares / (float)(d - 1)) + 1e-6f;
+        nightcap_v8 den = nightcap_splat(denominator);
+        for (i = 0; i + 8 <= d; i += 8)
+            nightcap_store(o + i, nightcap_load(gain + i) * (nightcap_load(v + i) - m) / den + nightcap_load(bias + i));
+        for (; i < d; i++) o[i] = gain[i] * (v[i] - mean) / denominator + bias[i];
+    }
+}
+
+/* Scaled dot-product attention of one query row over `count` keys and values, every head: for head
+ * h (columns h*dk ..< (h+1)*dk of the query, keys and values, whose rows are `stride` floats apart),
+ * weights[h * count + j] = softmax_j(dot(q_h, k_jh) / scale), out[h*dk + i] = sum_j in order of
+ * weights * v_jh[i] from 0. The dot product in 8 lanes as `Kernels.dot`; the softmax's maximum
+ * subtracted first, its exponentials by `nightcap_exp8` (`Kernels.exp`), summed in order, each divided
+ * by the sum. */
+NIGHTCAP_AVX2_ENTRY void nightcap_multihead_attention_avx2(
+    const float *query, const float *keys, const float *values, long stride, long count, long heads, long dk,
+    float scale, float *weights, float *out) {
+    for (long h = 0; h < heads; h++) {
+        const float *q = query + h * dk;
+        float *w = weights + h * count;
+        float largest = -__builtin_inff();
+        for (long j = 0; j < count; j++) {
+            const float *k = keys + j * stride + h * dk;
+            nightcap_v8 lanes = nightcap_splat(0);
+            long i = 0;
+            for (; i + 8 <= dk; i += 8) lanes = lanes + nightcap_load(q + i) * nightcap_load(k + i);
+            float s = nightcap_sum8(lanes);
+            for (; i < dk; i++) s += q[i] * k[i];
+            s = s / scale;
+            w[j] = s;
+            largest = s > largest ? s : largest;
+        }
+        nightcap_v8 top = nightcap_splat(largest);
+        long j = 0;
+        for (; j + 8 <= count; j += 8) nightcap_store(w + j, nightcap_exp8(nightcap_load(w + j) - top));
+        if (j < count) {
+            float t[8] = {0};
+            for (long k = 0; j + k < count; k++) t[k] = w[j + k];
+            nightcap_v8 e = nightcap_exp8(nightcap_load(t) - top);
+            for (long k = 0; j + k < count; k++) w[j + k] = e[k];
+        }
+        float total = 0;
+        for (j = 0; j < count; j++) total += w[j];
+        for (j = 0; j < count; j++) w[j] = w[j] / total;
+        float *o = out + h * dk;
+        long full = dk & ~7L;
+        for (long i = 0; i < full; i += 8) {
+            nightcap_v8 acc = nightcap_splat(0);
+            for (j = 0; j < count; j++) acc = acc + nightcap_splat(w[j]) * nightcap_load(values + j * stride + h * dk + i);
+            nightcap_store(o + i, acc);
+        }
+        for (long i = full; i < dk; i++) {
+            float acc = 0;
+            for (j = 0; j < count; j++) acc += w[j] * values[j * stride + h * dk + i];
+            o[i] = acc;
+        }
+    }
+}
+
+/* out[r * n + j] += bias[j] for r < rows (out's rows `stride` floats apart), and with `relu`, then
+ * out = out < 0 ? 0 : out. */
+NIGHTCAP_AVX2_ENTRY void nightcap_add_bias_avx2(float *out, long rows, long n, long stride, const float *bias, int relu) {
+    nightcap_v8 zero = nightcap_splat(0);
+    for (long r = 0; r < rows; r++) {
+        float *o = out + r * stride;
+        long j = 0;
+        for (; j + 8 <= n; j += 8) {
+            nightcap_v8 x = nightcap_load(o + j) + nightcap_load(bias + j);
+            if (relu) {
+                nightcap_i8 keep = ~(x < zero), bits;
+                memcpy(&bits, &x, sizeof bits);
+                bits &= keep;
+                memcpy(&x, &bits, sizeof x);
+            }
+            nightcap_store(o + j, x);
+        }
+        for (; j < n; j++) {
+            float x = o[j] + bias[j];
+            o[j] = relu && x < 0 ? 0 : x;
+        }
+    }
+}
+
+#endif
+#endif
