@@ -112,6 +112,11 @@ struct TransformerGoldenTests {
         let settings = try TransformerGoldens.readExpected("beam3.expected.json").settings
         let whole = try #require(model.makeDecoder(settings: settings) as? TransformerBatchDecoder)
         #expect(whole.imagesPerPass == TransformerBatchDecoder.hypothesesPerPass / 3)
+        #expect(model.imagesPerSubBatch(settings: settings) == nil)
+        var greedy = settings
+        greedy.beamSize = 1
+        #expect(model.imagesPerSubBatch(settings: greedy) == TransformerBatchDecoder.greedyImagesPerPass)
+        #expect((model.makeDecoder(settings: greedy) as? TransformerBatchDecoder)?.imagesPerPass == TransformerBatchDecoder.greedyImagesPerPass)
         let inPasses = TransformerBatchDecoder(decoder: whole.decoder, imagesPerPass: 3)
         let expected = whole.decode(batch: batch)
         let got = inPasses.decode(batch: batch)

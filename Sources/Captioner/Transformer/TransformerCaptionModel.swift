@@ -269,7 +269,17 @@ public final class TransformerCaptionModel: CaptioningModel {
             decoder: SelfCriticalDecoder(
                 stepper: TransformerStepper(model: self, maxLength: settings.maxLength), settings: settings,
                 vocabulary: SelfCriticalVocabulary(words: vocabulary, unknownIndex: unknownIndexOption, removeBadEndings: settings.removeBadEndings)),
-            imagesPerPass: max(1, TransformerBatchDecoder.hypothesesPerPass / settings.beamSize))
+            imagesPerPass: settings.beamSize == 1
+                ? TransformerBatchDecoder.greedyImagesPerPass : max(1, TransformerBatchDecoder.hypothesesPerPass / settings.beamSize))
+    }
+
+    /// 256 images for a greedy search, one product row each: every step streams all decoder and
+    /// logit weights (103 MB at the zoo's size) through sgemm's packing, so twice the rows per
+    /// product halve that traffic per image (14-25% less CPU than 128 in the measurement,
+    /// docs/performance.md). Beam searches keep the pipeline's 128 (decoded in passes of about 128
+    /// hypotheses).
+    public func imagesPerSubBatch(settings: DecodeSettings) -> Int? {
+        settings.beamSize == 1 ? TransformerBatchDecoder.greedyImagesPerPass : nil
     }
 
     /// What `nightcap inspect` prints about the model.
@@ -312,12 +322,15 @@ extension SelfCriticalVocabulary {
 /// Decodes a batch in passes of at most `imagesPerPass` images, in order, the passes as equal as
 /// possible (`passes(imageCount:imagesPerPass:)`). The key/value caches of a
 /// pass grow with its hypotheses (N_dec x max length x d_model x 4 floats per hypothesis, twice: the
-/// search reorders into a second set), so a pass is bounded to about `hypothesesPerPass` of them:
-/// 126 MB per worker at the zoo's size (6 layers, d_model 512, 20 words), while products of 128 rows
-/// keep sgemm near its best rate. The passes are a function of the batch alone, so results stay
+/// search reorders into a second set), so a beam search's pass is bounded to about `hypothesesPerPass`
+/// of them: 126 MB per worker at the zoo's size (6 layers, d_model 512, 20 words), while products of
+/// 128 rows keep sgemm near its best rate. A greedy search moves its caches in place (no second set),
+/// so its pass takes `greedyImagesPerPass` images for the same memory. The passes are a function of the batch alone, so results stay
 /// reproducible (docs/decoder.md, "Determinism and batch size").
 final class TransformerBatchDecoder: CaptionDecoding {
     static let hypothesesPerPass = 128
+    /// A greedy search's pass: one hypothesis per image, caches moved in place (no second set).
+    static let greedyImagesPerPass = 256
     let decoder: SelfCriticalDecoder
     let imagesPerPass: Int
 

@@ -126,7 +126,8 @@ final class TransformerStepper: DecoderStepper {
         memory.reserve(o.decoderLayers * total * 2 * d)
         weights.reserve(h * max(batch.maxRegions, L))
         rowCapacity = maxRows
-        for buffer in [cacheKeys, cacheValues, spareKeys, spareValues] { buffer.reserve(o.decoderLayers * maxRows * L * d) }
+        // The spare set only when a beam search first reorders (`inheritCaches`): greedy never needs it.
+        for buffer in [cacheKeys, cacheValues] { buffer.reserve(o.decoderLayers * maxRows * L * d) }
         stream.reserve(maxRows * d)
         logits.reserve(maxRows * model.tokenCount)
         exponentials.reserve(model.tokenCount)
@@ -204,6 +205,7 @@ final class TransformerStepper: DecoderStepper {
             }
             return
         }
+        for buffer in [spareKeys, spareValues] { buffer.reserve(o.decoderLayers * rowCapacity * L * d) }
         for layer in 0..<o.decoderLayers {
             for row in 0..<rows {
                 let to = ((layer * rowCapacity + row) * L) * d
