@@ -96,6 +96,32 @@ struct TransformerKernelTests {
         #expect(portable.out.map(\.bitPattern) == wide.out.map(\.bitPattern))
     }
 
+    /// Rows found through offsets (a cached prefix spread over its ancestors' rows) give what the
+    /// same rows laid out one after another give, with either loop.
+    @Test(arguments: [false, true])
+    func rowsThroughOffsetsEqualContiguousRows(wide: Bool) {
+        guard !wide || Kernels.wide else { return }
+        var random = SeededGenerator(seed: 99)
+        let (count, heads, width) = (9, 8, 64)
+        let d = heads * width
+        let slots = 20
+        let keys = random.floats(slots * d, scale: 3), values = random.floats(slots * d, scale: 3)
+        let query = random.floats(d, scale: 3)
+        let offsets = [13, 2, 7, 19, 0, 5, 11, 3, 17].map { $0 * d }
+        let gatheredKeys = offsets.flatMap { keys[$0..<($0 + d)] }, gatheredValues = offsets.flatMap { values[$0..<($0 + d)] }
+        let scale = Float(8)
+        var w1 = [Float](repeating: 0, count: heads * count), o1 = [Float](repeating: 0, count: d)
+        var w2 = w1, o2 = o1
+        TransformerKernels.attention(
+            query: query, keys: keys, values: values, stride: 0, offsets: offsets, count: count, heads: heads, width: width, scale: scale,
+            weights: &w1, into: &o1, wide: wide)
+        TransformerKernels.attention(
+            query: query, keys: gatheredKeys, values: gatheredValues, stride: d, count: count, heads: heads, width: width, scale: scale,
+            weights: &w2, into: &o2, wide: false)
+        #expect(w1.map(\.bitPattern) == w2.map(\.bitPattern))
+        #expect(o1.map(\.bitPattern) == o2.map(\.bitPattern))
+    }
+
     @Test(arguments: [false, true])
     func addBiasAddsAndClamps(relu: Bool) {
         var out: [Float] = [1, -2, 0.5, 9, -1, 3]

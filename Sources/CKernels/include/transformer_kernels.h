@@ -95,16 +95,23 @@ NIGHTCAP_AVX2 void nightcap_dots(
     }
 }
 
+/* Row j of the keys and of the values starts `offsets[j]` floats from `keys` and `values` when
+ * `offsets` is given (a hypothesis's cached prefix, each position in the row of the hypothesis that
+ * wrote it), else `j * stride`. */
+NIGHTCAP_AVX2 long nightcap_row(const long *offsets, long stride, long j) { return offsets ? offsets[j] : j * stride; }
+
 NIGHTCAP_AVX2_ENTRY void nightcap_multihead_attention_avx2(
-    const float *query, const float *keys, const float *values, long stride, long count, long heads, long dk,
-    float scale, float *weights, float *out) {
+    const float *query, const float *keys, const float *values, long stride, const long *offsets, long count, long heads,
+    long dk, float scale, float *weights, float *out) {
     long d = heads * dk;
     for (long j = 0; j < count; j++) {
-        const float *k = keys + j * stride;
+        const float *k = keys + nightcap_row(offsets, stride, j);
         /* The next key row and this value row on their way while this key row is used. */
-        if (j + 1 < count)
-            for (long i = 0; i < d; i += 16) __builtin_prefetch(k + stride + i);
-        for (long i = 0; i < d; i += 16) __builtin_prefetch(values + j * stride + i);
+        if (j + 1 < count) {
+            const float *next = keys + nightcap_row(offsets, stride, j + 1);
+            for (long i = 0; i < d; i += 16) __builtin_prefetch(next + i);
+        }
+        for (long i = 0; i < d; i += 16) __builtin_prefetch(values + nightcap_row(offsets, stride, j) + i);
         long h = 0;
         for (; h + 8 <= heads; h += 8) nightcap_dots(query + h * dk, k + h * dk, 8, dk, scale, weights + h * count + j, count);
         if (h < heads) nightcap_dots(query + h * dk, k + h * dk, heads - h, dk, scale, weights + h * count + j, count);
@@ -129,7 +136,7 @@ NIGHTCAP_AVX2_ENTRY void nightcap_multihead_attention_avx2(
     for (long i = 0; i < d; i++) out[i] = 0;
     long full = dk & ~7L;
     for (long j = 0; j < count; j++) {
-        const float *v = values + j * stride;
+        const float *v = values + nightcap_row(offsets, stride, j);
         for (long h = 0; h < heads; h++) {
             float a = weights[h * count + j];
             nightcap_v8 av = nightcap_splat(a);

@@ -321,15 +321,15 @@ extension SelfCriticalVocabulary {
 
 /// Decodes a batch in passes of at most `imagesPerPass` images, in order, the passes as equal as
 /// possible (`passes(imageCount:imagesPerPass:)`). The key/value caches of a
-/// pass grow with its hypotheses (N_dec x max length x d_model x 4 floats per hypothesis, twice: the
-/// search reorders into a second set), so a beam search's pass is bounded to about `hypothesesPerPass`
-/// of them: 126 MB per worker at the zoo's size (6 layers, d_model 512, 20 words), while products of
-/// 128 rows keep sgemm near its best rate. A greedy search moves its caches in place (no second set),
-/// so its pass takes `greedyImagesPerPass` images for the same memory. The passes are a function of the batch alone, so results stay
+/// pass grow with its hypotheses (N_dec x max length x d_model x 2 floats per hypothesis; reorders
+/// move no cache, `TransformerStepper`), so a beam search's pass is bounded to about
+/// `hypothesesPerPass` of them (63 MB per worker at the zoo's size: 6 layers, d_model 512, 20 words),
+/// products of 128 rows keeping sgemm near its best rate; a greedy search's to `greedyImagesPerPass`
+/// images (126 MB). The passes are a function of the batch alone, so results stay
 /// reproducible (docs/decoder.md, "Determinism and batch size").
 final class TransformerBatchDecoder: CaptionDecoding {
     static let hypothesesPerPass = 128
-    /// A greedy search's pass: one hypothesis per image, caches moved in place (no second set).
+    /// A greedy search's pass: one hypothesis per image.
     static let greedyImagesPerPass = 256
     let decoder: SelfCriticalDecoder
     let imagesPerPass: Int

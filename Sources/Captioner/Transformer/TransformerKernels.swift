@@ -47,27 +47,29 @@ enum TransformerKernels {
 
     /// Scaled dot-product attention of one query row over `count` keys and values for each of
     /// `heads` heads of `width` columns (head `h` reads columns `h * width ..< (h + 1) * width` of the
-    /// query and of the key and value rows, which are `stride` floats apart): the weights go to
-    /// `weights[h * count + j]`, the weighted values to `out[h * width ..< (h + 1) * width]`.
+    /// query and of the key and value rows): the weights go to `weights[h * count + j]`, the weighted
+    /// values to `out[h * width ..< (h + 1) * width]`. Row `j` of the keys and of the values starts
+    /// `offsets[j]` floats from `keys` and `values` when `offsets` is given, else `j * stride`.
     /// The softmax subtracts the maximum first, as torch does.
     static func attention(
-        query: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, stride: Int, count: Int,
-        heads: Int, width dk: Int, scale: Float, weights: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>,
-        wide: Bool = Kernels.wide
+        query: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, stride: Int,
+        offsets: UnsafePointer<Int>? = nil, count: Int, heads: Int, width dk: Int, scale: Float,
+        weights: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>, wide: Bool = Kernels.wide
     ) {
         #if arch(x86_64)
         if wide {
-            nightcap_multihead_attention_avx2(query, keys, values, stride, count, heads, dk, scale, weights, out)
+            nightcap_multihead_attention_avx2(query, keys, values, stride, offsets, count, heads, dk, scale, weights, out)
             return
         }
         #endif
+        func row(_ j: Int) -> Int { offsets.map { $0[j] } ?? j * stride }
         for head in 0..<heads {
             let column = head * dk
             let q = query + column
             let w = weights + head * count
             var largest = -Float.infinity
             for j in 0..<count {
-                let s = Kernels.dot(q, keys + j * stride + column, count: dk) / scale
+                let s = Kernels.dot(q, keys + row(j) + column, count: dk) / scale
                 w[j] = s
                 largest = s > largest ? s : largest
             }
@@ -79,7 +81,7 @@ enum TransformerKernels {
             for i in 0..<dk { o[i] = 0 }
             for j in 0..<count {
                 let a = w[j]
-                let v = values + j * stride + column
+                let v = values + row(j) + column
                 for i in 0..<dk { o[i] += a * v[i] }
             }
         }

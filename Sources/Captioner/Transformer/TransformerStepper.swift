@@ -1,6 +1,7 @@
 /// The Transformer's batched step behind the family seam (one per worker; owns its scratch
-/// buffers), decoding incrementally: each hypothesis keeps the keys and values of its prefix per
-/// decoder layer, copied to its children's rows when the search reorders hypotheses, and each
+/// buffers), decoding incrementally: the keys and values of each hypothesis's prefix are kept per
+/// decoder layer, each position in the slot of the row that computed it and found through the
+/// hypothesis's ancestry when the search reorders hypotheses (nothing is copied), and each
 /// image's encoder output is projected to keys and values once per decoder layer in `prepare`. A step
 /// therefore runs one token per hypothesis through the decoder. Upstream re-decodes the whole prefix
 /// at every step (`TransformerModel.core`); its decoder is causal, so the last position's output is
@@ -32,10 +33,14 @@ final class TransformerStepper: DecoderStepper {
     private let logits = ScratchBuffer<Float>(zero: 0)  // [rows x V1]
     private let exponentials = ScratchBuffer<Float>(zero: 0)  // [V1]
     private let averaged = ScratchBuffer<Float>(zero: 0)  // [rows x R] last layer's cross-attention, head mean
-    private var cacheKeys = ScratchBuffer<Float>(zero: 0)  // [N_dec x rows x L x d]
-    private var cacheValues = ScratchBuffer<Float>(zero: 0)
-    private var spareKeys = ScratchBuffer<Float>(zero: 0)
-    private var spareValues = ScratchBuffer<Float>(zero: 0)
+    // Keys and values of every hypothesis-position: slot (row r, position t) holds what the row r
+    // of step t wrote. A hypothesis's prefix is spread over the rows of its ancestors; `ancestry`
+    // says where: [rows x L], the row whose slot holds each of its positions.
+    private let cacheKeys = ScratchBuffer<Float>(zero: 0)  // [N_dec x rows x L x d]
+    private let cacheValues = ScratchBuffer<Float>(zero: 0)
+    private var ancestry = ScratchBuffer<Int32>(zero: 0)
+    private var nextAncestry = ScratchBuffer<Int32>(zero: 0)
+    private let offsets = ScratchBuffer<Int>(zero: 0)  // [rows x L] each row's prefix slots, in floats from a layer's cache
 
     var logProbs: UnsafeMutablePointer<Float> { logits.pointer }
     var attention: UnsafePointer<Float> { UnsafePointer(averaged.pointer) }
@@ -126,8 +131,9 @@ final class TransformerStepper: DecoderStepper {
         memory.reserve(o.decoderLayers * total * 2 * d)
         weights.reserve(h * max(batch.maxRegions, L))
         rowCapacity = maxRows
-        // The spare set only when a beam search first reorders (`inheritCaches`): greedy never needs it.
         for buffer in [cacheKeys, cacheValues] { buffer.reserve(o.decoderLayers * maxRows * L * d) }
+        for buffer in [ancestry, nextAncestry] { buffer.reserve(maxRows * L) }
+        offsets.reserve(maxRows * L)
         stream.reserve(maxRows * d)
         logits.reserve(maxRows * model.tokenCount)
         exponentials.reserve(model.tokenCount)
@@ -176,46 +182,17 @@ final class TransformerStepper: DecoderStepper {
 
     // MARK: - Per step
 
-    /// Row `r` of the step inherits the prefix cache (positions `0..<length`) of row `parents[r]`.
-    /// When every row's parent is itself or a later row, in increasing order (greedy search: the
-    /// unfinished rows moved up, or none moved), the caches are moved in place and rows that keep
-    /// their own cache are not touched; otherwise (a beam search's reorder) each row's prefix is
-    /// copied into the spare buffers, which then become the caches.
-    private func inheritCaches(rows: Int, parents: UnsafePointer<Int32>, length: Int) {
-        let o = model.options
-        let (d, L) = (o.modelWidth, maxLength)
-        var inPlace = true
-        var previous = -1
+    /// Row `r` of the step continues row `parents[r]`: its prefix's slots are its parent's, and its
+    /// own position `length` will be in its own row. Nothing of the caches moves: a slot is written
+    /// once (row r at step t) and read by every descendant of that hypothesis.
+    private func inherit(rows: Int, parents: UnsafePointer<Int32>, length: Int) {
+        let L = maxLength
         for row in 0..<rows {
-            let parent = Int(parents[row])
-            if parent < row || parent <= previous {
-                inPlace = false
-                break
-            }
-            previous = parent
+            let to = nextAncestry.pointer + row * L
+            to.update(from: ancestry.pointer + Int(parents[row]) * L, count: length)
+            to[length] = Int32(row)
         }
-        if inPlace {
-            for layer in 0..<o.decoderLayers {
-                for row in 0..<rows where Int(parents[row]) != row {
-                    let to = ((layer * rowCapacity + row) * L) * d
-                    let from = ((layer * rowCapacity + Int(parents[row])) * L) * d
-                    (cacheKeys.pointer + to).update(from: cacheKeys.pointer + from, count: length * d)
-                    (cacheValues.pointer + to).update(from: cacheValues.pointer + from, count: length * d)
-                }
-            }
-            return
-        }
-        for buffer in [spareKeys, spareValues] { buffer.reserve(o.decoderLayers * rowCapacity * L * d) }
-        for layer in 0..<o.decoderLayers {
-            for row in 0..<rows {
-                let to = ((layer * rowCapacity + row) * L) * d
-                let from = ((layer * rowCapacity + Int(parents[row])) * L) * d
-                (spareKeys.pointer + to).update(from: cacheKeys.pointer + from, count: length * d)
-                (spareValues.pointer + to).update(from: cacheValues.pointer + from, count: length * d)
-            }
-        }
-        swap(&cacheKeys, &spareKeys)
-        swap(&cacheValues, &spareValues)
+        swap(&ancestry, &nextAncestry)
     }
 
     /// One decoder position for `rows` hypotheses: all rows of a step are at the same position
@@ -227,14 +204,20 @@ final class TransformerStepper: DecoderStepper {
         let dk = d / h
         let R = maxRegions
         precondition(rows <= rowCapacity, "more rows than prepare(maxRows:) allowed")
+        precondition(parents[0] < 0 || position + 1 < L, "a hypothesis beyond the max length the stepper was made for")
         if parents[0] < 0 {
             position = 0
+            for row in 0..<rows { ancestry[row * L] = Int32(row) }
         } else {
             position += 1
-            inheritCaches(rows: rows, parents: parents, length: position)
+            inherit(rows: rows, parents: parents, length: position)
+        }
+        for row in 0..<rows {
+            let slots = offsets.pointer + row * L
+            let rowsOf = ancestry.pointer + row * L
+            for t in 0...position { slots[t] = (Int(rowsOf[t]) * L + t) * d }
         }
         let p = position
-        precondition(p < L, "a hypothesis beyond the max length the stepper was made for")
         let scale = Float(Double(dk).squareRoot())
         let embeddingScale = Float(Double(d).squareRoot())
         model.wordEmbedding.withUnsafeBufferPointer { lut in
@@ -253,13 +236,17 @@ final class TransformerStepper: DecoderStepper {
             layerNorm(stream.pointer, rows: rows, layer.norms[0], into: normed.pointer)
             let a = layer.selfAttention
             linear(normed.pointer, rows: rows, inputs: d, a.input, a.inputBias, outputs: 3 * d, into: projections.pointer, outStride: 3 * d)
+            let layerBase = index * rowCapacity * L * d
             for row in 0..<rows {
-                let base = ((index * rowCapacity + row) * L) * d
-                (cacheKeys.pointer + base + p * d).update(from: projections.pointer + row * 3 * d + d, count: d)
-                (cacheValues.pointer + base + p * d).update(from: projections.pointer + row * 3 * d + 2 * d, count: d)
+                let slot = layerBase + (row * L + p) * d
+                (cacheKeys.pointer + slot).update(from: projections.pointer + row * 3 * d + d, count: d)
+                (cacheValues.pointer + slot).update(from: projections.pointer + row * 3 * d + 2 * d, count: d)
+            }
+            for row in 0..<rows {
                 TransformerKernels.attention(
-                    query: projections.pointer + row * 3 * d, keys: cacheKeys.pointer + base, values: cacheValues.pointer + base, stride: d,
-                    count: p + 1, heads: h, width: dk, scale: scale, weights: weights.pointer, into: mixed.pointer + row * d)
+                    query: projections.pointer + row * 3 * d, keys: cacheKeys.pointer + layerBase, values: cacheValues.pointer + layerBase,
+                    stride: d, offsets: offsets.pointer + row * L, count: p + 1, heads: h, width: dk, scale: scale, weights: weights.pointer,
+                    into: mixed.pointer + row * d)
             }
             addSublayer(mixed.pointer, rows: rows, inputs: d, a.output, a.outputBias, to: stream.pointer)
 
