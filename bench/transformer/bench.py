@@ -178,7 +178,8 @@ def main():
         name = "greedy" if beam == 1 else f"beam{beam}"
         images = counts[beam]
         # Two shards, so both worker threads are busy from the start; each decodes its shard in
-        # sub-batches of up to 128 images (ShardProcessor), in passes of up to 128 hypotheses.
+        # sub-batches (greedy: up to 256 images, one product row each; beam 5: up to 128 images in
+        # passes of up to 25, 125 rows).
         shard = (images + 1) // 2
         log(f"{name}: upstream (PyTorch eager, 2 threads), {images} images")
         up_seconds, up_captions = upstream_decode(model, feats[:images], vocab, beam)
@@ -186,7 +187,7 @@ def main():
         nc_seconds, nc_captions, timing = nightcap_run(os.path.abspath(a.nightcap), a.work, images, beam, shard)
         same = sum(x == y for x, y in zip(up_captions, nc_captions))
         gflop = 2 * multiply_adds(beam) / 1e9
-        rows = min(shard, 128) if beam == 1 else min(shard, 128 // beam) * beam
+        rows = min(shard, 256) if beam == 1 else min(shard, 128 // beam) * beam
         peak = ceiling(os.path.abspath(a.ceiling), rows)
         results[name] = {"images": images, "upstream_seconds": up_seconds, "upstream_images_per_s": images / up_seconds,
                          "nightcap_seconds": nc_seconds, "nightcap_images_per_s": images / nc_seconds,
