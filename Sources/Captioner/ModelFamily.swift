@@ -34,6 +34,9 @@ public protocol CaptioningModel: AnyObject, Sendable {
     func validate(settings: DecodeSettings) throws
     /// A decoder for one worker thread (it owns its scratch buffers; the model is shared).
     func makeDecoder(settings: DecodeSettings) -> any CaptionDecoding
+    /// How many images the pipeline should hand `decode` at once with `settings` (its sub-batch),
+    /// or nil for the pipeline's default (128).
+    func imagesPerSubBatch(settings: DecodeSettings) -> Int?
     /// What `nightcap inspect` prints about the model.
     var summary: String { get }
 }
@@ -41,6 +44,8 @@ public protocol CaptioningModel: AnyObject, Sendable {
 extension CaptioningModel {
     /// Families without limits on the settings accept any.
     public func validate(settings: DecodeSettings) throws {}
+    /// The pipeline's default sub-batch.
+    public func imagesPerSubBatch(settings: DecodeSettings) -> Int? { nil }
 }
 
 /// Captions batches of images; one per worker thread.

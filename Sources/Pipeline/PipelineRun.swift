@@ -145,12 +145,15 @@ public enum PipelineRun {
         _ shards: [Int], early: inout [Int: FeatureShard], plan: RunPlan, runID: Int64, options: RunOptions, progress: ProgressReporter, failure: FirstError
     ) throws {
         guard !shards.isEmpty else { return }
+        let size = plan.model.imagesPerSubBatch(settings: plan.settings.decodeSettings) ?? ShardProcessor.decodeBatchSize
         // Threads beyond the sub-batches there are would have nothing to do.
-        let subBatches = shards.reduce(0) { $0 + ShardProcessor.subBatches(imageCount: plan.shardRange($1).count).count }
+        let subBatches = shards.reduce(0) { $0 + ShardProcessor.subBatches(imageCount: plan.shardRange($1).count, size: size).count }
         let threads = max(1, min(plan.settings.effectiveThreads, subBatches))
         // Enough shards held to give every worker a sub-batch, and one more being read or started
         // while the others end; every shard more would be another shard of features in memory.
-        let work = SubBatchScheduler(capacity: SubBatchScheduler.capacity(threads: threads, shardSize: plan.settings.shardSize))
+        let work = SubBatchScheduler(
+            capacity: SubBatchScheduler.capacity(threads: threads, shardSize: plan.settings.shardSize, imagesPerSubBatch: size),
+            imagesPerSubBatch: size)
         let results = BlockingQueue<ShardCommit>(capacity: threads)
         let interrupt = options.interrupt
         let shouldStop: @Sendable () -> Bool = { interrupt.isRaised || failure.error != nil }

@@ -15,12 +15,15 @@ final class ShardProcessor {
     /// the whole default shard of 256: a default shard then feeds two threads and a 300-image run
     /// (shards of 256 and 44) has three sub-batches; 128 images (128 greedy / 384 beam-3 rows per
     /// product) cost no more CPU than 256 in the measurement, 64 about a fifth more for beam 3
-    /// (docs/performance.md). Scratch per worker at 128 images, beam 3: about 30 MB.
+    /// (docs/performance.md). Scratch per worker at 128 images, beam 3: about 30 MB. A model may ask
+    /// for another size for its settings (`CaptioningModel.imagesPerSubBatch(settings:)`: the
+    /// Transformer's greedy search takes 256, docs/performance.md); it is fixed for the run, so the
+    /// boundaries still depend only on the shard.
     static let decodeBatchSize = 128
 
-    /// The sub-batches of a shard of `imageCount` images: `decodeBatchSize` images each from its start.
-    static func subBatches(imageCount: Int) -> [Range<Int>] {
-        stride(from: 0, to: imageCount, by: decodeBatchSize).map { $0..<min($0 + decodeBatchSize, imageCount) }
+    /// The sub-batches of a shard of `imageCount` images: `size` images each from its start.
+    static func subBatches(imageCount: Int, size: Int = decodeBatchSize) -> [Range<Int>] {
+        stride(from: 0, to: imageCount, by: size).map { $0..<min($0 + size, imageCount) }
     }
 
     let decoder: any CaptionDecoding

@@ -38,10 +38,10 @@ final class SubBatchScheduler: Sendable {
         var dropped = false
         var parts: [ShardCommit?]
 
-        init(index: Int, shard: FeatureShard) {
+        init(index: Int, shard: FeatureShard, imagesPerSubBatch: Int) {
             self.index = index
             self.shard = shard
-            batches = ShardProcessor.subBatches(imageCount: shard.imageCount)
+            batches = ShardProcessor.subBatches(imageCount: shard.imageCount, size: imagesPerSubBatch)
             parts = Array(repeating: nil, count: batches.count)
         }
 
@@ -57,16 +57,20 @@ final class SubBatchScheduler: Sendable {
     private let lock = ConditionLock(State())
     /// The most shards held at once.
     let capacity: Int
+    /// The images of a sub-batch (the last of a shard may have fewer).
+    let imagesPerSubBatch: Int
 
-    init(capacity: Int) {
+    init(capacity: Int, imagesPerSubBatch: Int = ShardProcessor.decodeBatchSize) {
         precondition(capacity >= 1, "a scheduler holds at least one shard")
+        precondition(imagesPerSubBatch >= 1, "a sub-batch holds at least one image")
         self.capacity = capacity
+        self.imagesPerSubBatch = imagesPerSubBatch
     }
 
     /// Shards in flight that keep `threads` decoder threads busy on shards of `shardSize` images: as
     /// many as their sub-batches need, and one more being started while the others end.
-    static func capacity(threads: Int, shardSize: Int) -> Int {
-        let perShard = max(1, ShardProcessor.subBatches(imageCount: shardSize).count)
+    static func capacity(threads: Int, shardSize: Int, imagesPerSubBatch: Int = ShardProcessor.decodeBatchSize) -> Int {
+        let perShard = max(1, ShardProcessor.subBatches(imageCount: shardSize, size: imagesPerSubBatch).count)
         return (threads + perShard - 1) / perShard + 1
     }
 
@@ -76,7 +80,7 @@ final class SubBatchScheduler: Sendable {
         let capacity = capacity
         return lock.withLock(waitingUntil: { $0.closed || $0.entries.count < capacity }) { state in
             if state.closed { return false }
-            let entry = Entry(index: index, shard: shard)
+            let entry = Entry(index: index, shard: shard, imagesPerSubBatch: imagesPerSubBatch)
             guard !entry.batches.isEmpty else { return true }
             state.entries.append(entry)
             lock.broadcast()

@@ -91,6 +91,20 @@ struct TransformerGoldenTests {
         #expect(a.family == "transformer" && a.searchConvention == .selfCritical)
     }
 
+    /// Passes are as few as the bound allows and as equal as they can be, covering the batch in order.
+    @Test func passesAreBalanced() {
+        func sizes(_ images: Int, _ perPass: Int) -> [Int] {
+            TransformerBatchDecoder.passes(imageCount: images, imagesPerPass: perPass).map(\.count)
+        }
+        #expect(sizes(128, 25) == [22, 22, 21, 21, 21, 21])
+        #expect(sizes(128, 128) == [128])
+        #expect(sizes(75, 25) == [25, 25, 25])
+        #expect(sizes(7, 3) == [3, 2, 2])
+        #expect(sizes(0, 3) == [])
+        let ranges = TransformerBatchDecoder.passes(imageCount: 100, imagesPerPass: 42)
+        #expect(ranges == [0..<34, 34..<67, 67..<100])
+    }
+
     /// A batch larger than one pass is decoded in passes, in order, with the results of one pass.
     @Test func passesOfABatchGiveTheSameCaptions() throws {
         let model = try TransformerGoldens.model()
@@ -98,6 +112,11 @@ struct TransformerGoldenTests {
         let settings = try TransformerGoldens.readExpected("beam3.expected.json").settings
         let whole = try #require(model.makeDecoder(settings: settings) as? TransformerBatchDecoder)
         #expect(whole.imagesPerPass == TransformerBatchDecoder.hypothesesPerPass / 3)
+        #expect(model.imagesPerSubBatch(settings: settings) == nil)
+        var greedy = settings
+        greedy.beamSize = 1
+        #expect(model.imagesPerSubBatch(settings: greedy) == TransformerBatchDecoder.greedyImagesPerPass)
+        #expect((model.makeDecoder(settings: greedy) as? TransformerBatchDecoder)?.imagesPerPass == TransformerBatchDecoder.greedyImagesPerPass)
         let inPasses = TransformerBatchDecoder(decoder: whole.decoder, imagesPerPass: 3)
         let expected = whole.decode(batch: batch)
         let got = inPasses.decode(batch: batch)

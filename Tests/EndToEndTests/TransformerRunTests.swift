@@ -62,6 +62,22 @@ struct TransformerRunTests {
         #expect(largest <= 1e-5)
     }
 
+    /// Greedy (sub-batches of 256 images, the Transformer's own) and beam 3 (passes, caches indexed by
+    /// ancestry) store the same bytes with 1 and 2 decoder threads, over several shards.
+    @Test(arguments: ["1", "3"])
+    func threadCountDoesNotChangeTheDatabase(beam: String) throws {
+        let folder = TemporaryDirectory()
+        let references = try references(in: folder)
+        for threads in ["1", "2"] {
+            let outcome = try NightcapProcess.run(
+                ["run", "--features", Self.golden("features.h5"), "--model", Self.golden("log_zip/model-best.pth"), "--references", references,
+                 "--db", folder.path("t\(threads).sqlite"), "--threads", threads, "--quiet", "--beam-size", beam, "--max-length", "16",
+                 "--shard-size", "7"])
+            #expect(outcome.status == 0, "\(outcome.standardError)")
+        }
+        #expect(try RunFixture.snapshot(database: folder.path("t1.sqlite")) == RunFixture.snapshot(database: folder.path("t2.sqlite")))
+    }
+
     @Test func legacyCheckpointGreedyShortWithBadEndings() throws {
         let folder = TemporaryDirectory()
         let outcome = try run(

@@ -26,6 +26,18 @@ import Testing
         #expect(ShardProcessor.subBatches(imageCount: 2 * size + 3) == [0..<size, size..<(2 * size), (2 * size)..<(2 * size + 3)])
     }
 
+    /// A model's own sub-batch size (the Transformer's greedy 256) cuts every shard the same way.
+    @Test func aModelsSubBatchSizeCutsEveryShard() {
+        #expect(ShardProcessor.subBatches(imageCount: 300, size: 256) == [0..<256, 256..<300])
+        #expect(SubBatchScheduler.capacity(threads: 2, shardSize: 256, imagesPerSubBatch: 256) == 3)
+        #expect(SubBatchScheduler.capacity(threads: 2, shardSize: 256) == 2)
+        let scheduler = SubBatchScheduler(capacity: 1, imagesPerSubBatch: 256)
+        #expect(scheduler.push(index: 0, shard: shard(images: 300)))
+        scheduler.close()
+        #expect([scheduler.next(), scheduler.next()].compactMap { $0?.images } == [0..<256, 256..<300])
+        #expect(scheduler.next() == nil)
+    }
+
     @Test func oldestShardFirstAndPartsInImageOrder() throws {
         let size = ShardProcessor.decodeBatchSize
         let scheduler = SubBatchScheduler(capacity: 2)

@@ -1,7 +1,7 @@
 #!/bin/sh
 # nightcap's Transformer family against self-critical.pytorch under PyTorch eager (docs/performance.md).
 # Needs PyTorch, h5py, yacs and a checkout of ruotianluo/self-critical.pytorch (UPSTREAM, default
-# /work/upstream/self-critical.pytorch). Extra arguments go to bench.py (e.g. --images 100).
+# /work/upstream/self-critical.pytorch). Extra arguments go to bench.py (default --greedy-images 300 --beam-images 150).
 set -eu
 cd "$(dirname "$0")/../.."
 work=bench/.work-transformer

@@ -113,9 +113,19 @@ public final class TransformerCaptionModel: CaptioningModel {
             return found.values
         }
         func transposed(_ m: [Float], rows: Int, columns: Int) -> [Float] {
-            var r = [Float](repeating: 0, count: m.count)
-            for i in 0..<rows { for j in 0..<columns { r[j * rows + i] = m[i * columns + j] } }
-            return r
+            // In tiles of 32 x 32, so that the writes of a tile stay in a few cache lines.
+            [Float](unsafeUninitializedCapacity: m.count) { r, initialized in
+                m.withUnsafeBufferPointer { m in
+                    for i0 in stride(from: 0, to: rows, by: 32) {
+                        for j0 in stride(from: 0, to: columns, by: 32) {
+                            for i in i0..<min(i0 + 32, rows) {
+                                for j in j0..<min(j0 + 32, columns) { r[j * rows + i] = m[i * columns + j] }
+                            }
+                        }
+                    }
+                }
+                initialized = m.count
+            }
         }
         func attention(_ prefix: String) throws -> Attention {
             var weights: [[Float]] = []
@@ -127,7 +137,8 @@ public final class TransformerCaptionModel: CaptioningModel {
             // [in, out] with the three input projections side by side: row i is q_i | k_i | v_i.
             var input = [Float](repeating: 0, count: d * 3 * d)
             for part in 0..<3 {
-                for o in 0..<d { for i in 0..<d { input[i * 3 * d + part * d + o] = weights[part][o * d + i] } }
+                let t = transposed(weights[part], rows: d, columns: d)
+                for i in 0..<d { input[(i * 3 * d + part * d)..<(i * 3 * d + part * d + d)] = t[(i * d)..<(i * d + d)] }
             }
             return Attention(
                 input: input, inputBias: biases[0] + biases[1] + biases[2], output: transposed(weights[3], rows: d, columns: d),
@@ -258,7 +269,17 @@ public final class TransformerCaptionModel: CaptioningModel {
             decoder: SelfCriticalDecoder(
                 stepper: TransformerStepper(model: self, maxLength: settings.maxLength), settings: settings,
                 vocabulary: SelfCriticalVocabulary(words: vocabulary, unknownIndex: unknownIndexOption, removeBadEndings: settings.removeBadEndings)),
-            imagesPerPass: max(1, TransformerBatchDecoder.hypothesesPerPass / settings.beamSize))
+            imagesPerPass: settings.beamSize == 1
+                ? TransformerBatchDecoder.greedyImagesPerPass : max(1, TransformerBatchDecoder.hypothesesPerPass / settings.beamSize))
+    }
+
+    /// 256 images for a greedy search, one product row each: every step streams all decoder and
+    /// logit weights (103 MB at the zoo's size) through sgemm's packing, so twice the rows per
+    /// product halve that traffic per image (14-25% less CPU than 128 in the measurement,
+    /// docs/performance.md). Beam searches keep the pipeline's 128 (decoded in passes of about 128
+    /// hypotheses).
+    public func imagesPerSubBatch(settings: DecodeSettings) -> Int? {
+        settings.beamSize == 1 ? TransformerBatchDecoder.greedyImagesPerPass : nil
     }
 
     /// What `nightcap inspect` prints about the model.
@@ -298,14 +319,18 @@ extension SelfCriticalVocabulary {
     }
 }
 
-/// Decodes a batch in passes of at most `imagesPerPass` images, in order. The key/value caches of a
-/// pass grow with its hypotheses (N_dec x max length x d_model x 4 floats per hypothesis, twice: the
-/// search reorders into a second set), so a pass is bounded to about `hypothesesPerPass` of them:
-/// 126 MB per worker at the zoo's size (6 layers, d_model 512, 20 words), while products of 128 rows
-/// keep sgemm near its best rate. The passes are a function of the batch alone, so results stay
+/// Decodes a batch in passes of at most `imagesPerPass` images, in order, the passes as equal as
+/// possible (`passes(imageCount:imagesPerPass:)`). The key/value caches of a
+/// pass grow with its hypotheses (N_dec x max length x d_model x 2 floats per hypothesis; reorders
+/// move no cache, `TransformerStepper`), so a beam search's pass is bounded to about
+/// `hypothesesPerPass` of them (63 MB per worker at the zoo's size: 6 layers, d_model 512, 20 words),
+/// products of 128 rows keeping sgemm near its best rate; a greedy search's to `greedyImagesPerPass`
+/// images (126 MB). The passes are a function of the batch alone, so results stay
 /// reproducible (docs/decoder.md, "Determinism and batch size").
 final class TransformerBatchDecoder: CaptionDecoding {
     static let hypothesesPerPass = 128
+    /// A greedy search's pass: one hypothesis per image.
+    static let greedyImagesPerPass = 256
     let decoder: SelfCriticalDecoder
     let imagesPerPass: Int
 
@@ -314,19 +339,32 @@ final class TransformerBatchDecoder: CaptionDecoding {
         self.imagesPerPass = imagesPerPass
     }
 
+    /// The images of each pass for a batch of `imageCount`: as few passes as `imagesPerPass` allows,
+    /// of equal size give or take one (128 images at beam 5: 22, 22, 21, 21, 21, 21, not five of 25 and
+    /// one of 3 whose products would have 15 rows).
+    static func passes(imageCount: Int, imagesPerPass: Int) -> [Range<Int>] {
+        guard imageCount > 0 else { return [] }
+        let count = (imageCount + imagesPerPass - 1) / imagesPerPass
+        let (size, larger) = imageCount.quotientAndRemainder(dividingBy: count)
+        var first = 0
+        return (0..<count).map { index in
+            let end = first + size + (index < larger ? 1 : 0)
+            defer { first = end }
+            return first..<end
+        }
+    }
+
     func decode(batch: FeatureBatch) -> [ImageCaptionOutcome] {
         guard batch.imageCount > imagesPerPass else { return decoder.decode(batch: batch) }
         var outcomes: [ImageCaptionOutcome] = []
         outcomes.reserveCapacity(batch.imageCount)
         let stride = batch.maxRegions * batch.dimension
-        var first = 0
-        while first < batch.imageCount {
-            let end = min(first + imagesPerPass, batch.imageCount)
+        for range in Self.passes(imageCount: batch.imageCount, imagesPerPass: imagesPerPass) {
+            let (first, end) = (range.lowerBound, range.upperBound)
             let pass = FeatureBatch(
                 imageIDs: Array(batch.imageIDs[first..<end]), maxRegions: batch.maxRegions, dimension: batch.dimension,
                 features: Array(batch.features[(first * stride)..<(end * stride)]), regionCounts: Array(batch.regionCounts[first..<end]))
             outcomes += decoder.decode(batch: pass)
-            first = end
         }
         return outcomes
     }

@@ -1,6 +1,7 @@
 /// The Transformer's batched step behind the family seam (one per worker; owns its scratch
-/// buffers), decoding incrementally: each hypothesis keeps the keys and values of its prefix per
-/// decoder layer, copied to its children's rows when the search reorders hypotheses, and each
+/// buffers), decoding incrementally: the keys and values of each hypothesis's prefix are kept per
+/// decoder layer, each position in the slot of the row that computed it and found through the
+/// hypothesis's ancestry when the search reorders hypotheses (nothing is copied), and each
 /// image's encoder output is projected to keys and values once per decoder layer in `prepare`. A step
 /// therefore runs one token per hypothesis through the decoder. Upstream re-decodes the whole prefix
 /// at every step (`TransformerModel.core`); its decoder is causal, so the last position's output is
@@ -24,7 +25,7 @@ final class TransformerStepper: DecoderStepper {
     private let sublayerOut = ScratchBuffer<Float>(zero: 0)  // [max(T, rows) x d]
     private let inner = ScratchBuffer<Float>(zero: 0)  // [max(T, rows) x d_ff]
     private let memory = ScratchBuffer<Float>(zero: 0)  // [N_dec x T x 2d]: keys | values of the encoder output
-    private let weights = ScratchBuffer<Float>(zero: 0)  // [max(R, L)] one head's attention
+    private let weights = ScratchBuffer<Float>(zero: 0)  // [h x max(R, L)] one row's attention, head after head
     // Per step.
     private var position = 0  // of the rows of the last step
     private var rowCapacity = 0
@@ -32,10 +33,14 @@ final class TransformerStepper: DecoderStepper {
     private let logits = ScratchBuffer<Float>(zero: 0)  // [rows x V1]
     private let exponentials = ScratchBuffer<Float>(zero: 0)  // [V1]
     private let averaged = ScratchBuffer<Float>(zero: 0)  // [rows x R] last layer's cross-attention, head mean
-    private var cacheKeys = ScratchBuffer<Float>(zero: 0)  // [N_dec x rows x L x d]
-    private var cacheValues = ScratchBuffer<Float>(zero: 0)
-    private var spareKeys = ScratchBuffer<Float>(zero: 0)
-    private var spareValues = ScratchBuffer<Float>(zero: 0)
+    // Keys and values of every hypothesis-position: slot (row r, position t) holds what the row r
+    // of step t wrote. A hypothesis's prefix is spread over the rows of its ancestors; `ancestry`
+    // says where: [rows x L], the row whose slot holds each of its positions.
+    private let cacheKeys = ScratchBuffer<Float>(zero: 0)  // [N_dec x rows x L x d]
+    private let cacheValues = ScratchBuffer<Float>(zero: 0)
+    private var ancestry = ScratchBuffer<Int32>(zero: 0)
+    private var nextAncestry = ScratchBuffer<Int32>(zero: 0)
+    private let offsets = ScratchBuffer<Int>(zero: 0)  // [rows x L] each row's prefix slots, in floats from a layer's cache
 
     var logProbs: UnsafeMutablePointer<Float> { logits.pointer }
     var attention: UnsafePointer<Float> { UnsafePointer(averaged.pointer) }
@@ -50,76 +55,34 @@ final class TransformerStepper: DecoderStepper {
 
     /// `out = LN(x)` per row: `gain * (x - mean) / (std + 1e-6) + bias`, std unbiased (upstream's LayerNorm).
     private func layerNorm(_ x: UnsafePointer<Float>, rows: Int, _ norm: TransformerCaptionModel.Norm, into out: UnsafeMutablePointer<Float>) {
-        let d = model.options.modelWidth
         norm.gain.withUnsafeBufferPointer { gain in
             norm.bias.withUnsafeBufferPointer { bias in
-                for row in 0..<rows {
-                    let v = x + row * d
-                    let o = out + row * d
-                    let mean = Kernels.sum(v, count: d) / Float(d)
-                    var squares: Float = 0
-                    for i in 0..<d {
-                        let c = v[i] - mean
-                        squares += c * c
-                    }
-                    let denominator = (squares / Float(d - 1)).squareRoot() + 1e-6
-                    for i in 0..<d { o[i] = gain[i] * (v[i] - mean) / denominator + bias[i] }
-                }
+                TransformerKernels.layerNorm(
+                    x, rows: rows, width: model.options.modelWidth, gain: gain.baseAddress!, bias: bias.baseAddress!, into: out)
             }
         }
     }
 
     /// `out[rows x n] = x · W + b` with an `[in, out]` weight whose rows hold `weightStride` floats
-    /// (`n` of them used, from `weight`'s first column).
+    /// (`n` of them used, from `weight`'s first column); with `relu`, then `max(out, 0)`.
     private func linear(
         _ x: UnsafePointer<Float>, rows: Int, inputs k: Int, _ weight: UnsafePointer<Float>, weightStride: Int,
-        _ bias: UnsafePointer<Float>, outputs n: Int, into out: UnsafeMutablePointer<Float>, outStride: Int
+        _ bias: UnsafePointer<Float>, outputs n: Int, into out: UnsafeMutablePointer<Float>, outStride: Int, relu: Bool = false
     ) {
         BLAS.multiply(rows: rows, outputs: n, inputs: k, x, xStride: k, weight, yStride: weightStride, into: out, cStride: outStride)
-        for row in 0..<rows {
-            let o = out + row * outStride
-            for j in 0..<n { o[j] += bias[j] }
-        }
+        TransformerKernels.addBias(out, rows: rows, outputs: n, stride: outStride, bias: bias, relu: relu)
     }
 
     private func linear(
         _ x: UnsafePointer<Float>, rows: Int, inputs k: Int, _ weight: [Float], _ bias: [Float], outputs n: Int,
-        into out: UnsafeMutablePointer<Float>, outStride: Int
+        into out: UnsafeMutablePointer<Float>, outStride: Int, relu: Bool = false
     ) {
         weight.withUnsafeBufferPointer { w in
             bias.withUnsafeBufferPointer { b in
-                linear(x, rows: rows, inputs: k, w.baseAddress!, weightStride: n, b.baseAddress!, outputs: n, into: out, outStride: outStride)
+                linear(
+                    x, rows: rows, inputs: k, w.baseAddress!, weightStride: n, b.baseAddress!, outputs: n, into: out, outStride: outStride,
+                    relu: relu)
             }
-        }
-    }
-
-    /// `softmax(scores)` in place over `count` values (the maximum subtracted first, as torch does).
-    private static func softmax(_ scores: UnsafeMutablePointer<Float>, count: Int) {
-        var largest = -Float.infinity
-        for i in 0..<count where scores[i] > largest { largest = scores[i] }
-        var total: Float = 0
-        for i in 0..<count {
-            let e = Kernels.exp(scores[i] - largest)
-            scores[i] = e
-            total += e
-        }
-        for i in 0..<count { scores[i] /= total }
-    }
-
-    /// One head's scaled dot-product attention of `query` over `count` keys and values (rows of
-    /// stride `stride`, the head's slice at the pointers): the weights go to `weights`, the weighted
-    /// values to `out`.
-    private static func attend(
-        query: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, stride: Int, count: Int,
-        width dk: Int, scale: Float, weights: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>
-    ) {
-        for j in 0..<count { weights[j] = Kernels.dot(query, keys + j * stride, count: dk) / scale }
-        softmax(weights, count: count)
-        for i in 0..<dk { out[i] = 0 }
-        for j in 0..<count {
-            let a = weights[j]
-            let v = values + j * stride
-            for i in 0..<dk { out[i] += a * v[i] }
         }
     }
 
@@ -127,15 +90,15 @@ final class TransformerStepper: DecoderStepper {
     private func addSublayer(_ x: UnsafePointer<Float>, rows: Int, inputs k: Int, _ weight: [Float], _ bias: [Float], to stream: UnsafeMutablePointer<Float>) {
         let d = model.options.modelWidth
         linear(x, rows: rows, inputs: k, weight, bias, outputs: d, into: sublayerOut.pointer, outStride: d)
-        for i in 0..<(rows * d) { stream[i] += sublayerOut[i] }
+        let out = sublayerOut.pointer
+        for i in 0..<(rows * d) { stream[i] += out[i] }
     }
 
     /// The pre-norm feed-forward sublayer: `stream += w_2(relu(w_1(LN(stream))))`.
     private func feedForward(_ ff: TransformerCaptionModel.FeedForward, norm: TransformerCaptionModel.Norm, rows: Int, stream: UnsafeMutablePointer<Float>) {
         let (d, f) = (model.options.modelWidth, model.options.feedForwardWidth)
         layerNorm(stream, rows: rows, norm, into: normed.pointer)
-        linear(normed.pointer, rows: rows, inputs: d, ff.inner, ff.innerBias, outputs: f, into: inner.pointer, outStride: f)
-        for i in 0..<(rows * f) where inner[i] < 0 { inner[i] = 0 }
+        linear(normed.pointer, rows: rows, inputs: d, ff.inner, ff.innerBias, outputs: f, into: inner.pointer, outStride: f, relu: true)
         addSublayer(inner.pointer, rows: rows, inputs: f, ff.outer, ff.outerBias, to: stream)
     }
 
@@ -166,9 +129,11 @@ final class TransformerStepper: DecoderStepper {
         sublayerOut.reserve(widest * d)
         inner.reserve(widest * o.feedForwardWidth)
         memory.reserve(o.decoderLayers * total * 2 * d)
-        weights.reserve(max(batch.maxRegions, L))
+        weights.reserve(h * max(batch.maxRegions, L))
         rowCapacity = maxRows
-        for buffer in [cacheKeys, cacheValues, spareKeys, spareValues] { buffer.reserve(o.decoderLayers * maxRows * L * d) }
+        for buffer in [cacheKeys, cacheValues] { buffer.reserve(o.decoderLayers * maxRows * L * d) }
+        for buffer in [ancestry, nextAncestry] { buffer.reserve(maxRows * L) }
+        offsets.reserve(maxRows * L)
         stream.reserve(maxRows * d)
         logits.reserve(maxRows * model.tokenCount)
         exponentials.reserve(model.tokenCount)
@@ -179,8 +144,9 @@ final class TransformerStepper: DecoderStepper {
             (regionRows.pointer + regionOffsets[image] * D).update(
                 from: features + image * batch.maxRegions * D, count: batch.regionCounts[image] * D)
         }
-        linear(regionRows.pointer, rows: total, inputs: D, model.regionEmbedding, model.regionEmbeddingBias, outputs: d, into: encoded.pointer, outStride: d)
-        for i in 0..<(total * d) where encoded[i] < 0 { encoded[i] = 0 }
+        linear(
+            regionRows.pointer, rows: total, inputs: D, model.regionEmbedding, model.regionEmbeddingBias, outputs: d, into: encoded.pointer,
+            outStride: d, relu: true)
 
         let scale = Float(Double(dk).squareRoot())
         for layer in model.encoderLayers {
@@ -191,14 +157,10 @@ final class TransformerStepper: DecoderStepper {
                 let first = regionOffsets[image]
                 let count = batch.regionCounts[image]
                 for row in first..<(first + count) {
-                    for head in 0..<h {
-                        let column = head * dk
-                        Self.attend(
-                            query: projections.pointer + row * 3 * d + column,
-                            keys: projections.pointer + first * 3 * d + d + column,
-                            values: projections.pointer + first * 3 * d + 2 * d + column, stride: 3 * d, count: count,
-                            width: dk, scale: scale, weights: weights.pointer, into: mixed.pointer + row * d + column)
-                    }
+                    TransformerKernels.attention(
+                        query: projections.pointer + row * 3 * d, keys: projections.pointer + first * 3 * d + d,
+                        values: projections.pointer + first * 3 * d + 2 * d, stride: 3 * d, count: count, heads: h, width: dk, scale: scale,
+                        weights: weights.pointer, into: mixed.pointer + row * d)
                 }
             }
             addSublayer(mixed.pointer, rows: total, inputs: d, a.output, a.outputBias, to: encoded.pointer)
@@ -220,20 +182,17 @@ final class TransformerStepper: DecoderStepper {
 
     // MARK: - Per step
 
-    /// Row `r` of the step inherits the prefix cache (positions `0..<length`) of row `parents[r]`.
-    private func inheritCaches(rows: Int, parents: UnsafePointer<Int32>, length: Int) {
-        let o = model.options
-        let (d, L) = (o.modelWidth, maxLength)
-        for layer in 0..<o.decoderLayers {
-            for row in 0..<rows {
-                let to = ((layer * rowCapacity + row) * L) * d
-                let from = ((layer * rowCapacity + Int(parents[row])) * L) * d
-                (spareKeys.pointer + to).update(from: cacheKeys.pointer + from, count: length * d)
-                (spareValues.pointer + to).update(from: cacheValues.pointer + from, count: length * d)
-            }
+    /// Row `r` of the step continues row `parents[r]`: its prefix's slots are its parent's, and its
+    /// own position `length` will be in its own row. Nothing of the caches moves: a slot is written
+    /// once (row r at step t) and read by every descendant of that hypothesis.
+    private func inherit(rows: Int, parents: UnsafePointer<Int32>, length: Int) {
+        let L = maxLength
+        for row in 0..<rows {
+            let to = nextAncestry.pointer + row * L
+            to.update(from: ancestry.pointer + Int(parents[row]) * L, count: length)
+            to[length] = Int32(row)
         }
-        swap(&cacheKeys, &spareKeys)
-        swap(&cacheValues, &spareValues)
+        swap(&ancestry, &nextAncestry)
     }
 
     /// One decoder position for `rows` hypotheses: all rows of a step are at the same position
@@ -245,14 +204,20 @@ final class TransformerStepper: DecoderStepper {
         let dk = d / h
         let R = maxRegions
         precondition(rows <= rowCapacity, "more rows than prepare(maxRows:) allowed")
+        precondition(parents[0] < 0 || position + 1 < L, "a hypothesis beyond the max length the stepper was made for")
         if parents[0] < 0 {
             position = 0
+            for row in 0..<rows { ancestry[row * L] = Int32(row) }
         } else {
             position += 1
-            inheritCaches(rows: rows, parents: parents, length: position)
+            inherit(rows: rows, parents: parents, length: position)
+        }
+        for row in 0..<rows {
+            let slots = offsets.pointer + row * L
+            let rowsOf = ancestry.pointer + row * L
+            for t in 0...position { slots[t] = (Int(rowsOf[t]) * L + t) * d }
         }
         let p = position
-        precondition(p < L, "a hypothesis beyond the max length the stepper was made for")
         let scale = Float(Double(dk).squareRoot())
         let embeddingScale = Float(Double(d).squareRoot())
         model.wordEmbedding.withUnsafeBufferPointer { lut in
@@ -271,17 +236,17 @@ final class TransformerStepper: DecoderStepper {
             layerNorm(stream.pointer, rows: rows, layer.norms[0], into: normed.pointer)
             let a = layer.selfAttention
             linear(normed.pointer, rows: rows, inputs: d, a.input, a.inputBias, outputs: 3 * d, into: projections.pointer, outStride: 3 * d)
+            let layerBase = index * rowCapacity * L * d
             for row in 0..<rows {
-                let base = ((index * rowCapacity + row) * L) * d
-                (cacheKeys.pointer + base + p * d).update(from: projections.pointer + row * 3 * d + d, count: d)
-                (cacheValues.pointer + base + p * d).update(from: projections.pointer + row * 3 * d + 2 * d, count: d)
-                for head in 0..<h {
-                    let column = head * dk
-                    Self.attend(
-                        query: projections.pointer + row * 3 * d + column, keys: cacheKeys.pointer + base + column,
-                        values: cacheValues.pointer + base + column, stride: d, count: p + 1, width: dk, scale: scale,
-                        weights: weights.pointer, into: mixed.pointer + row * d + column)
-                }
+                let slot = layerBase + (row * L + p) * d
+                (cacheKeys.pointer + slot).update(from: projections.pointer + row * 3 * d + d, count: d)
+                (cacheValues.pointer + slot).update(from: projections.pointer + row * 3 * d + 2 * d, count: d)
+            }
+            for row in 0..<rows {
+                TransformerKernels.attention(
+                    query: projections.pointer + row * 3 * d, keys: cacheKeys.pointer + layerBase, values: cacheValues.pointer + layerBase,
+                    stride: d, offsets: offsets.pointer + row * L, count: p + 1, heads: h, width: dk, scale: scale, weights: weights.pointer,
+                    into: mixed.pointer + row * d)
             }
             addSublayer(mixed.pointer, rows: rows, inputs: d, a.output, a.outputBias, to: stream.pointer)
 
@@ -300,16 +265,15 @@ final class TransformerStepper: DecoderStepper {
                 let keys = memory.pointer + (index * packedRegions + first) * 2 * d
                 let values = keys + d
                 let target = averaged.pointer + row * R
-                for head in 0..<h {
-                    let column = head * dk
-                    Self.attend(
-                        query: projections.pointer + row * d + column, keys: keys + column, values: values + column, stride: 2 * d,
-                        count: count, width: dk, scale: scale, weights: weights.pointer, into: mixed.pointer + row * d + column)
-                    if last {
-                        for j in 0..<count { target[j] += weights[j] }
-                    }
-                }
+                TransformerKernels.attention(
+                    query: projections.pointer + row * d, keys: keys, values: values, stride: 2 * d, count: count, heads: h, width: dk,
+                    scale: scale, weights: weights.pointer, into: mixed.pointer + row * d)
                 if last {
+                    // The head mean, heads summed in order from 0.
+                    for head in 0..<h {
+                        let w = weights.pointer + head * count
+                        for j in 0..<count { target[j] += w[j] }
+                    }
                     for j in 0..<count { target[j] /= Float(h) }
                 }
             }
