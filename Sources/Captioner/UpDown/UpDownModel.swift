@@ -6,9 +6,10 @@
 /// `[h_lang; fc; x]` with state `h_att`; additive attention queried by the new `h_att` over the
 /// embedded regions; the language LSTM on `[context; h_att]`; `log_softmax(logit(h_lang))`.
 /// Rearranged so a step needs few, large products:
-/// - the attention LSTM's input and hidden weights for the parts that change every step
-///   (`h_lang`, the word, `h_att`) are stacked into one `[(2R + E) x 4R]` matrix; the `fc` part of
-///   `weight_ih` with both biases becomes a per-image `[4R]` vector, computed once per image;
+/// - the attention LSTM's input and hidden weights for the states that change every step
+///   (`h_lang`, `h_att`) are stacked into one `[2R x 4R]` matrix; the `fc` part of `weight_ih`
+///   with both biases becomes a per-image `[4R]` vector, computed once per image; the word part
+///   becomes a per-word `[4R]` vector, computed once per word (`WordGateTable`);
 /// - the language LSTM's `weight_ih` and `weight_hh` are stacked into one `[3R x 4R]` matrix;
 /// - weights that multiply every step are stored `[in, out]`, as the SAT family's (docs/decoder.md).
 public final class UpDownModel: CaptioningModel {
@@ -64,9 +65,11 @@ public final class UpDownModel: CaptioningModel {
     /// `att_lstm.weight_ih[:, R..<2R]` (the fc part) `[4R x R]`, and `bias_ih + bias_hh` `[4R]`.
     let attentionLSTMPooled: [Float]
     let attentionLSTMBias: [Float]
-    /// `[weight_ih[:, ..<R] | weight_ih[:, 2R...] | weight_hh]^T`: `[(2R + E) x 4R]`, multiplying
-    /// the row `[h_lang | x | h_att]`.
-    let attentionLSTMStep: [Float]
+    /// `[weight_ih[:, ..<R] | weight_hh]^T`: `[2R x 4R]`, multiplying the row `[h_lang | h_att]`.
+    let attentionLSTMState: [Float]
+    /// `weight_ih[:, 2R...]^T` `[E x 4R]`, the word part, and the word's gates it gives, looked up.
+    let attentionLSTMWord: [Float]
+    let wordGates: WordGateTable
     /// `h2att` transposed `[R x A]`, its bias `[A]`; `alpha_net` `[A]` and its bias.
     let queryProjection: [Float]
     let queryBias: [Float]
@@ -83,6 +86,7 @@ public final class UpDownModel: CaptioningModel {
     public var family: String { "updown" }
     public var featureDimension: Int { sizes.feature }
     public var searchConvention: SearchConvention { .selfCritical }
+    public var takesPooledFeatures: Bool { true }
 
     /// Builds the model from a checkpoint's tensors and its infos. Every problem is reported here,
     /// before any decoding, as a `ModelFileError` naming the file, the key and the fix.
@@ -222,9 +226,10 @@ public final class UpDownModel: CaptioningModel {
 
         func values(_ key: String) -> [Float] { stateDict.tensors[key]!.values }
         func transposed(_ m: [Float], rows: Int, columns: Int) -> [Float] {
-            var r = [Float](repeating: 0, count: m.count)
-            for i in 0..<rows { for j in 0..<columns { r[j * rows + i] = m[i * columns + j] } }
-            return r
+            [Float](unsafeUninitializedCapacity: m.count) { r, count in
+                m.withUnsafeBufferPointer { Self.transpose($0.baseAddress!, rows: rows, columns: columns, sourceStride: columns, into: r.baseAddress!, destinationStride: rows) }
+                count = m.count
+            }
         }
         func normalisation(_ prefix: String) -> ([Float], [Float]) {
             // PyTorch's eval-mode batch_norm on CPU: alpha = weight / sqrt(var + eps), beta = bias - mean * alpha.
@@ -251,18 +256,27 @@ public final class UpDownModel: CaptioningModel {
         let ih = values("core.att_lstm.weight_ih"), hh = values("core.att_lstm.weight_hh")
         let width = E + 2 * R
         var pooled = [Float](repeating: 0, count: 4 * R * R)
-        var step = [Float](repeating: 0, count: (2 * R + E) * 4 * R)  // [in, out]
-        for gate in 0..<(4 * R) {
-            let row = gate * width
-            for j in 0..<R {
-                step[j * 4 * R + gate] = ih[row + j]  // h_lang
-                pooled[gate * R + j] = ih[row + R + j]  // fc
-                step[(R + E + j) * 4 * R + gate] = hh[gate * R + j]  // h_att
+        var state = [Float](repeating: 0, count: 2 * R * 4 * R)  // [in, out]
+        var word = [Float](repeating: 0, count: E * 4 * R)  // [in, out]
+        ih.withUnsafeBufferPointer { ih in
+            let ih = ih.baseAddress!
+            pooled.withUnsafeMutableBufferPointer { pooled in
+                for gate in 0..<(4 * R) { (pooled.baseAddress! + gate * R).update(from: ih + gate * width + R, count: R) }  // fc
             }
-            for j in 0..<E { step[(R + j) * 4 * R + gate] = ih[row + 2 * R + j] }  // word
+            state.withUnsafeMutableBufferPointer { state in
+                Self.transpose(ih, rows: 4 * R, columns: R, sourceStride: width, into: state.baseAddress!, destinationStride: 4 * R)  // h_lang
+                hh.withUnsafeBufferPointer {
+                    Self.transpose($0.baseAddress!, rows: 4 * R, columns: R, sourceStride: R, into: state.baseAddress! + R * 4 * R, destinationStride: 4 * R)  // h_att
+                }
+            }
+            word.withUnsafeMutableBufferPointer {
+                Self.transpose(ih + 2 * R, rows: 4 * R, columns: E, sourceStride: width, into: $0.baseAddress!, destinationStride: 4 * R)  // word
+            }
         }
         attentionLSTMPooled = pooled
-        attentionLSTMStep = step
+        attentionLSTMState = state
+        attentionLSTMWord = word
+        wordGates = WordGateTable(embedding: embedding, weights: word, vocabulary: V, embeddingSize: E, width: 4 * R)
         attentionLSTMBias = zip(values("core.att_lstm.bias_ih"), values("core.att_lstm.bias_hh")).map { $0 + $1 }
 
         queryProjection = transposed(values("core.attention.h2att.weight"), rows: A, columns: R)
@@ -272,14 +286,37 @@ public final class UpDownModel: CaptioningModel {
 
         let lih = values("core.lang_lstm.weight_ih"), lhh = values("core.lang_lstm.weight_hh")
         var language = [Float](repeating: 0, count: 3 * R * 4 * R)
-        for gate in 0..<(4 * R) {
-            for j in 0..<(2 * R) { language[j * 4 * R + gate] = lih[gate * 2 * R + j] }
-            for j in 0..<R { language[(2 * R + j) * 4 * R + gate] = lhh[gate * R + j] }
+        language.withUnsafeMutableBufferPointer { language in
+            lih.withUnsafeBufferPointer {
+                Self.transpose($0.baseAddress!, rows: 4 * R, columns: 2 * R, sourceStride: 2 * R, into: language.baseAddress!, destinationStride: 4 * R)
+            }
+            lhh.withUnsafeBufferPointer {
+                Self.transpose($0.baseAddress!, rows: 4 * R, columns: R, sourceStride: R, into: language.baseAddress! + 2 * R * 4 * R, destinationStride: 4 * R)
+            }
         }
         languageLSTM = language
         languageLSTMBias = zip(values("core.lang_lstm.bias_ih"), values("core.lang_lstm.bias_hh")).map { $0 + $1 }
         output = transposed(values("logit.weight"), rows: V, columns: R)
         outputBias = values("logit.bias")
+    }
+
+    /// `destination[j * destinationStride + i] = source[i * sourceStride + j]` for `i < rows`,
+    /// `j < columns`, in 32 x 32 tiles: the plain double loop writes one float per cache line and
+    /// was most of the model's build time (80 MB of weights rearranged at the zoo's size).
+    static func transpose(
+        _ source: UnsafePointer<Float>, rows: Int, columns: Int, sourceStride: Int,
+        into destination: UnsafeMutablePointer<Float>, destinationStride: Int
+    ) {
+        let tile = 32
+        for i0 in stride(from: 0, to: rows, by: tile) {
+            let i1 = min(i0 + tile, rows)
+            for j0 in stride(from: 0, to: columns, by: tile) {
+                let j1 = min(j0 + tile, columns)
+                for i in i0..<i1 {
+                    for j in j0..<j1 { destination[j * destinationStride + i] = source[i * sourceStride + j] }
+                }
+            }
+        }
     }
 
     public func validate(featureDimension: Int, featuresFile: String) throws {
