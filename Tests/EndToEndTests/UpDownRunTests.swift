@@ -54,6 +54,21 @@ struct UpDownRunTests {
         #expect(attention.count == 5 && attention.allSatisfy { $0.weights.count == 5 })
     }
 
+    /// The workers share the model's lazily filled word-gate table: one thread or three store the
+    /// same database, byte for byte.
+    @Test func threadCountDoesNotChangeTheDatabase() throws {
+        let folder = TemporaryDirectory()
+        let model = Self.golden("log_zip/model-best.pth")
+        let references = try references(in: folder)
+        for threads in ["1", "3"] {
+            let outcome = try NightcapProcess.run(
+                ["run", "--features", Self.golden("features.h5"), "--model", model, "--references", references,
+                 "--db", folder.path("t\(threads).sqlite"), "--threads", threads, "--quiet", "--shard-size", "3", "--beam-size", "5"])
+            #expect(outcome.status == 0, "\(outcome.standardError)")
+        }
+        #expect(try RunFixture.snapshot(database: folder.path("t1.sqlite")) == (try RunFixture.snapshot(database: folder.path("t3.sqlite"))))
+    }
+
     /// Parts of a checkpoint run (its infos found beside it) merge to the one-machine run: the merge
     /// fingerprints the same model, infos and features the parts used.
     @Test func partsOfACheckpointRunMergeToTheOneMachineRun() throws {
