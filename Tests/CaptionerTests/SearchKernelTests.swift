@@ -70,14 +70,19 @@ struct SearchKernelTests {
         let (V, E, W) = (200, 24, 40)
         var random = SeededGenerator(seed: 11)
         let embedding = (0..<(V * E)).map { _ in Float.random(in: -1...1, using: &random) }
-        let weights = (0..<(E * W)).map { _ in Float.random(in: -1...1, using: &random) }
-        let all = WordGateTable(embedding: embedding, weights: weights, vocabulary: V, embeddingSize: E, width: W)
+        // [out, in] with 3 other columns before and 2 after the word's, as in weight_ih.
+        let inputs = E + 5
+        let weights = (0..<(W * inputs)).map { _ in Float.random(in: -1...1, using: &random) }
+        func table() -> WordGateTable {
+            WordGateTable(embedding: embedding, weights: weights, column: 3, stride: inputs, vocabulary: V, embeddingSize: E, width: W)
+        }
+        let all = table()
         let tokens = (0..<V).map { Int32($0) }
         var known = [Bool](repeating: false, count: 4)
         tokens.withUnsafeBufferPointer { all.prepare(tokens: $0.baseAddress!, count: V, known: &known) }
         #expect(known == [true, true, true, true])
 
-        let piecewise = WordGateTable(embedding: embedding, weights: weights, vocabulary: V, embeddingSize: E, width: W)
+        let piecewise = table()
         await withTaskGroup(of: Void.self) { group in
             for worker in 0..<2 {
                 group.addTask {
@@ -95,7 +100,7 @@ struct SearchKernelTests {
             #expect(a.map(\.bitPattern) == b.map(\.bitPattern), "word \(word)")
             for j in 0..<W {
                 var expected: Double = 0
-                for e in 0..<E { expected += Double(max(0, embedding[word * E + e])) * Double(weights[e * W + j]) }
+                for e in 0..<E { expected += Double(max(0, embedding[word * E + e])) * Double(weights[j * inputs + 3 + e]) }
                 #expect(abs(Double(a[j]) - expected) <= 1e-5 * max(1, abs(expected)), "word \(word) gate \(j)")
             }
         }

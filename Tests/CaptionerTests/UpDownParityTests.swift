@@ -116,7 +116,7 @@ struct UpDownParityTests {
         for loaded in [zip.model, legacy.model] {
             let model = try #require(loaded as? UpDownModel)
             #expect(model.sizes == dumped.sizes && model.vocabulary == dumped.vocabulary)
-            #expect(model.attentionLSTMState == dumped.attentionLSTMState && model.attentionLSTMWord == dumped.attentionLSTMWord)
+            #expect(model.attentionLSTMState == dumped.attentionLSTMState && model.attentionLSTMInput == dumped.attentionLSTMInput)
             #expect(model.languageLSTM == dumped.languageLSTM)
             #expect(model.embedding == dumped.embedding && model.output == dumped.output && model.outputBias == dumped.outputBias)
             #expect(model.attEmbed == dumped.attEmbed && model.fcEmbed == dumped.fcEmbed && model.queryProjection == dumped.queryProjection)

@@ -7,11 +7,14 @@
 /// embedded regions; the language LSTM on `[context; h_att]`; `log_softmax(logit(h_lang))`.
 /// Rearranged so a step needs few, large products:
 /// - the attention LSTM's input and hidden weights for the states that change every step
-///   (`h_lang`, `h_att`) are stacked into one `[2R x 4R]` matrix; the `fc` part of `weight_ih`
+///   (`h_lang`, `h_att`) are stacked into one `[4R x 2R]` matrix; the `fc` part of `weight_ih`
 ///   with both biases becomes a per-image `[4R]` vector, computed once per image; the word part
 ///   becomes a per-word `[4R]` vector, computed once per word (`WordGateTable`);
-/// - the language LSTM's `weight_ih` and `weight_hh` are stacked into one `[3R x 4R]` matrix;
-/// - weights that multiply every step are stored `[in, out]`, as the SAT family's (docs/decoder.md).
+/// - the language LSTM's `weight_ih` and `weight_hh` are stacked into one `[4R x 3R]` matrix;
+/// - weights stay in PyTorch's `[out, in]` layout: OpenBLAS repacks a step's weights on every call,
+///   and its packing of a transposed operand (`incopy`) costs about a quarter less than that of an
+///   `[in, out]` one (`itcopy`) at a step's 128 to 640 rows (docs/performance.md); nothing is
+///   transposed at load.
 public final class UpDownModel: CaptioningModel {
     public let path: String
     /// Where the options and vocabulary came from.
@@ -62,24 +65,25 @@ public final class UpDownModel: CaptioningModel {
     /// `ctx2att` `[A x R]`, `[A]`.
     let contextToAttention: [Float]
     let contextToAttentionBias: [Float]
-    /// `att_lstm.weight_ih[:, R..<2R]` (the fc part) `[4R x R]`, and `bias_ih + bias_hh` `[4R]`.
-    let attentionLSTMPooled: [Float]
+    /// `att_lstm.weight_ih` as saved, `[4R x (2R + E)]` over `[h_lang; fc; x]`: its fc columns
+    /// (`R..<2R`) multiply once per image, its word columns (`2R...`) fill `wordGates`; and
+    /// `bias_ih + bias_hh` `[4R]`.
+    let attentionLSTMInput: [Float]
     let attentionLSTMBias: [Float]
-    /// `[weight_ih[:, ..<R] | weight_hh]^T`: `[2R x 4R]`, multiplying the row `[h_lang | h_att]`.
+    /// `[weight_ih[:, ..<R] | weight_hh]`: `[4R x 2R]`, multiplying the row `[h_lang | h_att]`.
     let attentionLSTMState: [Float]
-    /// `weight_ih[:, 2R...]^T` `[E x 4R]`, the word part, and the word's gates it gives, looked up.
-    let attentionLSTMWord: [Float]
+    /// The word's gates, `ReLU(E[w]) · weight_ih[:, 2R...]^T`, looked up.
     let wordGates: WordGateTable
-    /// `h2att` transposed `[R x A]`, its bias `[A]`; `alpha_net` `[A]` and its bias.
+    /// `h2att` `[A x R]`, its bias `[A]`; `alpha_net` `[A]` and its bias.
     let queryProjection: [Float]
     let queryBias: [Float]
     let scoreWeight: [Float]
     let scoreBias: Float
-    /// `[lang.weight_ih | lang.weight_hh]^T`: `[3R x 4R]` multiplying `[context | h_att | h_lang]`;
+    /// `[lang.weight_ih | lang.weight_hh]`: `[4R x 3R]` multiplying `[context | h_att | h_lang]`;
     /// `bias_ih + bias_hh` `[4R]`.
     let languageLSTM: [Float]
     let languageLSTMBias: [Float]
-    /// `logit` transposed `[R x V]`, its bias `[V]`.
+    /// `logit` `[V x R]`, its bias `[V]`.
     let output: [Float]
     let outputBias: [Float]
 
@@ -225,10 +229,20 @@ public final class UpDownModel: CaptioningModel {
         badEndingTokens = Set((1..<V).filter { Self.badEndings.contains(words[$0]) })
 
         func values(_ key: String) -> [Float] { stateDict.tensors[key]!.values }
-        func transposed(_ m: [Float], rows: Int, columns: Int) -> [Float] {
-            [Float](unsafeUninitializedCapacity: m.count) { r, count in
-                m.withUnsafeBufferPointer { Self.transpose($0.baseAddress!, rows: rows, columns: columns, sourceStride: columns, into: r.baseAddress!, destinationStride: rows) }
-                count = m.count
+        /// `rows` rows `[a[g, ..<aColumns] | b[g, ..<bColumns]]` (row strides `aStride`, `bStride`):
+        /// the first columns of two `[out, in]` weights side by side.
+        func sideBySide(_ a: [Float], stride aStride: Int, columns aColumns: Int, _ b: [Float], stride bStride: Int, columns bColumns: Int, rows: Int) -> [Float] {
+            let width = aColumns + bColumns
+            return [Float](unsafeUninitializedCapacity: rows * width) { r, count in
+                a.withUnsafeBufferPointer { a in
+                    b.withUnsafeBufferPointer { b in
+                        for row in 0..<rows {
+                            (r.baseAddress! + row * width).initialize(from: a.baseAddress! + row * aStride, count: aColumns)
+                            (r.baseAddress! + row * width + aColumns).initialize(from: b.baseAddress! + row * bStride, count: bColumns)
+                        }
+                    }
+                }
+                count = rows * width
             }
         }
         func normalisation(_ prefix: String) -> ([Float], [Float]) {
@@ -253,70 +267,26 @@ public final class UpDownModel: CaptioningModel {
         contextToAttention = values("ctx2att.weight")
         contextToAttentionBias = values("ctx2att.bias")
 
-        let ih = values("core.att_lstm.weight_ih"), hh = values("core.att_lstm.weight_hh")
+        let ih = values("core.att_lstm.weight_ih")
         let width = E + 2 * R
-        var pooled = [Float](repeating: 0, count: 4 * R * R)
-        var state = [Float](repeating: 0, count: 2 * R * 4 * R)  // [in, out]
-        var word = [Float](repeating: 0, count: E * 4 * R)  // [in, out]
-        ih.withUnsafeBufferPointer { ih in
-            let ih = ih.baseAddress!
-            pooled.withUnsafeMutableBufferPointer { pooled in
-                for gate in 0..<(4 * R) { (pooled.baseAddress! + gate * R).update(from: ih + gate * width + R, count: R) }  // fc
-            }
-            state.withUnsafeMutableBufferPointer { state in
-                Self.transpose(ih, rows: 4 * R, columns: R, sourceStride: width, into: state.baseAddress!, destinationStride: 4 * R)  // h_lang
-                hh.withUnsafeBufferPointer {
-                    Self.transpose($0.baseAddress!, rows: 4 * R, columns: R, sourceStride: R, into: state.baseAddress! + R * 4 * R, destinationStride: 4 * R)  // h_att
-                }
-            }
-            word.withUnsafeMutableBufferPointer {
-                Self.transpose(ih + 2 * R, rows: 4 * R, columns: E, sourceStride: width, into: $0.baseAddress!, destinationStride: 4 * R)  // word
-            }
-        }
-        attentionLSTMPooled = pooled
-        attentionLSTMState = state
-        attentionLSTMWord = word
-        wordGates = WordGateTable(embedding: embedding, weights: word, vocabulary: V, embeddingSize: E, width: 4 * R)
+        attentionLSTMInput = ih
+        attentionLSTMState = sideBySide(
+            ih, stride: width, columns: R, values("core.att_lstm.weight_hh"), stride: R, columns: R, rows: 4 * R)
+        wordGates = WordGateTable(
+            embedding: embedding, weights: ih, column: 2 * R, stride: width, vocabulary: V, embeddingSize: E, width: 4 * R)
         attentionLSTMBias = zip(values("core.att_lstm.bias_ih"), values("core.att_lstm.bias_hh")).map { $0 + $1 }
 
-        queryProjection = transposed(values("core.attention.h2att.weight"), rows: A, columns: R)
+        queryProjection = values("core.attention.h2att.weight")
         queryBias = values("core.attention.h2att.bias")
         scoreWeight = values("core.attention.alpha_net.weight")
         scoreBias = values("core.attention.alpha_net.bias")[0]
 
-        let lih = values("core.lang_lstm.weight_ih"), lhh = values("core.lang_lstm.weight_hh")
-        var language = [Float](repeating: 0, count: 3 * R * 4 * R)
-        language.withUnsafeMutableBufferPointer { language in
-            lih.withUnsafeBufferPointer {
-                Self.transpose($0.baseAddress!, rows: 4 * R, columns: 2 * R, sourceStride: 2 * R, into: language.baseAddress!, destinationStride: 4 * R)
-            }
-            lhh.withUnsafeBufferPointer {
-                Self.transpose($0.baseAddress!, rows: 4 * R, columns: R, sourceStride: R, into: language.baseAddress! + 2 * R * 4 * R, destinationStride: 4 * R)
-            }
-        }
-        languageLSTM = language
+        languageLSTM = sideBySide(
+            values("core.lang_lstm.weight_ih"), stride: 2 * R, columns: 2 * R, values("core.lang_lstm.weight_hh"), stride: R, columns: R,
+            rows: 4 * R)
         languageLSTMBias = zip(values("core.lang_lstm.bias_ih"), values("core.lang_lstm.bias_hh")).map { $0 + $1 }
-        output = transposed(values("logit.weight"), rows: V, columns: R)
+        output = values("logit.weight")
         outputBias = values("logit.bias")
-    }
-
-    /// `destination[j * destinationStride + i] = source[i * sourceStride + j]` for `i < rows`,
-    /// `j < columns`, in 32 x 32 tiles: the plain double loop writes one float per cache line and
-    /// was most of the model's build time (80 MB of weights rearranged at the zoo's size).
-    static func transpose(
-        _ source: UnsafePointer<Float>, rows: Int, columns: Int, sourceStride: Int,
-        into destination: UnsafeMutablePointer<Float>, destinationStride: Int
-    ) {
-        let tile = 32
-        for i0 in stride(from: 0, to: rows, by: tile) {
-            let i1 = min(i0 + tile, rows)
-            for j0 in stride(from: 0, to: columns, by: tile) {
-                let j1 = min(j0 + tile, columns)
-                for i in i0..<i1 {
-                    for j in j0..<j1 { destination[j * destinationStride + i] = source[i * sourceStride + j] }
-                }
-            }
-        }
     }
 
     public func validate(featureDimension: Int, featuresFile: String) throws {

@@ -90,9 +90,9 @@ final class UpDownStepper: DecoderStepper {
                 row[j] = u > 0 ? u : 0
             }
         }
-        model.attentionLSTMPooled.withUnsafeBufferPointer { w in
+        model.attentionLSTMInput.withUnsafeBufferPointer { w in
             BLAS.multiplyTransposed(
-                rows: N, outputs: 4 * R, inputs: R, pooledEmbedded.pointer, xStride: R, w.baseAddress!, wStride: R,
+                rows: N, outputs: 4 * R, inputs: R, pooledEmbedded.pointer, xStride: R, w.baseAddress! + R, wStride: 2 * R + E,
                 into: pooledGates.pointer, cStride: 4 * R)
         }
         for image in 0..<N {
@@ -160,9 +160,9 @@ final class UpDownStepper: DecoderStepper {
             (gates.pointer + row * 4 * R).update(from: model.wordGates.gates(of: Int(tokens[row])), count: 4 * R)
         }
         model.attentionLSTMState.withUnsafeBufferPointer { w in
-            BLAS.multiply(
+            BLAS.multiplyTransposed(
                 rows: rows, outputs: 4 * R, inputs: inWidth, attentionInput.pointer, xStride: inWidth, w.baseAddress!,
-                yStride: 4 * R, into: gates.pointer, cStride: 4 * R, accumulate: true)
+                wStride: inWidth, into: gates.pointer, cStride: 4 * R, accumulate: true)
         }
         for row in 0..<rows {
             Kernels.lstmCell(
@@ -172,8 +172,8 @@ final class UpDownStepper: DecoderStepper {
         }
         // Attention queried by the new h_att over the image's embedded regions.
         model.queryProjection.withUnsafeBufferPointer { w in
-            BLAS.multiply(
-                rows: rows, outputs: A, inputs: R, next.hAtt.pointer, xStride: R, w.baseAddress!, yStride: A,
+            BLAS.multiplyTransposed(
+                rows: rows, outputs: A, inputs: R, next.hAtt.pointer, xStride: R, w.baseAddress!, wStride: R,
                 into: queries.pointer, cStride: A)
         }
         model.scoreWeight.withUnsafeBufferPointer { scoreWeight in
@@ -215,9 +215,9 @@ final class UpDownStepper: DecoderStepper {
             }
         }
         model.languageLSTM.withUnsafeBufferPointer { w in
-            BLAS.multiply(
+            BLAS.multiplyTransposed(
                 rows: rows, outputs: 4 * R, inputs: lWidth, languageInput.pointer, xStride: lWidth, w.baseAddress!,
-                yStride: 4 * R, into: gates.pointer, cStride: 4 * R)
+                wStride: lWidth, into: gates.pointer, cStride: 4 * R)
         }
         model.languageLSTMBias.withUnsafeBufferPointer { bias in
             for row in 0..<rows {
@@ -228,8 +228,8 @@ final class UpDownStepper: DecoderStepper {
         }
         // log_softmax(logit(h_lang)).
         model.output.withUnsafeBufferPointer { w in
-            BLAS.multiply(
-                rows: rows, outputs: V, inputs: R, next.hLang.pointer, xStride: R, w.baseAddress!, yStride: V,
+            BLAS.multiplyTransposed(
+                rows: rows, outputs: V, inputs: R, next.hLang.pointer, xStride: R, w.baseAddress!, wStride: R,
                 into: logits.pointer, cStride: V)
         }
         model.outputBias.withUnsafeBufferPointer { bias in

@@ -21,15 +21,22 @@ final class WordGateTable: @unchecked Sendable {
     let width: Int
     private let embedding: [Float]
     private let weights: [Float]
+    private let column: Int
+    private let stride: Int
     private let embeddingSize: Int
     private let values: UnsafeMutablePointer<Float>
     private let filled: Mutex<[Bool]>
 
-    /// `embedding` `[V x E]`, `weights` `[E x width]` (the word part of the gates, `[in, out]`).
-    init(embedding: [Float], weights: [Float], vocabulary V: Int, embeddingSize E: Int, width: Int) {
-        precondition(embedding.count == V * E && weights.count == E * width, "word gate table: inconsistent sizes")
+    /// `embedding` `[V x E]`; `W_x[g][e] = weights[g * stride + column + e]` for `g < width`,
+    /// `e < E` (the word columns of PyTorch's `[out, in]` `weight_ih`, used where they are).
+    init(embedding: [Float], weights: [Float], column: Int, stride: Int, vocabulary V: Int, embeddingSize E: Int, width: Int) {
+        precondition(
+            embedding.count == V * E && column + E <= stride && weights.count >= (width - 1) * stride + column + E,
+            "word gate table: inconsistent sizes")
         self.embedding = embedding
         self.weights = weights
+        self.column = column
+        self.stride = stride
         vocabulary = V
         embeddingSize = E
         self.width = width
@@ -80,8 +87,8 @@ final class WordGateTable: @unchecked Sendable {
         }
         activated.withUnsafeBufferPointer { x in
             weights.withUnsafeBufferPointer { w in
-                BLAS.multiply(
-                    rows: count, outputs: W, inputs: E, x.baseAddress!, xStride: E, w.baseAddress!, yStride: W,
+                BLAS.multiplyTransposed(
+                    rows: count, outputs: W, inputs: E, x.baseAddress!, xStride: E, w.baseAddress! + column, wStride: stride,
                     into: values + first * W, cStride: W)
             }
         }
