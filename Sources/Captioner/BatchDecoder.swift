@@ -61,7 +61,7 @@ public final class BatchDecoder {
         var outcomes: [ImageCaptionOutcome?] = Array(repeating: nil, count: batch.imageCount)
         batch.features.withUnsafeBufferPointer { features in
             for image in 0..<batch.imageCount {
-                if let reason = Self.problem(of: image, in: batch, features: features.baseAddress!) {
+                if let reason = FeatureBatch.problem(of: image, in: batch, features: features.baseAddress!) {
                     outcomes[image] = .failed(ImageDecodeFailure(imageID: batch.imageIDs[image], reason: reason))
                 }
             }
@@ -73,22 +73,6 @@ public final class BatchDecoder {
             for (image, caption) in captions { outcomes[image] = .captioned(caption) }
         }
         return outcomes.map { $0! }
-    }
-
-    /// Why an image cannot be decoded, or nil.
-    private static func problem(of image: Int, in batch: FeatureBatch, features: UnsafePointer<Float>) -> String? {
-        let regions = batch.regionCounts[image]
-        guard regions >= 1, regions <= batch.maxRegions else {
-            return "has \(regions) valid regions; expected 1...\(batch.maxRegions)"
-        }
-        let D = batch.dimension
-        let base = features + image * batch.maxRegions * D
-        for index in 0..<(regions * D) where !base[index].isFinite {
-            let value = base[index]
-            let what = value.isNaN ? "NaN" : (value > 0 ? "+infinity" : "-infinity")
-            return "region \(index / D) holds \(what) (feature \(index % D)); the features file is damaged or the extractor failed on this image"
-        }
-        return nil
     }
 
     private func reserve(images N: Int, regions R: Int) {
@@ -139,15 +123,11 @@ public final class BatchDecoder {
         }
         for image in 0..<N {
             let mean = means.pointer + image * D
-            mean.update(repeating: 0, count: D)
-            guard usable[image] else { continue }
-            let regions = batch.regionCounts[image]
-            for region in 0..<regions {
-                let v = features + (image * R + region) * D
-                for d in 0..<D { mean[d] += v[d] }
+            guard usable[image] else {
+                mean.update(repeating: 0, count: D)
+                continue
             }
-            let count = Float(regions)
-            for d in 0..<D { mean[d] /= count }
+            SearchKernels.meanOfRegions(features + image * R * D, regions: batch.regionCounts[image], dimension: D, into: mean)
         }
         BLAS.multiplyTransposed(
             rows: N, outputs: 2 * H, inputs: D, means.pointer, xStride: D, w.initialState, wStride: D,
@@ -190,25 +170,10 @@ public final class BatchDecoder {
                 var filled = 0
                 for j in 0..<rowCount[image] {
                     let base = scores[start + j]
-                    let logp = logits.pointer + (start + j) * V
-                    for token in 0..<V {
-                        let candidate = base + logp[token]
-                        if filled == k {
-                            // Ties go to the earlier candidate (lower row, then lower token id).
-                            if !(candidate > bestScores[k - 1]) { continue }
-                        } else if candidate.isNaN {
-                            continue
-                        }
-                        var position = filled < k ? filled : k - 1
-                        if filled < k { filled += 1 }
-                        while position > 0 && bestScores[position - 1] < candidate {
-                            bestScores[position] = bestScores[position - 1]
-                            bestCandidates[position] = bestCandidates[position - 1]
-                            position -= 1
-                        }
-                        bestScores[position] = candidate
-                        bestCandidates[position] = j * V + token
-                    }
+                    // Ties go to the earlier candidate (lower row, then lower token id).
+                    SearchKernels.offerTopK(
+                        base: base, logits.pointer + (start + j) * V, count: V, offset: j * V, k: k, filled: &filled,
+                        scores: bestScores.pointer, indices: bestCandidates.pointer)
                 }
                 let firstNext = nextRows
                 for kept in 0..<filled {

@@ -49,12 +49,17 @@ public struct FeatureBatch: Sendable {
     public var features: [Float]
     /// The number of valid regions of each image (1...maxRegions).
     public var regionCounts: [Int]
+    /// `imageCount * dimension` pooled features, when the features file gives them (a family that
+    /// pools the regions, UpDown's `fc`, then takes these instead of the mean of the valid regions).
+    public var pooled: [Float]?
 
     public var imageCount: Int { imageIDs.count }
 
-    public init(imageIDs: [String], maxRegions: Int, dimension: Int, features: [Float], regionCounts: [Int]) {
+    public init(imageIDs: [String], maxRegions: Int, dimension: Int, features: [Float], regionCounts: [Int], pooled: [Float]? = nil) {
         precondition(regionCounts.count == imageIDs.count, "one region count per image")
         precondition(features.count == imageIDs.count * maxRegions * dimension, "features must hold imageCount x R x D floats")
+        precondition(pooled.map { $0.count == imageIDs.count * dimension } ?? true, "pooled features must hold imageCount x D floats")
+        self.pooled = pooled
         self.imageIDs = imageIDs
         self.maxRegions = maxRegions
         self.dimension = dimension

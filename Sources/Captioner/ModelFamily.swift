@@ -39,6 +39,8 @@ public protocol CaptioningModel: AnyObject, Sendable {
     func imagesPerSubBatch(settings: DecodeSettings) -> Int?
     /// What `nightcap inspect` prints about the model.
     var summary: String { get }
+    /// Whether the model takes a pooled feature per image (`FeatureBatch.pooled`; UpDown's `fc`).
+    var takesPooledFeatures: Bool { get }
 }
 
 extension CaptioningModel {
@@ -46,6 +48,10 @@ extension CaptioningModel {
     public func validate(settings: DecodeSettings) throws {}
     /// The pipeline's default sub-batch.
     public func imagesPerSubBatch(settings: DecodeSettings) -> Int? { nil }
+
+    /// Families without a pooled input: the SAT family's initial state is its own mean of the
+    /// regions, the Transformer has none.
+    public var takesPooledFeatures: Bool { false }
 }
 
 /// Captions batches of images; one per worker thread.
@@ -90,6 +96,11 @@ extension FeatureBatch {
             let value = base[index]
             let what = value.isNaN ? "NaN" : (value > 0 ? "+infinity" : "-infinity")
             return "region \(index / D) holds \(what) (feature \(index % D)); the features file is damaged or the extractor failed on this image"
+        }
+        if let pooled = batch.pooled, let bad = (image * D..<(image + 1) * D).first(where: { !pooled[$0].isFinite }) {
+            let value = pooled[bad]
+            let what = value.isNaN ? "NaN" : (value > 0 ? "+infinity" : "-infinity")
+            return "its pooled features hold \(what) (feature \(bad - image * D)); the features file is damaged or the extractor failed on this image"
         }
         return nil
     }

@@ -32,6 +32,8 @@ final class SelfCriticalDecoder: CaptionDecoding {
     private let tokens = ScratchBuffer<Int32>(zero: 0)
     private let zeros = ScratchBuffer<Float>(zero: 0)
     private let exponentials = ScratchBuffer<Float>(zero: 0)
+    private let bestScores = ScratchBuffer<Float>(zero: 0)  // [B] the running top-B of an image
+    private let bestIndex = ScratchBuffer<Int>(zero: 0)  // [B] beam * V + word
 
     init(stepper: any DecoderStepper, settings: DecodeSettings, vocabulary: SelfCriticalVocabulary) {
         self.stepper = stepper
@@ -141,8 +143,8 @@ final class SelfCriticalDecoder: CaptionDecoding {
         var attentionTrace = [[Float]](repeating: [], count: L)
         var sums = [Float](repeating: 0, count: N * B)
         var done = [[Done]](repeating: [], count: N)
-        var bestScores = [Float](repeating: 0, count: B)
-        var bestIndex = [Int](repeating: 0, count: B)
+        bestScores.reserve(B)
+        bestIndex.reserve(B)
         var newSums = [Float](repeating: 0, count: N * B)
 
         for (row, image) in slots.enumerated() {
@@ -174,24 +176,9 @@ final class SelfCriticalDecoder: CaptionDecoding {
                 for beam in 0..<beamsPerImage {
                     let row = slot * beamsPerImage + beam
                     let base = t == 0 ? 0 : sums[row]
-                    let lp = stepper.logProbs + row * V
-                    for v in 0..<V {
-                        let candidate = base + lp[v]
-                        if filled == B {
-                            if !(candidate > bestScores[B - 1]) { continue }
-                        } else if candidate.isNaN {
-                            continue
-                        }
-                        var position = filled < B ? filled : B - 1
-                        if filled < B { filled += 1 }
-                        while position > 0 && bestScores[position - 1] < candidate {
-                            bestScores[position] = bestScores[position - 1]
-                            bestIndex[position] = bestIndex[position - 1]
-                            position -= 1
-                        }
-                        bestScores[position] = candidate
-                        bestIndex[position] = beam * V + v
-                    }
+                    SearchKernels.offerTopK(
+                        base: base, stepper.logProbs + row * V, count: V, offset: beam * V, k: B, filled: &filled,
+                        scores: bestScores.pointer, indices: bestIndex.pointer)
                 }
                 for kept in 0..<B {
                     let new = slot * B + kept

@@ -8,7 +8,7 @@ import TOMLKit
 /// and the line, so that a typo never silently falls back to a default.
 public enum PipelineFile {
     static let schema: [String: Set<String>] = [
-        "features": ["path", "layout", "group", "features", "num_regions", "image_ids", "boxes", "labels", "label_names", "positions", "id_map"],
+        "features": ["path", "layout", "group", "features", "num_regions", "image_ids", "boxes", "labels", "label_names", "positions", "id_map", "pooled"],
         "model": ["path", "infos"],
         "references": ["path", "format", "split"],
         "decode": ["beam_size", "max_length", "length_penalty", "remove_bad_endings", "suppress_unk"],
@@ -94,6 +94,7 @@ public enum PipelineFile {
                 settings.featureNames.labels = try reader.string("labels")
                 settings.featureNames.labelNames = try reader.string("label_names")
                 settings.featureNames.positions = try reader.string("positions")
+                settings.featureNames.pooled = try reader.string("pooled")
                 settings.idMapPath = try reader.string("id_map").map { resolve($0, against: folder) }
             case "model":
                 settings.modelPath = try reader.string("path").map { resolve($0, against: folder) }

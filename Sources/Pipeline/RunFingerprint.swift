@@ -83,6 +83,8 @@ public struct RunFingerprint: Sendable, Equatable, CustomStringConvertible {
         ] {
             digest.update("\(key)=\(value ?? "")\n")
         }
+        // Only when configured, so that every run from before the option keeps its fingerprint.
+        if let pooled = names.pooled { digest.update("pooled=\(pooled)\n") }
         for (id, count) in zip(features.imageIDs, features.regionCounts) { digest.update("\(id):\(count)\n") }
         let attributes = try FileManager.default.attributesOfItem(atPath: features.path)
         let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0

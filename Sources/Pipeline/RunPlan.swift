@@ -64,6 +64,11 @@ final class RunPlan {
         let loaded = try model.get()
         self.model = loaded.model
         try self.model.validate(featureDimension: features.dimension, featuresFile: featuresPath)
+        if let pooled = features.names.pooled, !self.model.takesPooledFeatures {
+            throw PipelineError(
+                .validation,
+                "\(featuresPath): a pooled dataset (`\(pooled)`) is configured, but the model \(modelPath) (family \(self.model.family)) has no pooled input; only self-critical.pytorch's UpDown takes one (its fc): remove `pooled` from [features] (or --pooled-dataset)")
+        }
         try self.model.validate(settings: settings.decodeSettings)
         self.references = try references.get()
         database = try ResultDatabase(path: settings.effectiveDatabasePath)

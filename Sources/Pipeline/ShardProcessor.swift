@@ -51,7 +51,8 @@ final class ShardProcessor {
         let batch = FeatureBatch(
             imageIDs: whole ? shard.imageIDs : Array(shard.imageIDs[range]), maxRegions: r, dimension: d,
             features: whole ? shard.features : Array(shard.features[(range.lowerBound * r * d)..<(range.upperBound * r * d)]),
-            regionCounts: whole ? shard.regionCounts : Array(shard.regionCounts[range]))
+            regionCounts: whole ? shard.regionCounts : Array(shard.regionCounts[range]),
+            pooled: shard.pooled.map { whole ? $0 : Array($0[(range.lowerBound * d)..<(range.upperBound * d)]) })
         let outcomes = decoder.decode(batch: batch)
         for (offset, outcome) in outcomes.enumerated() {
             record(outcome, image: range.lowerBound + offset, shard: shard, into: &commit)

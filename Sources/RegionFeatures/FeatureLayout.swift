@@ -28,11 +28,15 @@ public struct FeatureDatasetNames: Sendable, Equatable, Codable {
     public var labelNames: String?
     /// Start and end row of each image (ragged). Default `pos_boxes`.
     public var positions: String?
+    /// Pooled features `[N, D]`, one vector per image in row order (packed and ragged): the `fc`
+    /// input of self-critical.pytorch's UpDown instead of the mean of the valid regions. Never
+    /// found automatically: without it the mean is used, as upstream does without `input_fc_dir`.
+    public var pooled: String?
 
     public init(
         layout: FeatureLayout? = nil, group: String? = nil, features: String? = nil, numRegions: String? = nil,
         imageIDs: String? = nil, boxes: String? = nil, labels: String? = nil, labelNames: String? = nil,
-        positions: String? = nil
+        positions: String? = nil, pooled: String? = nil
     ) {
         self.layout = layout
         self.group = group
@@ -43,6 +47,7 @@ public struct FeatureDatasetNames: Sendable, Equatable, Codable {
         self.labels = labels
         self.labelNames = labelNames
         self.positions = positions
+        self.pooled = pooled
     }
 
     static let featureCandidates = ["features", "image_features"]
@@ -71,6 +76,8 @@ public struct FeatureShard: Sendable {
     public var boxes: [Float]?
     /// `imageCount x regionsPerImage` labels, when the file has them ("" for padding).
     public var labels: [String]?
+    /// `imageCount x dimension` pooled features, when the file's pooled dataset is configured.
+    public var pooled: [Float]? = nil
 
     public var imageCount: Int { imageIDs.count }
 }

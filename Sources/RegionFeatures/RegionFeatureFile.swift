@@ -44,7 +44,12 @@ public final class RegionFeatureFile {
         }
         self.layout = layout
         self.source = source
-        self.names = source.resolvedNames
+        var resolved = source.resolvedNames
+        resolved.pooled = names.pooled
+        self.names = resolved
+        pooledDataset = try names.pooled.map {
+            try Self.pooledDataset($0, in: group, layout: layout, images: source.imageIDs.count, dimension: source.dimension)
+        }
         if let externalIDs {
             try externalIDs.check(against: source, layout: layout, path: path)
             imageIDs = externalIDs.ids
@@ -63,12 +68,33 @@ public final class RegionFeatureFile {
 
     /// The id map the image ids came from, when they did not come from the file.
     public let externalIDs: ExternalImageIDs?
+    /// The configured pooled features `[N, D]` (`FeatureDatasetNames.pooled`).
+    let pooledDataset: HDF5Dataset?
+
+    /// Opens and checks the pooled dataset `name`: floats of shape `[images, dimension]`, for a
+    /// layout whose images have a row order.
+    static func pooledDataset(_ name: String, in group: HDF5Group, layout: FeatureLayout, images: Int, dimension: Int) throws -> HDF5Dataset {
+        guard layout != .perImage else {
+            throw FeatureFileError(
+                file: group.file.path, dataset: group.childPath(name),
+                message: "a pooled dataset [images, D] gives one row per image in the file's image order, which a per-image file does not have; remove `pooled` from [features] (or --pooled-dataset), and nightcap pools each image's regions")
+        }
+        let dataset = try FeatureChecks.dataset(name, in: group, role: "pooled features", configurationKey: "pooled")
+        try FeatureChecks.requireFloat(dataset, role: "pooled features")
+        try FeatureChecks.requireShape(
+            dataset, [images, dimension],
+            described: "[\(images), \(dimension)]: one pooled vector per image (\(images) images) as long as a region (\(dimension) features, the model's att_feat_size); name the right dataset in `pooled` of [features] (or --pooled-dataset), or drop it to pool the regions")
+        return dataset
+    }
 
     /// Reads the images `range` (indices in file order) with hyperslab selections.
     public func read(_ range: Range<Int>) throws -> FeatureShard {
         precondition(range.lowerBound >= 0 && range.upperBound <= imageCount, "shard \(range) outside 0..<\(imageCount)")
         var shard = try source.read(range)
         if externalIDs != nil { shard.imageIDs = Array(imageIDs[range]) }
+        if let pooledDataset {
+            shard.pooled = try pooledDataset.readFloats(start: [range.lowerBound, 0], count: [range.count, dimension])
+        }
         return shard
     }
 

@@ -32,6 +32,10 @@ extension Nightcap {
         @Option(help: "Karpathy split to evaluate (e.g. test).") var split: String?
         @Option(name: .customLong("id-map"), help: "An *_imgid2idx.pkl id map ({image_id: row}) naming the rows of a features file without ids.")
         var idMap: String?
+        @Option(
+            name: .customLong("pooled-dataset"),
+            help: "A dataset [images, D] of pooled features in the features file, UpDown's fc input (default: the mean of each image's valid regions, as self-critical.pytorch without input_fc_dir).")
+        var pooledDataset: String?
         @OptionGroup var database: DatabaseOption
         @Option(name: .customLong("beam-size"), help: "Beam size; 1 is greedy (default 3).") var beamSize: Int?
         @Option(name: .customLong("max-length"), help: "Most words per caption (default 20).") var maxLength: Int?
@@ -83,6 +87,7 @@ extension Nightcap {
             func absolute(_ path: String) -> String { PipelineFile.resolve(path, against: cwd) }
             if let features { settings.featuresPath = absolute(features) }
             if let idMap { settings.idMapPath = absolute(idMap) }
+            if let pooledDataset { settings.featureNames.pooled = pooledDataset }
             if let model { settings.modelPath = absolute(model) }
             if let infos { settings.infosPath = absolute(infos) }
             if let references { settings.referencesPath = absolute(references) }

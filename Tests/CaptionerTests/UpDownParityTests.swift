@@ -116,7 +116,8 @@ struct UpDownParityTests {
         for loaded in [zip.model, legacy.model] {
             let model = try #require(loaded as? UpDownModel)
             #expect(model.sizes == dumped.sizes && model.vocabulary == dumped.vocabulary)
-            #expect(model.attentionLSTMStep == dumped.attentionLSTMStep && model.languageLSTM == dumped.languageLSTM)
+            #expect(model.attentionLSTMState == dumped.attentionLSTMState && model.attentionLSTMInput == dumped.attentionLSTMInput)
+            #expect(model.languageLSTM == dumped.languageLSTM)
             #expect(model.embedding == dumped.embedding && model.output == dumped.output && model.outputBias == dumped.outputBias)
             #expect(model.attEmbed == dumped.attEmbed && model.fcEmbed == dumped.fcEmbed && model.queryProjection == dumped.queryProjection)
             #expect(model.unknownToken == 26 && model.badEndingTokens == [1, 2, 3, 4, 5, 6, 7, 8])
@@ -150,6 +151,49 @@ struct UpDownParityTests {
                 #expect(worst <= 1e-5, "image \(id) word \(position): attention differs by \(worst)")
             }
         }
+    }
+}
+
+@Suite("UpDown: the pooled fc input")
+struct UpDownPooledInputTests {
+    /// Each image's mean valid region, as the decoder pools it.
+    static func means(of batch: FeatureBatch) -> [Float] {
+        let (k, d) = (batch.maxRegions, batch.dimension)
+        var means = [Float](repeating: 0, count: batch.imageCount * d)
+        for image in 0..<batch.imageCount {
+            for region in 0..<batch.regionCounts[image] {
+                for j in 0..<d { means[image * d + j] += batch.features[(image * k + region) * d + j] }
+            }
+            for j in 0..<d { means[image * d + j] /= Float(batch.regionCounts[image]) }
+        }
+        return means
+    }
+
+    @Test(arguments: [1, 3])
+    func pooledMeansGiveThePooledRegionsCaptions(beam: Int) throws {
+        let model = try UpDownGoldens.model("plain")
+        var batch = try Goldens.readFeatures("updown/features.h5")
+        let settings = DecodeSettings(beamSize: beam, maxLength: 8)
+        let regions = model.makeDecoder(settings: settings).decode(batch: batch)
+        batch.pooled = Self.means(of: batch)
+        #expect(model.makeDecoder(settings: settings).decode(batch: batch) == regions)
+        // Other pooled vectors reach the decoder: the log-probabilities change.
+        batch.pooled = batch.pooled!.map { $0 * 0.5 }
+        let halved = model.makeDecoder(settings: settings).decode(batch: batch)
+        #expect(zip(halved, regions).contains { $0.caption?.logProb != $1.caption?.logProb })
+    }
+
+    @Test func nonFinitePooledVectorFailsItsImageAlone() throws {
+        let model = try UpDownGoldens.model("plain")
+        var batch = try Goldens.readFeatures("updown/features.h5")
+        var pooled = Self.means(of: batch)
+        pooled[2 * batch.dimension + 5] = .nan
+        batch.pooled = pooled
+        let outcomes = model.makeDecoder(settings: DecodeSettings(beamSize: 2, maxLength: 6)).decode(batch: batch)
+        #expect(outcomes[2] == .failed(ImageDecodeFailure(
+            imageID: batch.imageIDs[2],
+            reason: "its pooled features hold NaN (feature 5); the features file is damaged or the extractor failed on this image")))
+        #expect(outcomes.enumerated().allSatisfy { $0.offset == 2 || $0.element.caption != nil })
     }
 }
 

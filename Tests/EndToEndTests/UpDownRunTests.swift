@@ -1,4 +1,5 @@
 import Foundation
+import HDF5
 import ResultStore
 import TestSupport
 import Testing
@@ -51,6 +52,21 @@ struct UpDownRunTests {
         defer { try? store.close() }
         let attention = try store.attention(runID: 1, imageID: "1004")
         #expect(attention.count == 5 && attention.allSatisfy { $0.weights.count == 5 })
+    }
+
+    /// The workers share the model's lazily filled word-gate table: one thread or three store the
+    /// same database, byte for byte.
+    @Test func threadCountDoesNotChangeTheDatabase() throws {
+        let folder = TemporaryDirectory()
+        let model = Self.golden("log_zip/model-best.pth")
+        let references = try references(in: folder)
+        for threads in ["1", "3"] {
+            let outcome = try NightcapProcess.run(
+                ["run", "--features", Self.golden("features.h5"), "--model", model, "--references", references,
+                 "--db", folder.path("t\(threads).sqlite"), "--threads", threads, "--quiet", "--shard-size", "3", "--beam-size", "5"])
+            #expect(outcome.status == 0, "\(outcome.standardError)")
+        }
+        #expect(try RunFixture.snapshot(database: folder.path("t1.sqlite")) == (try RunFixture.snapshot(database: folder.path("t3.sqlite"))))
     }
 
     /// Parts of a checkpoint run (its infos found beside it) merge to the one-machine run: the merge
@@ -135,5 +151,98 @@ struct UpDownRunTests {
             ["run", "--features", "f.h5", "--model", "m.pth", "--references", "r.json", "--length-penalty", "wu"])
         #expect(outcome.status == 2)
         #expect(outcome.standardError.contains("Please use a number, wu_A or avg_A (A a number) for --length-penalty, not wu."))
+    }
+
+    /// The golden features with pooled datasets added: `fc_means` holds each image's mean valid
+    /// region, summed in order in float32 and divided by the count (as nightcap pools without one),
+    /// `fc_half` half of it.
+    func featuresWithPooledDatasets(in folder: TemporaryDirectory) throws -> String {
+        let source = try HDF5File.open(Self.golden("features.h5"))
+        let features = try source.root.dataset("features")
+        let (n, k, d) = (features.shape[0], features.shape[1], features.shape[2])
+        let values = try features.readFloats()
+        let counts = try source.root.dataset("num_regions").readIntegers()
+        var means = [Float](repeating: 0, count: n * d)
+        for image in 0..<n {
+            for region in 0..<Int(counts[image]) {
+                for j in 0..<d { means[image * d + j] += values[(image * k + region) * d + j] }
+            }
+            for j in 0..<d { means[image * d + j] /= Float(counts[image]) }
+        }
+        let path = folder.path("pooled.h5")
+        let file = try HDF5File.create(path)
+        try file.root.writeFloats("features", values, shape: [n, k, d])
+        try file.root.writeIntegers("num_regions", counts, shape: [n], as: .int32)
+        try file.root.writeIntegers("image_ids", try source.root.dataset("image_ids").readIntegers(), shape: [n])
+        try file.root.writeFloats("fc_means", means, shape: [n, d])
+        try file.root.writeFloats("fc_half", means.map { $0 * 0.5 }, shape: [n, d])
+        try file.root.writeFloats("fc_wide", [Float](repeating: 0, count: n * (d + 1)), shape: [n, d + 1])
+        return path
+    }
+
+    /// A pooled dataset holding the regions' means gives exactly the run that pools the regions
+    /// (captions, log-probabilities, attention, metrics), as a new run: its name joins the
+    /// fingerprint. Other pooled values (here through the pipeline file's key) change the results.
+    @Test func pooledDatasetOfTheMeansEqualsPoolingTheRegions() throws {
+        let folder = TemporaryDirectory()
+        let features = try featuresWithPooledDatasets(in: folder)
+        let references = try references(in: folder)
+        let model = Self.golden("log_zip/model-best.pth")
+        func run(_ extra: [String], database: String) throws {
+            let outcome = try NightcapProcess.run(
+                ["run", "--features", features, "--model", model, "--references", references, "--db", folder.path(database),
+                 "--threads", "2", "--quiet", "--beam-size", "2"] + extra)
+            #expect(outcome.status == 0, "\(outcome.standardError)")
+        }
+        try run([], database: "regions.sqlite")
+        try run(["--pooled-dataset", "fc_means"], database: "means.sqlite")
+        let regions = try RunFixture.snapshot(database: folder.path("regions.sqlite"))
+        #expect(regions.contains("caption 1000 "))
+        #expect(try RunFixture.snapshot(database: folder.path("means.sqlite")) == regions)
+        // In the same database: a second run, not the first one resumed.
+        try run(["--pooled-dataset", "fc_means"], database: "regions.sqlite")
+        let store = try ResultDatabase(path: folder.path("regions.sqlite"), readOnly: true)
+        defer { try? store.close() }
+        #expect(try store.runCount() == 2)
+
+        let pipeline = folder.path("half.toml")
+        try """
+            [features]
+            path = "\(features)"
+            pooled = "fc_half"
+            [model]
+            path = "\(model)"
+            [references]
+            path = "\(references)"
+            [decode]
+            beam_size = 2
+            """.write(toFile: pipeline, atomically: true, encoding: .utf8)
+        let half = try NightcapProcess.run(["run", pipeline, "--db", folder.path("half.sqlite"), "--threads", "2", "--quiet"])
+        #expect(half.status == 0, "\(half.standardError)")
+        #expect(try RunFixture.snapshot(database: folder.path("half.sqlite")) != regions)
+    }
+
+    @Test func pooledDatasetOfAnotherWidthIsRefusedBeforeAnyWork() throws {
+        let folder = TemporaryDirectory()
+        let features = try featuresWithPooledDatasets(in: folder)
+        let outcome = try NightcapProcess.run(
+            ["run", "--features", features, "--model", Self.golden("log_zip/model-best.pth"), "--references", try references(in: folder),
+             "--db", folder.path("r.sqlite"), "--threads", "2", "--quiet", "--pooled-dataset", "fc_wide"])
+        #expect(outcome.status == 1)
+        #expect(outcome.standardError.contains("\(features), dataset /fc_wide: has shape [10, 21], expected [10, 20]: one pooled vector per image"), "\(outcome.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: folder.path("r.sqlite")))
+    }
+
+    @Test func pooledDatasetForAModelWithoutAPooledInput() throws {
+        let fixture = try RunFixture(images: 4)
+        do {
+            let file = try HDF5File.open(fixture.features, mode: .readWrite)
+            try file.root.writeFloats("fc", [Float](repeating: 0, count: 4 * 16), shape: [4, 16])
+        }
+        let outcome = try NightcapProcess.run(fixture.runArguments(database: fixture.path("r.sqlite"), extra: ["--pooled-dataset", "fc"]))
+        #expect(outcome.status == 1)
+        #expect(outcome.standardError.contains(
+            "\(fixture.features): a pooled dataset (`fc`) is configured, but the model \(fixture.model) (family show-attend-tell) has no pooled input; only self-critical.pytorch's UpDown takes one (its fc): remove `pooled` from [features] (or --pooled-dataset)"),
+            "\(outcome.standardError)")
     }
 }

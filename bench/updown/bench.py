@@ -3,7 +3,7 @@
 (issue 14; docs/performance.md). Run it through run.sh.
 
   python3 bench/updown/bench.py --nightcap .build/release/nightcap --ceiling WORK/sgemm_ceiling \
-      --upstream /path/to/self-critical.pytorch --work bench/.work-updown [--images 200]
+      --upstream /path/to/self-critical.pytorch --work bench/.work-updown [--images 500] [--beam-images 250]
 
 In one run, on one machine, with the same weights and features:
   1. a random UpDown model at the zoo's size (E = R = 1000, A = 512, 2,048-d regions, 36 per image,
@@ -13,13 +13,22 @@ In one run, on one machine, with the same weights and features:
      10 (eval.py's default from the infos), torch.set_num_threads(2), greedy and beam 5: decoding only
      (features already in memory, fc = att.mean(1) as the dataloader);
   3. `nightcap run --threads 2` end to end (model .pth and infos read natively, HDF5 features, decode,
-     SQLite with full attention, metrics), greedy and beam 5;
-  4. the sgemm ceiling of this machine's OpenBLAS at the step's product mix (sgemm_ceiling.c);
+     SQLite with full attention, metrics), greedy and beam 5, at nightcap's default shard size; its
+     start-up (process start to the run's row, i.e. model read, hashed and built; to the first shard
+     committed) and its rate after the run's row are reported apart;
+  4. the sgemm ceiling of this machine's OpenBLAS at the step's product mix (sgemm_ceiling.c), as
+     nightcap runs the products: two single-threaded probes at once (one per core), each at the rows
+     of one of nightcap's sub-batches (128 images x beam);
   5. parity: the captions of both, image for image.
+Greedy and beam 5 run on different image counts (default 500 and 250): a user evaluates a 5,000-image
+split, so a run's one-off start-up (reading and hashing a 208 MB checkpoint) must weigh as little as
+it does there; both counts keep a run past start-up for several seconds on 2 cores, and upstream
+decodes the same images in the same run.
 Writes WORK/results.md and WORK/results.json.
 """
 import argparse
 import json
+from datetime import datetime, timezone
 import os
 import pickle
 import sqlite3
@@ -107,26 +116,50 @@ def upstream_decode(model, feats, vocab, beam, batch=10):
     return time.perf_counter() - started, captions
 
 
-def nightcap_run(binary, work, beam, shard_size):
+def nightcap_run(binary, work, features, beam):
     db = os.path.join(work, f"nightcap-beam{beam}.sqlite")
     for suffix in ("", "-wal", "-shm"):
         if os.path.exists(db + suffix):
             os.remove(db + suffix)
+    launched = time.time()
     started = time.perf_counter()
-    subprocess.run([binary, "run", "--features", os.path.join(work, "features.h5"),
+    subprocess.run([binary, "run", "--features", features,
                     "--model", os.path.join(work, "log_zoo", "model-best.pth"),
                     "--references", os.path.join(work, "references.json"), "--db", db, "--threads", "2",
-                    "--beam-size", str(beam), "--max-length", str(MAX_LENGTH), "--shard-size", str(shard_size), "--quiet"],
+                    "--beam-size", str(beam), "--max-length", str(MAX_LENGTH), "--quiet"],
                    check=True, stdout=subprocess.DEVNULL)
     seconds = time.perf_counter() - started
+
+    def stamp(text):
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
     with sqlite3.connect(db) as connection:
         rows = connection.execute("select image_id, caption from captions order by image_index").fetchall()
-    return seconds, [caption for _, caption in rows]
+        created = stamp(connection.execute("select created_at from runs").fetchone()[0])
+        committed = [stamp(t) for (t,) in connection.execute("select finished_at from shards")]
+    timing = {"to_run_row": created - launched, "to_first_shard": min(committed) - launched}
+    return seconds, [caption for _, caption in rows], timing
 
 
 def ceiling(binary, rows):
-    out = subprocess.run([binary, "2", str(rows), "0.6"], check=True, capture_output=True, text=True).stdout
-    return float(out.strip().splitlines()[-1].split()[1])
+    """Two single-threaded probes at once, one per core, as nightcap's two workers: their summed rate."""
+    probes = [subprocess.Popen([binary, "1", str(rows), "0.6"], stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    rates = []
+    for probe in probes:
+        out, _ = probe.communicate()
+        if probe.returncode != 0:
+            sys.exit(f"sgemm_ceiling failed ({probe.returncode})")
+        rates.append(float(out.strip().splitlines()[-1].split()[1]))
+    return sum(rates)
+
+
+def subset(work, feats, images):
+    """The first `images` images of the workload as their own features file."""
+    path = os.path.join(work, f"features-{images}.h5")
+    with h5py.File(path, "w") as f:
+        f.create_dataset("features", data=feats[:images])
+        f.create_dataset("num_regions", data=np.full(images, K, dtype=np.int32))
+        f.create_dataset("image_ids", data=np.arange(1, images + 1, dtype=np.int64))
+    return path
 
 
 def main():
@@ -135,26 +168,34 @@ def main():
     p.add_argument("--ceiling", required=True)
     p.add_argument("--upstream", default="/work/upstream/self-critical.pytorch")
     p.add_argument("--work", default="bench/.work-updown")
-    p.add_argument("--images", type=int, default=200)
+    p.add_argument("--images", type=int, default=500, help="images of the greedy run")
+    p.add_argument("--beam-images", type=int, default=250, help="images of the beam runs")
     p.add_argument("--beams", default="1,5", help="beam sizes to measure (1 is greedy), e.g. 5")
     a = p.parse_args()
     os.makedirs(a.work, exist_ok=True)
-    results = {"load_before": load_average(), "images": a.images}
+    beams = [int(b) for b in a.beams.split(",")]
+    counts = {beam: a.images if beam == 1 else a.beam_images for beam in beams}
+    results = {"load_before": load_average(), "images": a.images, "beam_images": a.beam_images}
     log("writing the workload (random zoo-size UpDown model, features, references)")
-    model, feats, vocab = make_workload(a.upstream, a.work, a.images)
-    shard = (a.images + 1) // 2  # two shards: both worker threads busy
-    for beam in [int(b) for b in a.beams.split(",")]:
+    model, feats, vocab = make_workload(a.upstream, a.work, max(counts.values()))
+    for beam in beams:
         name = "greedy" if beam == 1 else f"beam{beam}"
-        log(f"{name}: upstream (PyTorch eager, 2 threads)")
-        up_seconds, up_captions = upstream_decode(model, feats, vocab, beam)
-        log(f"{name}: nightcap run (2 threads)")
-        nc_seconds, nc_captions = nightcap_run(os.path.abspath(a.nightcap), a.work, beam, shard)
+        images = counts[beam]
+        features = subset(a.work, feats, images)
+        load = load_average()
+        log(f"{name}, {images} images: upstream (PyTorch eager, 2 threads)")
+        up_seconds, up_captions = upstream_decode(model, feats[:images], vocab, beam)
+        log(f"{name}, {images} images: nightcap run (2 threads)")
+        nc_seconds, nc_captions, timing = nightcap_run(os.path.abspath(a.nightcap), a.work, features, beam)
         same = sum(x == y for x, y in zip(up_captions, nc_captions))
         gflop = 2 * multiply_adds(beam) / 1e9
-        rows = shard * beam
+        rows = min(128, images) * beam  # one sub-batch of nightcap's (ShardProcessor.decodeBatchSize)
         peak = ceiling(os.path.abspath(a.ceiling), rows)
-        results[name] = {"upstream_seconds": up_seconds, "upstream_images_per_s": a.images / up_seconds,
-                         "nightcap_seconds": nc_seconds, "nightcap_images_per_s": a.images / nc_seconds,
+        results[name] = {"images": images, "load_before": load,
+                         "upstream_seconds": up_seconds, "upstream_images_per_s": images / up_seconds,
+                         "nightcap_seconds": nc_seconds, "nightcap_images_per_s": images / nc_seconds,
+                         "nightcap_to_run_row": timing["to_run_row"], "nightcap_to_first_shard": timing["to_first_shard"],
+                         "nightcap_after_run_row_images_per_s": images / (nc_seconds - timing["to_run_row"]),
                          "speedup": up_seconds / nc_seconds, "same_captions": same, "gflop_per_image": gflop,
                          "ceiling_gflops": peak, "ceiling_images_per_s": peak / gflop, "rows_per_step": rows}
         log(json.dumps(results[name]))
@@ -166,13 +207,17 @@ def main():
 
     def row(label, key, fmt):
         lines.append(f"| {label} | " + " | ".join(fmt.format(results[n][key]) for n in names) + " |")
+    row("images", "images", "{}")
     row("upstream (PyTorch eager, 2 threads), images/s", "upstream_images_per_s", "{:.1f}")
     row("nightcap run end to end (2 threads), images/s", "nightcap_images_per_s", "{:.1f}")
-    row("speed-up", "speedup", "{:.2f}x")
-    row("GFLOP per image (products)", "gflop_per_image", "{:.2f}")
-    row("sgemm ceiling at the step's product mix (2 threads), GFLOP/s", "ceiling_gflops", "{:.0f}")
+    row("**speed-up** (goal: 2x greedy, 3x beam 5)", "speedup", "**{:.2f}x**")
+    row("nightcap start-up: process start to the run's row (model read, hashed, built), s", "nightcap_to_run_row", "{:.2f}")
+    row("nightcap: process start to the first shard committed, s", "nightcap_to_first_shard", "{:.2f}")
+    row("nightcap after the run's row, images/s", "nightcap_after_run_row_images_per_s", "{:.1f}")
+    row("GFLOP per image (products, as upstream computes them)", "gflop_per_image", "{:.2f}")
+    row("sgemm ceiling at the step's product mix (2 cores, a sub-batch's rows each), GFLOP/s", "ceiling_gflops", "{:.0f}")
     row("sgemm ceiling, images/s", "ceiling_images_per_s", "{:.1f}")
-    row(f"identical captions (of {a.images})", "same_captions", "{}")
+    row("identical captions", "same_captions", "{}")
     lines.append(f"\nload average before {' '.join(results['load_before'])}, after {' '.join(results['load_after'])} (2 cores)")
     table = "\n".join(lines)
     with open(os.path.join(a.work, "results.md"), "w") as f:

@@ -41,7 +41,7 @@ public struct CheckpointDescription: Sendable, CustomStringConvertible {
                 let last = dir.split(separator: "/").last.map(String.init) ?? dir
                 if !last.lowercased().contains("bu") {
                     out.append(
-                        "input_fc_dir is '\(dir)', not a bottom-up fc folder (cocobu_fc): the model trained on other fc features (ResNet's, by upstream's default data/cocotalk_fc), while nightcap feeds it the mean of the regions; its captions may differ from upstream's")
+                        "input_fc_dir is '\(dir)', not a bottom-up fc folder (cocobu_fc): the model trained on other fc features (ResNet's, by upstream's default data/cocotalk_fc), while nightcap feeds it the mean of the regions unless the run names a pooled dataset of those features (--pooled-dataset, [features] pooled); its captions may differ from upstream's")
                 }
             case nil:
                 out.append("the infos have no input_fc_dir: nightcap uses the mean of the regions as fc, as upstream does without an fc folder")

@@ -6,11 +6,15 @@
 /// `[h_lang; fc; x]` with state `h_att`; additive attention queried by the new `h_att` over the
 /// embedded regions; the language LSTM on `[context; h_att]`; `log_softmax(logit(h_lang))`.
 /// Rearranged so a step needs few, large products:
-/// - the attention LSTM's input and hidden weights for the parts that change every step
-///   (`h_lang`, the word, `h_att`) are stacked into one `[(2R + E) x 4R]` matrix; the `fc` part of
-///   `weight_ih` with both biases becomes a per-image `[4R]` vector, computed once per image;
-/// - the language LSTM's `weight_ih` and `weight_hh` are stacked into one `[3R x 4R]` matrix;
-/// - weights that multiply every step are stored `[in, out]`, as the SAT family's (docs/decoder.md).
+/// - the attention LSTM's input and hidden weights for the states that change every step
+///   (`h_lang`, `h_att`) are stacked into one `[4R x 2R]` matrix; the `fc` part of `weight_ih`
+///   with both biases becomes a per-image `[4R]` vector, computed once per image; the word part
+///   becomes a per-word `[4R]` vector, computed once per word (`WordGateTable`);
+/// - the language LSTM's `weight_ih` and `weight_hh` are stacked into one `[4R x 3R]` matrix;
+/// - weights stay in PyTorch's `[out, in]` layout: OpenBLAS repacks a step's weights on every call,
+///   and its packing of a transposed operand (`incopy`) costs about a quarter less than that of an
+///   `[in, out]` one (`itcopy`) at a step's 128 to 640 rows (docs/performance.md); nothing is
+///   transposed at load.
 public final class UpDownModel: CaptioningModel {
     public let path: String
     /// Where the options and vocabulary came from.
@@ -61,28 +65,32 @@ public final class UpDownModel: CaptioningModel {
     /// `ctx2att` `[A x R]`, `[A]`.
     let contextToAttention: [Float]
     let contextToAttentionBias: [Float]
-    /// `att_lstm.weight_ih[:, R..<2R]` (the fc part) `[4R x R]`, and `bias_ih + bias_hh` `[4R]`.
-    let attentionLSTMPooled: [Float]
+    /// `att_lstm.weight_ih` as saved, `[4R x (2R + E)]` over `[h_lang; fc; x]`: its fc columns
+    /// (`R..<2R`) multiply once per image, its word columns (`2R...`) fill `wordGates`; and
+    /// `bias_ih + bias_hh` `[4R]`.
+    let attentionLSTMInput: [Float]
     let attentionLSTMBias: [Float]
-    /// `[weight_ih[:, ..<R] | weight_ih[:, 2R...] | weight_hh]^T`: `[(2R + E) x 4R]`, multiplying
-    /// the row `[h_lang | x | h_att]`.
-    let attentionLSTMStep: [Float]
-    /// `h2att` transposed `[R x A]`, its bias `[A]`; `alpha_net` `[A]` and its bias.
+    /// `[weight_ih[:, ..<R] | weight_hh]`: `[4R x 2R]`, multiplying the row `[h_lang | h_att]`.
+    let attentionLSTMState: [Float]
+    /// The word's gates, `ReLU(E[w]) · weight_ih[:, 2R...]^T`, looked up.
+    let wordGates: WordGateTable
+    /// `h2att` `[A x R]`, its bias `[A]`; `alpha_net` `[A]` and its bias.
     let queryProjection: [Float]
     let queryBias: [Float]
     let scoreWeight: [Float]
     let scoreBias: Float
-    /// `[lang.weight_ih | lang.weight_hh]^T`: `[3R x 4R]` multiplying `[context | h_att | h_lang]`;
+    /// `[lang.weight_ih | lang.weight_hh]`: `[4R x 3R]` multiplying `[context | h_att | h_lang]`;
     /// `bias_ih + bias_hh` `[4R]`.
     let languageLSTM: [Float]
     let languageLSTMBias: [Float]
-    /// `logit` transposed `[R x V]`, its bias `[V]`.
+    /// `logit` `[V x R]`, its bias `[V]`.
     let output: [Float]
     let outputBias: [Float]
 
     public var family: String { "updown" }
     public var featureDimension: Int { sizes.feature }
     public var searchConvention: SearchConvention { .selfCritical }
+    public var takesPooledFeatures: Bool { true }
 
     /// Builds the model from a checkpoint's tensors and its infos. Every problem is reported here,
     /// before any decoding, as a `ModelFileError` naming the file, the key and the fix.
@@ -221,10 +229,21 @@ public final class UpDownModel: CaptioningModel {
         badEndingTokens = Set((1..<V).filter { Self.badEndings.contains(words[$0]) })
 
         func values(_ key: String) -> [Float] { stateDict.tensors[key]!.values }
-        func transposed(_ m: [Float], rows: Int, columns: Int) -> [Float] {
-            var r = [Float](repeating: 0, count: m.count)
-            for i in 0..<rows { for j in 0..<columns { r[j * rows + i] = m[i * columns + j] } }
-            return r
+        /// `rows` rows `[a[g, ..<aColumns] | b[g, ..<bColumns]]` (row strides `aStride`, `bStride`):
+        /// the first columns of two `[out, in]` weights side by side.
+        func sideBySide(_ a: [Float], stride aStride: Int, columns aColumns: Int, _ b: [Float], stride bStride: Int, columns bColumns: Int, rows: Int) -> [Float] {
+            let width = aColumns + bColumns
+            return [Float](unsafeUninitializedCapacity: rows * width) { r, count in
+                a.withUnsafeBufferPointer { a in
+                    b.withUnsafeBufferPointer { b in
+                        for row in 0..<rows {
+                            (r.baseAddress! + row * width).initialize(from: a.baseAddress! + row * aStride, count: aColumns)
+                            (r.baseAddress! + row * width + aColumns).initialize(from: b.baseAddress! + row * bStride, count: bColumns)
+                        }
+                    }
+                }
+                count = rows * width
+            }
         }
         func normalisation(_ prefix: String) -> ([Float], [Float]) {
             // PyTorch's eval-mode batch_norm on CPU: alpha = weight / sqrt(var + eps), beta = bias - mean * alpha.
@@ -248,37 +267,25 @@ public final class UpDownModel: CaptioningModel {
         contextToAttention = values("ctx2att.weight")
         contextToAttentionBias = values("ctx2att.bias")
 
-        let ih = values("core.att_lstm.weight_ih"), hh = values("core.att_lstm.weight_hh")
+        let ih = values("core.att_lstm.weight_ih")
         let width = E + 2 * R
-        var pooled = [Float](repeating: 0, count: 4 * R * R)
-        var step = [Float](repeating: 0, count: (2 * R + E) * 4 * R)  // [in, out]
-        for gate in 0..<(4 * R) {
-            let row = gate * width
-            for j in 0..<R {
-                step[j * 4 * R + gate] = ih[row + j]  // h_lang
-                pooled[gate * R + j] = ih[row + R + j]  // fc
-                step[(R + E + j) * 4 * R + gate] = hh[gate * R + j]  // h_att
-            }
-            for j in 0..<E { step[(R + j) * 4 * R + gate] = ih[row + 2 * R + j] }  // word
-        }
-        attentionLSTMPooled = pooled
-        attentionLSTMStep = step
+        attentionLSTMInput = ih
+        attentionLSTMState = sideBySide(
+            ih, stride: width, columns: R, values("core.att_lstm.weight_hh"), stride: R, columns: R, rows: 4 * R)
+        wordGates = WordGateTable(
+            embedding: embedding, weights: ih, column: 2 * R, stride: width, vocabulary: V, embeddingSize: E, width: 4 * R)
         attentionLSTMBias = zip(values("core.att_lstm.bias_ih"), values("core.att_lstm.bias_hh")).map { $0 + $1 }
 
-        queryProjection = transposed(values("core.attention.h2att.weight"), rows: A, columns: R)
+        queryProjection = values("core.attention.h2att.weight")
         queryBias = values("core.attention.h2att.bias")
         scoreWeight = values("core.attention.alpha_net.weight")
         scoreBias = values("core.attention.alpha_net.bias")[0]
 
-        let lih = values("core.lang_lstm.weight_ih"), lhh = values("core.lang_lstm.weight_hh")
-        var language = [Float](repeating: 0, count: 3 * R * 4 * R)
-        for gate in 0..<(4 * R) {
-            for j in 0..<(2 * R) { language[j * 4 * R + gate] = lih[gate * 2 * R + j] }
-            for j in 0..<R { language[(2 * R + j) * 4 * R + gate] = lhh[gate * R + j] }
-        }
-        languageLSTM = language
+        languageLSTM = sideBySide(
+            values("core.lang_lstm.weight_ih"), stride: 2 * R, columns: 2 * R, values("core.lang_lstm.weight_hh"), stride: R, columns: R,
+            rows: 4 * R)
         languageLSTMBias = zip(values("core.lang_lstm.bias_ih"), values("core.lang_lstm.bias_hh")).map { $0 + $1 }
-        output = transposed(values("logit.weight"), rows: V, columns: R)
+        output = values("logit.weight")
         outputBias = values("logit.bias")
     }
 

@@ -17,7 +17,9 @@ final class UpDownStepper: DecoderStepper {
                          hLang: ScratchBuffer<Float>(zero: 0), cLang: ScratchBuffer<Float>(zero: 0))
     private var next = (hAtt: ScratchBuffer<Float>(zero: 0), cAtt: ScratchBuffer<Float>(zero: 0),
                         hLang: ScratchBuffer<Float>(zero: 0), cLang: ScratchBuffer<Float>(zero: 0))
-    private let attentionInput = ScratchBuffer<Float>(zero: 0)  // [rows x (2R + E)] h_lang | x | h_att
+    private let attentionInput = ScratchBuffer<Float>(zero: 0)  // [rows x 2R] h_lang | h_att
+    /// The word-gate blocks this worker has seen ready (`WordGateTable.prepare`).
+    private var knownWordBlocks: [Bool]
     private let languageInput = ScratchBuffer<Float>(zero: 0)  // [rows x 3R] context | h_att | h_lang
     private let previousCell = ScratchBuffer<Float>(zero: 0)  // [rows x R]
     private let gates = ScratchBuffer<Float>(zero: 0)  // [rows x 4R]
@@ -34,6 +36,8 @@ final class UpDownStepper: DecoderStepper {
 
     init(model: UpDownModel) {
         self.model = model
+        knownWordBlocks = [Bool](
+            repeating: false, count: (model.sizes.vocabulary + WordGateTable.blockSize - 1) / WordGateTable.blockSize)
     }
 
     func prepare(batch: FeatureBatch, features: UnsafePointer<Float>, usable: [Bool], maxRows: Int) {
@@ -49,7 +53,7 @@ final class UpDownStepper: DecoderStepper {
         for buffer in [state.hAtt, state.cAtt, state.hLang, state.cLang, next.hAtt, next.cAtt, next.hLang, next.cLang, previousCell] {
             buffer.reserve(maxRows * R)
         }
-        attentionInput.reserve(maxRows * (2 * R + E))
+        attentionInput.reserve(maxRows * 2 * R)
         languageInput.reserve(maxRows * 3 * R)
         gates.reserve(maxRows * 4 * R)
         queries.reserve(maxRows * A)
@@ -60,19 +64,18 @@ final class UpDownStepper: DecoderStepper {
         logits.reserve(maxRows * V)
         exponentials.reserve(V)
 
-        // fc: the mean of the valid raw regions, a sequential float32 sum divided by K (numpy's
-        // att_feat.mean(0), upstream's dataloader fallback without input_fc_dir).
+        // fc: the features file's pooled vector when it has one (upstream's input_fc_dir), else
+        // the mean of the valid raw regions, a sequential float32 sum divided by their count
+        // (numpy's att_feat.mean(0), upstream's dataloader fallback without input_fc_dir).
         for image in 0..<N {
-            let mean = pooled.pointer + image * D
-            mean.update(repeating: 0, count: D)
-            guard usable[image] else { continue }
-            let regions = batch.regionCounts[image]
-            for region in 0..<regions {
-                let v = features + (image * K + region) * D
-                for d in 0..<D { mean[d] += v[d] }
+            let fc = pooled.pointer + image * D
+            if !usable[image] {
+                fc.update(repeating: 0, count: D)
+            } else if let given = batch.pooled {
+                given.withUnsafeBufferPointer { fc.update(from: $0.baseAddress! + image * D, count: D) }
+            } else {
+                SearchKernels.meanOfRegions(features + image * K * D, regions: batch.regionCounts[image], dimension: D, into: fc)
             }
-            let count = Float(regions)
-            for d in 0..<D { mean[d] /= count }
         }
         // v̄ = ReLU(fc_embed(fc)); its contribution to the attention LSTM's gates, with both biases.
         model.fcEmbed.withUnsafeBufferPointer { w in
@@ -87,9 +90,9 @@ final class UpDownStepper: DecoderStepper {
                 row[j] = u > 0 ? u : 0
             }
         }
-        model.attentionLSTMPooled.withUnsafeBufferPointer { w in
+        model.attentionLSTMInput.withUnsafeBufferPointer { w in
             BLAS.multiplyTransposed(
-                rows: N, outputs: 4 * R, inputs: R, pooledEmbedded.pointer, xStride: R, w.baseAddress!, wStride: R,
+                rows: N, outputs: 4 * R, inputs: R, pooledEmbedded.pointer, xStride: R, w.baseAddress! + R, wStride: 2 * R + E,
                 into: pooledGates.pointer, cStride: 4 * R)
         }
         for image in 0..<N {
@@ -133,33 +136,33 @@ final class UpDownStepper: DecoderStepper {
     }
 
     func step(rows: Int, images: UnsafePointer<Int>, parents: UnsafePointer<Int32>, tokens: UnsafePointer<Int32>) {
-        let (V, E, R, A) = (model.sizes.vocabulary, model.sizes.embedding, model.sizes.hidden, model.sizes.attention)
+        let (V, R, A) = (model.sizes.vocabulary, model.sizes.hidden, model.sizes.attention)
         let K = maxRegions
         let wide = Kernels.wide
-        let inWidth = 2 * R + E
-        // Inputs by parent: [h_lang | ReLU(E[w]) | h_att] and the attention LSTM's previous cell.
-        model.embedding.withUnsafeBufferPointer { embedding in
-            for row in 0..<rows {
-                let input = attentionInput.pointer + row * inWidth
-                let parent = Int(parents[row])
-                if parent < 0 {
-                    input.update(repeating: 0, count: R)
-                    (input + R + E).update(repeating: 0, count: R)
-                    (previousCell.pointer + row * R).update(repeating: 0, count: R)
-                } else {
-                    input.update(from: state.hLang.pointer + parent * R, count: R)
-                    (input + R + E).update(from: state.hAtt.pointer + parent * R, count: R)
-                    (previousCell.pointer + row * R).update(from: state.cAtt.pointer + parent * R, count: R)
-                }
-                let word = embedding.baseAddress! + Int(tokens[row]) * E
-                for j in 0..<E { input[R + j] = word[j] > 0 ? word[j] : 0 }
+        let inWidth = 2 * R
+        // Inputs by parent: [h_lang | h_att] and the attention LSTM's previous cell.
+        for row in 0..<rows {
+            let input = attentionInput.pointer + row * inWidth
+            let parent = Int(parents[row])
+            if parent < 0 {
+                input.update(repeating: 0, count: 2 * R)
+                (previousCell.pointer + row * R).update(repeating: 0, count: R)
+            } else {
+                input.update(from: state.hLang.pointer + parent * R, count: R)
+                (input + R).update(from: state.hAtt.pointer + parent * R, count: R)
+                (previousCell.pointer + row * R).update(from: state.cAtt.pointer + parent * R, count: R)
             }
         }
-        // The attention LSTM: one product for the parts that change each step, plus the image's fc part.
-        model.attentionLSTMStep.withUnsafeBufferPointer { w in
-            BLAS.multiply(
+        // The attention LSTM: the word's gates looked up, plus one product for the states, plus
+        // the image's fc part in the cell.
+        model.wordGates.prepare(tokens: tokens, count: rows, known: &knownWordBlocks)
+        for row in 0..<rows {
+            (gates.pointer + row * 4 * R).update(from: model.wordGates.gates(of: Int(tokens[row])), count: 4 * R)
+        }
+        model.attentionLSTMState.withUnsafeBufferPointer { w in
+            BLAS.multiplyTransposed(
                 rows: rows, outputs: 4 * R, inputs: inWidth, attentionInput.pointer, xStride: inWidth, w.baseAddress!,
-                yStride: 4 * R, into: gates.pointer, cStride: 4 * R)
+                wStride: inWidth, into: gates.pointer, cStride: 4 * R, accumulate: true)
         }
         for row in 0..<rows {
             Kernels.lstmCell(
@@ -169,8 +172,8 @@ final class UpDownStepper: DecoderStepper {
         }
         // Attention queried by the new h_att over the image's embedded regions.
         model.queryProjection.withUnsafeBufferPointer { w in
-            BLAS.multiply(
-                rows: rows, outputs: A, inputs: R, next.hAtt.pointer, xStride: R, w.baseAddress!, yStride: A,
+            BLAS.multiplyTransposed(
+                rows: rows, outputs: A, inputs: R, next.hAtt.pointer, xStride: R, w.baseAddress!, wStride: R,
                 into: queries.pointer, cStride: A)
         }
         model.scoreWeight.withUnsafeBufferPointer { scoreWeight in
@@ -212,9 +215,9 @@ final class UpDownStepper: DecoderStepper {
             }
         }
         model.languageLSTM.withUnsafeBufferPointer { w in
-            BLAS.multiply(
+            BLAS.multiplyTransposed(
                 rows: rows, outputs: 4 * R, inputs: lWidth, languageInput.pointer, xStride: lWidth, w.baseAddress!,
-                yStride: 4 * R, into: gates.pointer, cStride: 4 * R)
+                wStride: lWidth, into: gates.pointer, cStride: 4 * R)
         }
         model.languageLSTMBias.withUnsafeBufferPointer { bias in
             for row in 0..<rows {
@@ -225,8 +228,8 @@ final class UpDownStepper: DecoderStepper {
         }
         // log_softmax(logit(h_lang)).
         model.output.withUnsafeBufferPointer { w in
-            BLAS.multiply(
-                rows: rows, outputs: V, inputs: R, next.hLang.pointer, xStride: R, w.baseAddress!, yStride: V,
+            BLAS.multiplyTransposed(
+                rows: rows, outputs: V, inputs: R, next.hLang.pointer, xStride: R, w.baseAddress!, wStride: R,
                 into: logits.pointer, cStride: V)
         }
         model.outputBias.withUnsafeBufferPointer { bias in
