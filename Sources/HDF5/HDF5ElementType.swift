@@ -28,6 +28,9 @@ public enum HDF5ElementType: Sendable, Equatable, CustomStringConvertible {
         let typeClass = try HDF5Library.call("H5Tget_class", file: file, object: object, failed: { $0 == H5T_NO_CLASS }) {
             H5Tget_class(datatype)
         }
+        if typeClass == H5T_FLOAT || typeClass == H5T_INTEGER {
+            try Self.checkNumber(datatype, size: size, float: typeClass == H5T_FLOAT, file: file, object: object)
+        }
         switch typeClass {
         case H5T_FLOAT:
             self = .float(bits: size * 8)
@@ -48,6 +51,22 @@ public enum HDF5ElementType: Sendable, Equatable, CustomStringConvertible {
         case H5T_BITFIELD: self = .other("bitfield")
         case H5T_TIME: self = .other("time")
         default: self = .other("unknown type")
+        }
+    }
+}
+
+extension HDF5ElementType {
+    /// HDF5's numbers are 1, 2, 4, 8 or 16 bytes with their bits inside them. A damaged datatype
+    /// message can declare, say, a 246-byte float16 (fuzzing found it), which HDF5 1.10 accepts and
+    /// then converts out of bounds (a fault in `H5VM_memcpyvv` under `H5Dread`); HDF5 1.14 refuses
+    /// such types as corrupted. Checked before any read.
+    fileprivate static func checkNumber(_ datatype: hid_t, size: Int, float: Bool, file: String, object: String) throws {
+        let precision = HDF5Library.query(failed: { $0 == 0 }) { H5Tget_precision(datatype) } ?? 0
+        let offset = HDF5Library.query { H5Tget_offset(datatype) } ?? -1
+        guard [1, 2, 4, 8, 16].contains(size), precision > 0, offset >= 0, Int(offset) + precision <= size * 8 else {
+            throw HDF5Error(
+                .wrongType, file: file, object: object,
+                message: "declares \(float ? "a float" : "an integer") type of \(size) bytes with \(precision) bits at bit \(offset), which HDF5 never writes: the file is damaged; write or copy it again")
         }
     }
 }

@@ -66,4 +66,24 @@ import Testing
         let path = try damagedFile(dims: [7, 13, 40], maxDims: [7, 13, 40], chunked: true)
         #expect(try HDF5File.open(path).root.dataset("x").readFloats().allSatisfy { $0 == 0.5 })
     }
+
+    /// A float16 whose datatype message says 246 bytes (found by scripts/fuzz: HDF5 1.10 then
+    /// converts out of bounds).
+    @Test func aFloatTypeOfAnImpossibleSize() throws {
+        let path = folder.path("float-size.h5")
+        do {
+            let file = try HDF5File.create(path)
+            try file.root.writeFloats("x", [Float](repeating: 0.5, count: 6), shape: [2, 3], as: .float16)
+        }
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        // An IEEE half's properties: bit offset 0, precision 16, exponent at 10 of 5 bits, mantissa
+        // at 0 of 10 bits; the 4-byte size comes just before them.
+        let properties: [UInt8] = [0x00, 0x00, 0x10, 0x00, 0x0a, 0x05, 0x00, 0x0a]
+        let at = try #require((0...(bytes.count - properties.count)).first { bytes[$0..<($0 + properties.count)].elementsEqual(properties) })
+        #expect(bytes[at - 4] == 2)
+        bytes[at - 4] = 246
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let error = #expect(throws: HDF5Error.self) { _ = try HDF5File.open(path).root.dataset("x") }
+        #expect(error?.description == "\(path), dataset /x: declares a float type of 246 bytes with 16 bits at bit 0, which HDF5 never writes: the file is damaged; write or copy it again")
+    }
 }
