@@ -60,7 +60,8 @@ enum HDF5GlobalHeapCheck {
             let length = elements.load(at: element, size: 4)
             let address = elements.load(at: element + 4, size: 8)
             let objectIndex = elements.load(at: element + 12, size: 4)
-            if length == 0 { continue }  // an empty string: HDF5 reads no heap object
+            // No heap object: HDF5 reads none. (It follows any other heap id, whatever the length.)
+            if address == 0 { continue }
             if collections[address] == nil {
                 collections[address] = try collection(descriptor, at: address, fileSize: fileSize, damaged: damaged)
             }

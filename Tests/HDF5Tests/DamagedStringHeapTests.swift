@@ -91,6 +91,21 @@ import Testing
         #expect(error?.description.contains("its variable-length strings are damaged (string 0 points to heap object ") == true, "\(String(describing: error))")
     }
 
+    /// HDF5 stores an empty string as a heap object of size 0 and follows its id like any other:
+    /// a damaged id of an empty string faults as surely (found by scripts/fuzz).
+    @Test func anEmptyStringPointingToNoObject() throws {
+        var (path, bytes, heap) = try file("empty.h5")
+        // The elements of `names`: 4-byte length, 8-byte collection address, 4-byte object index.
+        let address = (0..<8).map { UInt8(truncatingIfNeeded: heap >> (8 * $0)) }
+        let first = try #require((0...(bytes.count - 12)).first { bytes[$0..<($0 + 12)].elementsEqual([5, 0, 0, 0] + address) })
+        let empty = first + 2 * 16
+        #expect(Array(bytes[empty..<(empty + 4)]) == [0, 0, 0, 0])
+        bytes[empty + 13] = 0x0a
+        try write(bytes, path)
+        let error = try readError(path)
+        #expect(error?.description.contains("its variable-length strings are damaged (string 2 points to heap object ") == true, "\(String(describing: error))")
+    }
+
     @Test func aCollectionThatIsNotOne() throws {
         var (path, bytes, heap) = try file("signature.h5")
         bytes[heap] = UInt8(ascii: "X")
