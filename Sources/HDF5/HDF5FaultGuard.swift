@@ -4,13 +4,22 @@ import Synchronization
 /// Turns a memory fault inside libhdf5 into one message and exit status 1. HDF5 1.10 can
 /// dereference garbage in a damaged file (scripts/fuzz finds about one such file in a hundred
 /// damaged ones); nothing but the file is wrong then, and the user needs to know which input to
-/// replace, not a crash dump. Only a fault while a watched HDF5 call (`HDF5ReadWatch.during`) is
-/// in progress on some thread is handled this way; any other goes to the handler that was installed
+/// replace, not a crash dump. Only a fault while an HDF5 call is in progress on some thread (every
+/// call of the `HDF5Library` funnel, and the reads `HDF5ReadWatch.during` watches) is handled this
+/// way (fuzzing found faults in metadata calls too, `H5Aexists` on a damaged attribute message); any other goes to the handler that was installed
 /// before (Swift's backtracer), as it would have. The process ends at once: SQLite's transactions
 /// keep every committed shard, and the same command resumes.
 public enum HDF5FaultGuard {
-    /// HDF5 calls in progress, counted by `HDF5ReadWatch.during`.
+    /// HDF5 calls in progress, counted by the `HDF5Library` funnel and `HDF5ReadWatch.during`.
     static let callsInProgress = Atomic<Int>(0)
+
+    /// Runs `body`, a call into libhdf5, counted as in progress.
+    @inline(__always)
+    static func insideLibrary<Result>(_ body: () -> Result) -> Result {
+        callsInProgress.add(1, ordering: .relaxed)
+        defer { callsInProgress.subtract(1, ordering: .relaxed) }
+        return body()
+    }
 
     // Written once by `install` before the handlers are installed, read only by the handler
     // afterwards: no concurrent writes.

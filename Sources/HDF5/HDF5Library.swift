@@ -23,7 +23,7 @@ enum HDF5Library {
         failed: (Result) -> Bool, _ body: () -> Result
     ) throws -> Result {
         ensureInitialized()
-        let result = body()
+        let result = HDF5FaultGuard.insideLibrary(body)
         if failed(result) {
             let stack = errorStack()
             throw HDF5Error(
@@ -57,7 +57,7 @@ enum HDF5Library {
     /// so that it cannot leak into the next error's message.
     static func query<Result>(failed: (Result) -> Bool, _ body: () -> Result) -> Result? {
         ensureInitialized()
-        let result = body()
+        let result = HDF5FaultGuard.insideLibrary(body)
         if failed(result) {
             clearErrorStack()
             return nil

@@ -59,8 +59,10 @@ public enum HDF5ReadWatch {
         #if DEBUG
             if data { DebugReadHook.misbehaveIfAsked(file: file, object: object) }
         #endif
-        HDF5FaultGuard.callsInProgress.add(1, ordering: .relaxed)
-        defer { HDF5FaultGuard.callsInProgress.subtract(1, ordering: .relaxed) }
+        return HDF5FaultGuard.insideLibrary { watched(file: file, object: object, body) }
+    }
+
+    private static func watched<T>(file: String, object: String?, _ body: () -> T) -> T {
         guard enabled.load(ordering: .relaxed) else { return body() }
         let token = state.withLock { state -> Int in
             state.next += 1
