@@ -7,6 +7,6 @@ cd "$(dirname "$0")/../.."
 work=bench/.work-transformer
 mkdir -p "$work"
 swift build -c release --product nightcap >&2
-cc -O2 -o "$work/sgemm_ceiling" bench/transformer/sgemm_ceiling.c -lopenblas
-python3 bench/transformer/bench.py --nightcap .build/release/nightcap --ceiling "$work/sgemm_ceiling" \
+cc -O2 -o "$work/sgemm_mix" bench/sgemm_mix.c -lopenblas
+python3 bench/transformer/bench.py --nightcap .build/release/nightcap --ceiling "$work/sgemm_mix" \
     --upstream "${UPSTREAM:-/work/upstream/self-critical.pytorch}" --work "$work" "$@"

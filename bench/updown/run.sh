@@ -8,6 +8,6 @@ cd "$(dirname "$0")/../.."
 work=bench/.work-updown
 mkdir -p "$work"
 swift build -c release --product nightcap >&2
-cc -O2 -o "$work/sgemm_ceiling" bench/updown/sgemm_ceiling.c -lopenblas
-python3 bench/updown/bench.py --nightcap .build/release/nightcap --ceiling "$work/sgemm_ceiling" \
+cc -O2 -o "$work/sgemm_mix" bench/sgemm_mix.c -lopenblas
+python3 bench/updown/bench.py --nightcap .build/release/nightcap --ceiling "$work/sgemm_mix" \
     --upstream "${UPSTREAM:-/work/upstream/self-critical.pytorch}" --work "$work" "$@"

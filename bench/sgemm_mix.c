@@ -1,14 +1,15 @@
-/* The machine's sgemm ceiling at the UpDown decoder's shapes (docs/performance.md).
+/* The machine's sgemm rate at a decoder step's products (docs/performance.md), for bench/updown and
+ * bench/transformer (bench/selfcritical.py).
  *
- *   cc -O2 -o sgemm_ceiling sgemm_ceiling.c -lopenblas && ./sgemm_ceiling THREADS ROWS [SECONDS]
+ *   cc -O2 -o sgemm_mix bench/sgemm_mix.c -lopenblas
+ *   ./sgemm_mix THREADS ROWS SECONDS N:K[:COUNT] ...
  *
- * Row-major C[m x n] = X[m x k] * W[k x n] for the products of one step of ROWS hypotheses at the
- * self-critical.pytorch zoo size (E = R = 1000, A = 512, V + 1 = 9488): the attention LSTM
- * [h_lang | word | h_att] x [3000 x 4000], h2att [1000 x 512], the language LSTM [3000 x 4000],
- * logit [1000 x 9488]. Prints the multiply-add-weighted rate over the four, in GFLOP/s. */
+ * Row-major C[ROWS x N] = X[ROWS x K] * W[K x N] for each shape, COUNT times per step (default 1).
+ * Prints each shape's best rate over 0.3 s windows and, last, the multiply-add-weighted rate of the
+ * mix ("mix R"), in GFLOP/s. */
 #include <cblas.h>
 /* nightcap's choice of OpenBLAS kernels, so that the probe measures the kernels nightcap runs. */
-#include "../../Sources/CBLAS/shim.h"
+#include "../Sources/CBLAS/shim.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -43,16 +44,20 @@ static double measure(int m, int n, int k, double seconds) {
 
 int main(int argc, char **argv) {
     fprintf(stderr, "OpenBLAS kernels: %s\n", nightcap_openblas_select());
-    if (argc < 3) { fprintf(stderr, "usage: sgemm_ceiling THREADS ROWS [SECONDS]\n"); return 2; }
+    if (argc < 5) { fprintf(stderr, "usage: sgemm_mix THREADS ROWS SECONDS N:K[:COUNT] ...\n"); return 2; }
     int threads = atoi(argv[1]), rows = atoi(argv[2]);
-    double seconds = argc > 3 ? atof(argv[3]) : 1.0;
+    double seconds = atof(argv[3]);
     openblas_set_num_threads(threads);
-    int shapes[4][2] = {{4000, 3000}, {512, 1000}, {4000, 3000}, {9488, 1000}};
     double work = 0, time = 0;
-    for (int s = 0; s < 4; s++) {
-        double flop = 2.0 * rows * shapes[s][0] * shapes[s][1];
-        double rate = measure(rows, shapes[s][0], shapes[s][1], seconds);
-        printf("shape m=%d n=%d k=%d %.1f GFLOP/s\n", rows, shapes[s][0], shapes[s][1], rate);
+    for (int s = 4; s < argc; s++) {
+        int n = 0, k = 0, count = 1;
+        if (sscanf(argv[s], "%d:%d:%d", &n, &k, &count) < 2 || n <= 0 || k <= 0 || count <= 0) {
+            fprintf(stderr, "sgemm_mix: %s is not N:K[:COUNT]\n", argv[s]);
+            return 2;
+        }
+        double flop = 2.0 * rows * n * k * count;
+        double rate = measure(rows, n, k, seconds);
+        printf("shape m=%d n=%d k=%d x%d %.1f GFLOP/s\n", rows, n, k, count, rate);
         work += flop;
         time += flop / (rate * 1e9);
     }
