@@ -1,5 +1,4 @@
 import CBLAS
-import Foundation
 
 /// Which of OpenBLAS's kernels nightcap's products run on.
 ///

@@ -35,17 +35,8 @@ extension ResultDatabase {
                 for metric in try Row.fetchAll(metricStatement, arguments: [runID, imageID]) {
                     caption.metrics[metric["metric"]] = metric["value"]
                 }
-                let attention = try Row.fetchAll(attentionStatement, arguments: [runID, imageID]).map { row in
-                    let blob: Data = row["weights"]
-                    guard let weights = AttentionWeights.decode(blob) else {
-                        throw ResultStoreError.sqlite(
-                            path: path, operation: "reading the attention of image \(imageID) in run \(runID)",
-                            message: "a weights blob has \(blob.count) bytes, not a multiple of 4")
-                    }
-                    let topWeight: Double? = row["top_weight"]
-                    return AttentionRecord(
-                        imageID: imageID, position: row["position"], word: row["word"], weights: weights,
-                        topRegion: row["top_region"], topWeight: topWeight.map { Float($0) })
+                let attention = try Row.fetchAll(attentionStatement, arguments: [runID, imageID]).map {
+                    try attentionRecord(from: $0, runID: runID, imageID: imageID)
                 }
                 let regions = try Row.fetchAll(regionStatement, arguments: [runID, imageID]).map { row in
                     RegionRecord(

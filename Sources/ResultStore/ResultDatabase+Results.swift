@@ -171,19 +171,22 @@ extension ResultDatabase {
                     WHERE run_id = ? AND image_id = ? ORDER BY position
                     """,
                 arguments: [runID, imageID]
-            ).map { row in
-                let blob: Data = row["weights"]
-                guard let weights = AttentionWeights.decode(blob) else {
-                    throw ResultStoreError.sqlite(
-                        path: path, operation: "reading the attention of image \(imageID) in run \(runID)",
-                        message: "a weights blob has \(blob.count) bytes, not a multiple of 4")
-                }
-                let topWeight: Double? = row["top_weight"]
-                return AttentionRecord(
-                    imageID: imageID, position: row["position"], word: row["word"], weights: weights,
-                    topRegion: row["top_region"], topWeight: topWeight.map { Float($0) })
-            }
+            ).map { try attentionRecord(from: $0, runID: runID, imageID: imageID) }
         }
+    }
+
+    /// An `attention` row (position, word, weights, top_region, top_weight) as a record.
+    func attentionRecord(from row: Row, runID: Int64, imageID: String) throws -> AttentionRecord {
+        let blob: Data = row["weights"]
+        guard let weights = AttentionWeights.decode(blob) else {
+            throw ResultStoreError.sqlite(
+                path: path, operation: "reading the attention of image \(imageID) in run \(runID)",
+                message: "a weights blob has \(blob.count) bytes, not a multiple of 4")
+        }
+        let topWeight: Double? = row["top_weight"]
+        return AttentionRecord(
+            imageID: imageID, position: row["position"], word: row["word"], weights: weights,
+            topRegion: row["top_region"], topWeight: topWeight.map { Float($0) })
     }
 
     /// The regions of an image stored with a run, in region order.
