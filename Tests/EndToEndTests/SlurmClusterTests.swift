@@ -41,24 +41,38 @@ import Testing
         Issue.record("job \(job) still listed after \(minutes) minutes")
     }
 
-    @Test(.enabled(if: cluster != nil, "no Slurm cluster: scripts/test-slurm (run by scripts/test) starts one and runs this test on it"))
-    func aFourPartArrayWithAKilledTaskMergesToTheOneMachineRun() throws {
-        let folder = TemporaryDirectory()
-        let slurm = ["SLURM_CONF": Self.cluster! + "/slurm.conf"]
+    static var slurm: [String: String] { ["SLURM_CONF": cluster! + "/slurm.conf"] }
 
-        // The one-machine run to compare with.
+    /// The demo's one-machine run to compare with (`whole`), and `nightcap slurm` submitting it in
+    /// `parts` parts with `fault` in the tasks' environment: the job folder, the merged database's
+    /// path and what `nightcap slurm` printed.
+    static func wholeRunAndSubmission(
+        parts: Int, fault: [String: String], in folder: TemporaryDirectory
+    ) throws -> (whole: String, job: String, merged: String, submitted: String) {
         let whole = folder.path("whole.sqlite")
         let one = try NightcapProcess.run(["run", DemoTests.pipeline, "--db", whole, "--threads", "2", "--quiet"])
         try #require(one.status == 0, "\(one.standardError)")
-
-        // Four parts (10 shards: 2, 3, 2, 3); part 2 is SIGKILLed after its first shard commit.
         let job = folder.path("job"), merged = folder.path("merged.sqlite")
         let submit = try NightcapProcess.run(
-            ["slurm", DemoTests.pipeline, "--parts", "4", "--cpus-per-task", "1", "--dir", job, "--db", merged],
-            environment: slurm.merging(["NIGHTCAP_FAULT_KILL_AFTER_COMMITS": "1", "NIGHTCAP_FAULT_PART": "2"]) { $1 })
+            ["slurm", DemoTests.pipeline, "--parts", "\(parts)", "--cpus-per-task", "1", "--dir", job, "--db", merged],
+            environment: slurm.merging(fault) { $1 })
         try #require(submit.status == 0, "\(submit.standardError)")
-        let mergeJob = try #require(
-            submit.standardOutput.split(separator: "\n").first { $0.hasPrefix("merge job ") }?.split(separator: " ")[2].dropLast())
+        return (whole, job, merged, submit.standardOutput)
+    }
+
+    /// The job id on the line of `nightcap slurm`'s output that starts with `prefix` ("merge job 12.").
+    static func jobID(_ prefix: String, in submitted: String) throws -> String {
+        String(try #require(submitted.split(separator: "\n").first { $0.hasPrefix(prefix) }?.split(separator: " ")[2].dropLast()))
+    }
+
+    @Test(.enabled(if: cluster != nil, "no Slurm cluster: scripts/test-slurm (run by scripts/test) starts one and runs this test on it"))
+    func aFourPartArrayWithAKilledTaskMergesToTheOneMachineRun() throws {
+        let folder = TemporaryDirectory()
+        // Four parts (10 shards: 2, 3, 2, 3); part 2 is SIGKILLed after its first shard commit.
+        let (whole, job, merged, submitted) = try Self.wholeRunAndSubmission(
+            parts: 4, fault: ["NIGHTCAP_FAULT_KILL_AFTER_COMMITS": "1", "NIGHTCAP_FAULT_PART": "2"], in: folder)
+        let slurm = Self.slurm
+        let mergeJob = try Self.jobID("merge job ", in: submitted)
         try Self.waitForJob(String(mergeJob), environment: slurm)
 
         // The merge job ran after the array and refused, naming part 2 and the command for it.
@@ -94,20 +108,12 @@ import Testing
     @Test(.enabled(if: cluster != nil, "no Slurm cluster: scripts/test-slurm (run by scripts/test) starts one and runs this test on it"))
     func aTaskSignalledBeforeItsTimeLimitRequeuesItselfAndResumes() throws {
         let folder = TemporaryDirectory()
-        let slurm = ["SLURM_CONF": Self.cluster! + "/slurm.conf"]
-        let whole = folder.path("whole.sqlite")
-        let one = try NightcapProcess.run(["run", DemoTests.pipeline, "--db", whole, "--threads", "2", "--quiet"])
-        try #require(one.status == 0, "\(one.standardError)")
-
         // Two parts of 5 shards; part 1 holds after its first commit until it is told to stop.
-        let job = folder.path("job"), merged = folder.path("merged.sqlite")
-        let submit = try NightcapProcess.run(
-            ["slurm", DemoTests.pipeline, "--parts", "2", "--cpus-per-task", "1", "--dir", job, "--db", merged],
-            environment: slurm.merging(["NIGHTCAP_FAULT_HOLD_AFTER_COMMITS": "1", "NIGHTCAP_FAULT_PART": "1"]) { $1 })
-        try #require(submit.status == 0, "\(submit.standardError)")
-        let lines = submit.standardOutput.split(separator: "\n")
-        let arrayJob = try #require(lines.first { $0.hasPrefix("array job ") }?.split(separator: " ")[2].dropLast())
-        let mergeJob = try #require(lines.first { $0.hasPrefix("merge job ") }?.split(separator: " ")[2].dropLast())
+        let (whole, job, merged, submitted) = try Self.wholeRunAndSubmission(
+            parts: 2, fault: ["NIGHTCAP_FAULT_HOLD_AFTER_COMMITS": "1", "NIGHTCAP_FAULT_PART": "1"], in: folder)
+        let slurm = Self.slurm
+        let arrayJob = try Self.jobID("array job ", in: submitted)
+        let mergeJob = try Self.jobID("merge job ", in: submitted)
         let parts = [job + "/parts/part-0-of-2.sqlite", job + "/parts/part-1-of-2.sqlite"]
 
         // Wait until part 1 has committed its first shard (it then holds), and signal its script.
