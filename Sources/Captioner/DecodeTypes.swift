@@ -45,8 +45,10 @@ public struct FeatureBatch: Sendable {
     public var maxRegions: Int
     /// D: floats per region.
     public var dimension: Int
-    /// `imageCount * maxRegions * dimension` floats, image-major, then region, then feature.
-    public var features: [Float]
+    /// `imageCount * maxRegions * dimension` floats, image-major, then region, then feature. A
+    /// slice, so that a sub-batch of a shard shares the shard's array instead of copying it; its
+    /// indices start at `features.startIndex`, which is 0 for a batch made from an array.
+    public var features: ArraySlice<Float>
     /// The number of valid regions of each image (1...maxRegions).
     public var regionCounts: [Int]
     /// `imageCount * dimension` pooled features, when the features file gives them (a family that
@@ -56,6 +58,14 @@ public struct FeatureBatch: Sendable {
     public var imageCount: Int { imageIDs.count }
 
     public init(imageIDs: [String], maxRegions: Int, dimension: Int, features: [Float], regionCounts: [Int], pooled: [Float]? = nil) {
+        self.init(
+            imageIDs: imageIDs, maxRegions: maxRegions, dimension: dimension, features: features[...],
+            regionCounts: regionCounts, pooled: pooled)
+    }
+
+    public init(
+        imageIDs: [String], maxRegions: Int, dimension: Int, features: ArraySlice<Float>, regionCounts: [Int], pooled: [Float]? = nil
+    ) {
         precondition(regionCounts.count == imageIDs.count, "one region count per image")
         precondition(features.count == imageIDs.count * maxRegions * dimension, "features must hold imageCount x R x D floats")
         precondition(pooled.map { $0.count == imageIDs.count * dimension } ?? true, "pooled features must hold imageCount x D floats")

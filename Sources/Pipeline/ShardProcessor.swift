@@ -46,11 +46,11 @@ final class ShardProcessor {
         var commit = ShardCommit(
             runID: runID, shard: index, firstImage: shard.firstImage, numImages: shard.imageCount, seconds: 0)
         let r = shard.regionsPerImage, d = shard.dimension
-        // A batch that is the whole shard shares the shard's arrays instead of copying them.
+        // The batch's features are a slice of the shard's (no copy); the small arrays are copied.
         let whole = range == 0..<shard.imageCount
         let batch = FeatureBatch(
             imageIDs: whole ? shard.imageIDs : Array(shard.imageIDs[range]), maxRegions: r, dimension: d,
-            features: whole ? shard.features : Array(shard.features[(range.lowerBound * r * d)..<(range.upperBound * r * d)]),
+            features: shard.features[(range.lowerBound * r * d)..<(range.upperBound * r * d)],
             regionCounts: whole ? shard.regionCounts : Array(shard.regionCounts[range]),
             pooled: shard.pooled.map { whole ? $0 : Array($0[(range.lowerBound * d)..<(range.upperBound * d)]) })
         let outcomes = decoder.decode(batch: batch)

@@ -359,11 +359,13 @@ final class TransformerBatchDecoder: CaptionDecoding {
         var outcomes: [ImageCaptionOutcome] = []
         outcomes.reserveCapacity(batch.imageCount)
         let stride = batch.maxRegions * batch.dimension
+        let base = batch.features.startIndex
         for range in Self.passes(imageCount: batch.imageCount, imagesPerPass: imagesPerPass) {
             let (first, end) = (range.lowerBound, range.upperBound)
             let pass = FeatureBatch(
                 imageIDs: Array(batch.imageIDs[first..<end]), maxRegions: batch.maxRegions, dimension: batch.dimension,
-                features: Array(batch.features[(first * stride)..<(end * stride)]), regionCounts: Array(batch.regionCounts[first..<end]))
+                features: batch.features[(base + first * stride)..<(base + end * stride)],
+                regionCounts: Array(batch.regionCounts[first..<end]))
             outcomes += decoder.decode(batch: pass)
         }
         return outcomes
