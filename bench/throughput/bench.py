@@ -293,6 +293,35 @@ def render(r):
         lambda k: f"**{n[f'k{k}-t2-300']['images_per_s'] / n[f'k{k}-t1-300']['images_per_s']:.2f}x**")
     row("300 images, 2 threads: to the run's row / to the first shard / tail (s)",
         lambda k: f"{n[f'k{k}-t2-300']['to_run_row']:.2f} / {n[f'k{k}-t2-300']['to_first_shard']:.2f} / {n[f'k{k}-t2-300']['after_last_shard']:.2f}")
+    # What bounds the goals (docs/performance.md, "What bounds the goals"): the start-up S (process
+    # start to the run's row) runs before any decoding, and the CPU outside the decoders (reading and
+    # inflating features, SQLite, metrics, the start-up's threads) shares the cores with them once
+    # there are as many decoders as cores.
+    def cpu(key):
+        return n[key]["user"] + n[key]["sys"]
+
+    def other(key):
+        return cpu(key) - n[key]["shard_seconds"]
+
+    row("CPU-seconds, 1,000 images, 1 / 2 threads: decoders (worker-seconds) + everything else (user + sys - worker-seconds)",
+        lambda k: " / ".join(f"{n[f'k{k}-t{t}']['shard_seconds']:.2f} + {other(f'k{k}-t{t}'):.2f}" for t in (1, 2)))
+
+    def best_two_thread_wall(key, k, per_thread_gflops):
+        # S on one core, then the decoders' work at `per_thread_gflops` per core and the rest
+        # (less the start-up's own core-seconds) spread evenly over the two cores.
+        s = n[key]["to_run_row"]
+        decode = n[key]["images"] * gf[k] / per_thread_gflops
+        return s + (decode + max(other(key) - s, 0)) / 2
+
+    def bound_ratio(k):  # the model's 2 threads / 1 thread
+        one = n[f"k{k}-t1"]
+        best = best_two_thread_wall(f"k{k}-t1", k, one["images"] * gf[k] / one["shard_seconds"])
+        return f"{one['wall'] / best:.2f}x"
+
+    row("2 threads / 1 thread, model: the 1-thread run's start-up S serial, its decoders and other CPU spread over 2 cores, "
+        "T1 / (S + (decoders + other - S) / 2)", bound_ratio)
+    row("nightcap / PyTorch, model: the 2-thread run with its decoders at the 1-thread sgemm ceiling on each core (all else as measured)",
+        lambda k: f"{n[f'k{k}-t2']['images'] / best_two_thread_wall(f'k{k}-t2', k, mc[f'k{k}-t1']['wall']) / torch_best(k):.2f}x")
     row("peak RSS, 1,000 images, 2 threads (MiB)", lambda k: f"{n[f'k{k}-t2']['max_rss_mib']:.0f}")
     if "k3-t2-4000" in n:
         big = n["k3-t2-4000"]
