@@ -78,7 +78,9 @@ let package = Package(
             dependencies: ["RunReport", "Pictures", "ResultStore", "CaptionMetrics", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "HDF5", "RegionFeatures", "ResultStore", "TestSupport"]),
         .testTarget(name: "NightcapCLITests", dependencies: ["nightcap", "CaptionMetrics", "Pipeline", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["HDF5", "TestSupport", "ResultStore"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["HDF5", "TestSupport", "ResultStore", .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     swiftLanguageModes: [.v6]
 )

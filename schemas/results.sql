@@ -178,3 +178,15 @@ CREATE TABLE run_slurm_owners (
 ALTER TABLE runs ADD COLUMN references_digest TEXT;
 
 PRAGMA user_version = 2;
+
+-- nightcap results database: schema version 3 (what computed each shard).
+
+-- The host that decoded a shard, and the kernels its products and vector loops ran on. The
+-- last float bits of attention and log-probabilities depend on the BLAS kernels, as on the
+-- machine (docs/decoder.md): two runs with the same fingerprint can differ there, and
+-- these columns say whether they ran on the same ones. NULL for shards committed before
+-- version 3.
+ALTER TABLE shards ADD COLUMN host TEXT;
+ALTER TABLE shards ADD COLUMN kernels TEXT; -- e.g. 'OpenBLAS 0.3.21 SkylakeX (library chose Prescott), vector loops avx2'
+
+PRAGMA user_version = 3;

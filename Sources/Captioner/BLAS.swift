@@ -54,6 +54,21 @@ public enum BLASKernels {
 }
 
 
+extension BLASKernels {
+    /// What a decode in this process runs on, as stored with each shard (`shards.kernels`): the
+    /// BLAS library and version with the core whose kernels run the products (and the library's
+    /// own pick when nightcap replaced it), and which vector loops run (`Kernels.wide`: AVX2 or the
+    /// portable Swift loops, equal bit for bit). For example `OpenBLAS 0.3.21 SkylakeX (library
+    /// chose Prescott), vector loops avx2`.
+    public static let description: String = {
+        let selection = BLASKernels.selection
+        // "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH ...": the name and the version.
+        let library = String(cString: openblas_get_config()).split(separator: " ").prefix(2).joined(separator: " ")
+        let core = selection.replaced ? "\(selection.inUse) (library chose \(selection.chosenByLibrary))" : selection.inUse
+        return "\(library) \(core), vector loops \(Kernels.wide ? "avx2" : "portable")"
+    }()
+}
+
 /// The one funnel through which the module calls BLAS.
 enum BLAS {
     /// `C[m x n] = X[m x k] · W^T + beta · C`, where `W` is `[n x k]` row-major: PyTorch's `[out, in]`

@@ -32,6 +32,9 @@ final class ShardProcessor {
     let attention: AttentionStorage
     let runID: Int64
 
+    /// This machine's name, stored with each shard it decodes.
+    static let host = ProcessInfo.processInfo.hostName
+
     init(model: any CaptioningModel, settings: DecodeSettings, references: ReferenceIndex?, attention: AttentionStorage, runID: Int64) {
         decoder = model.makeDecoder(settings: settings)
         self.references = references
@@ -44,7 +47,8 @@ final class ShardProcessor {
     func process(_ shard: FeatureShard, index: Int, images range: Range<Int>) -> ShardCommit {
         let started = Date()
         var commit = ShardCommit(
-            runID: runID, shard: index, firstImage: shard.firstImage, numImages: shard.imageCount, seconds: 0)
+            runID: runID, shard: index, firstImage: shard.firstImage, numImages: shard.imageCount, seconds: 0,
+            host: Self.host, kernels: BLASKernels.description)
         let r = shard.regionsPerImage, d = shard.dimension
         // The batch's features are a slice of the shard's (no copy); the small arrays are copied.
         let whole = range == 0..<shard.imageCount
@@ -65,8 +69,10 @@ final class ShardProcessor {
     /// pass over the shard would have made them, its regions, and `seconds` the sum of the
     /// sub-batches' decoding times (worker-seconds).
     static func assemble(_ parts: [ShardCommit], shard: FeatureShard, index: Int, runID: Int64) -> ShardCommit {
+        // The parts come from one process: one host, one set of kernels.
         var commit = ShardCommit(
-            runID: runID, shard: index, firstImage: shard.firstImage, numImages: shard.imageCount, seconds: 0)
+            runID: runID, shard: index, firstImage: shard.firstImage, numImages: shard.imageCount, seconds: 0,
+            host: parts.first?.host, kernels: parts.first?.kernels)
         for part in parts {
             commit.captions += part.captions
             commit.attention += part.attention

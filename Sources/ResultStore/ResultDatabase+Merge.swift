@@ -35,7 +35,7 @@ extension ResultDatabase {
                     }
                     let ids: StatementArguments = [runID, partRunID]
                     let copies = [
-                        ("shards", "shard, first_image, num_images, status, seconds, finished_at"),
+                        ("shards", "shard, first_image, num_images, status, seconds, finished_at, host, kernels"),
                         ("captions", "image_id, image_index, shard, caption, num_words, log_prob"),
                         ("attention", "image_id, position, word, weights, top_region, top_weight"),
                         ("regions", "image_id, region, x1, y1, x2, y2, label"),

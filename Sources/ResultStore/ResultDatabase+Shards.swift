@@ -17,7 +17,7 @@ extension ResultDatabase {
             ).map { row in
                 ShardRecord(
                     shard: row["shard"], firstImage: row["first_image"], numImages: row["num_images"],
-                    seconds: row["seconds"], finishedAt: row["finished_at"])
+                    seconds: row["seconds"], finishedAt: row["finished_at"], host: row["host"], kernels: row["kernels"])
             }
         }
     }
@@ -62,10 +62,10 @@ extension ResultDatabase {
             do {
                 try db.execute(
                     sql: """
-                        INSERT INTO shards (run_id, shard, first_image, num_images, status, seconds, finished_at)
-                        VALUES (?, ?, ?, ?, 'done', ?, \(sqlNow))
+                        INSERT INTO shards (run_id, shard, first_image, num_images, status, seconds, finished_at, host, kernels)
+                        VALUES (?, ?, ?, ?, 'done', ?, \(sqlNow), ?, ?)
                         """,
-                    arguments: [run, shard, commit.firstImage, commit.numImages, commit.seconds])
+                    arguments: [run, shard, commit.firstImage, commit.numImages, commit.seconds, commit.host, commit.kernels])
             } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
                 throw ResultStoreError.shardAlreadyCommitted(path: path, runID: run, shard: shard)
             }
@@ -174,5 +174,36 @@ struct BatchInsert {
         let sql = head + Array(repeating: tuple, count: rows).joined(separator: ", ")
         try db.cachedStatement(sql: sql).execute(arguments: StatementArguments(pending))
         pending.removeAll(keepingCapacity: true)
+    }
+}
+
+/// The shards of a run that one host decoded on one set of kernels.
+public struct ShardOrigin: Sendable, Hashable {
+    /// Nil for shards committed before schema version 3.
+    public var host: String?
+    public var kernels: String?
+    public var shards: Int
+
+    public init(host: String?, kernels: String?, shards: Int) {
+        self.host = host
+        self.kernels = kernels
+        self.shards = shards
+    }
+}
+
+extension ResultDatabase {
+    /// Where and on which kernels a run's committed shards were decoded: one entry per distinct
+    /// host and kernels, the most shards first.
+    public func shardOrigins(runID: Int64) throws -> [ShardOrigin] {
+        try read("reading where the shards of run \(runID) were decoded") { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT host, kernels, count(*) AS shards FROM shards WHERE run_id = ?
+                    GROUP BY host, kernels ORDER BY shards DESC, host, kernels
+                    """,
+                arguments: [runID]
+            ).map { ShardOrigin(host: $0["host"], kernels: $0["kernels"], shards: $0["shards"]) }
+        }
     }
 }

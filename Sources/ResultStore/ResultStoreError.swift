@@ -23,7 +23,7 @@ public enum ResultStoreError: Error, Equatable, CustomStringConvertible {
             return "\(path) has schema version \(found), this nightcap knows up to \(known): upgrade nightcap"
         case let .olderSchema(path, found, known):
             return "\(path) has schema version \(found), older than this nightcap's \(known), and was opened "
-                + "read-only: run a nightcap command that writes to it (e.g. `nightcap runs`) to upgrade it"
+                + "read-only: run `nightcap runs --db \(path)` once to upgrade it (it keeps every row)"
         case let .notNightcapDatabase(path, tables):
             let contents =
                 tables.isEmpty

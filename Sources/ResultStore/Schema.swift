@@ -22,6 +22,7 @@ public enum ResultSchema {
     public static let migrations: [Migration] = [
         Migration(version: 1, sql: version1),
         Migration(version: 2, sql: version2),
+        Migration(version: 3, sql: version3),
     ]
 
     /// The text of `schemas/results.sql`.
@@ -215,6 +216,23 @@ public enum ResultSchema {
         ALTER TABLE runs ADD COLUMN references_digest TEXT;
 
         PRAGMA user_version = 2;
+
+        """
+
+    /// Version 3: where and on which kernels each shard was decoded, so that two runs whose last
+    /// float bits differ can be told apart by what computed them (docs/decoder.md).
+    private static let version3 = """
+        -- nightcap results database: schema version 3 (what computed each shard).
+
+        -- The host that decoded a shard, and the kernels its products and vector loops ran on. The
+        -- last float bits of attention and log-probabilities depend on the BLAS kernels, as on the
+        -- machine (docs/decoder.md): two runs with the same fingerprint can differ there, and
+        -- these columns say whether they ran on the same ones. NULL for shards committed before
+        -- version 3.
+        ALTER TABLE shards ADD COLUMN host TEXT;
+        ALTER TABLE shards ADD COLUMN kernels TEXT; -- e.g. 'OpenBLAS 0.3.21 SkylakeX (library chose Prescott), vector loops avx2'
+
+        PRAGMA user_version = 3;
 
         """
 }

@@ -120,6 +120,9 @@ public struct ShardCommit: Sendable {
     public var firstImage: Int
     public var numImages: Int
     public var seconds: Double
+    /// The host that decoded the shard and the kernels it ran on (`shards.host`, `shards.kernels`).
+    public var host: String?
+    public var kernels: String?
     public var captions: [CaptionRecord]
     public var attention: [AttentionRecord]
     public var imageMetrics: [ImageMetricRecord]
@@ -128,7 +131,7 @@ public struct ShardCommit: Sendable {
     public var failures: [FailureRecord]
 
     public init(
-        runID: Int64, shard: Int, firstImage: Int, numImages: Int, seconds: Double,
+        runID: Int64, shard: Int, firstImage: Int, numImages: Int, seconds: Double, host: String? = nil, kernels: String? = nil,
         captions: [CaptionRecord] = [], attention: [AttentionRecord] = [], imageMetrics: [ImageMetricRecord] = [],
         bleuStats: [BleuStatsRecord] = [], regions: [RegionRecord] = [], failures: [FailureRecord] = []
     ) {
@@ -137,6 +140,8 @@ public struct ShardCommit: Sendable {
         self.firstImage = firstImage
         self.numImages = numImages
         self.seconds = seconds
+        self.host = host
+        self.kernels = kernels
         self.captions = captions
         self.attention = attention
         self.imageMetrics = imageMetrics

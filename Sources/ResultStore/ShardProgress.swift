@@ -7,13 +7,22 @@ public struct ShardRecord: Sendable, Hashable {
     public var numImages: Int
     public var seconds: Double
     public var finishedAt: String
+    /// Where and on which kernels the shard was decoded; nil for shards committed before schema
+    /// version 3.
+    public var host: String?
+    public var kernels: String?
 
-    public init(shard: Int, firstImage: Int, numImages: Int, seconds: Double, finishedAt: String) {
+    public init(
+        shard: Int, firstImage: Int, numImages: Int, seconds: Double, finishedAt: String, host: String? = nil,
+        kernels: String? = nil
+    ) {
         self.shard = shard
         self.firstImage = firstImage
         self.numImages = numImages
         self.seconds = seconds
         self.finishedAt = finishedAt
+        self.host = host
+        self.kernels = kernels
     }
 }
 

@@ -2,13 +2,28 @@ import ArgumentParser
 import Foundation
 import ResultStore
 
-/// Opens a results database for reading, with a message that says what to do when there is none.
+/// Opens a results database for reading, with a message that says what to do when there is none. A
+/// file from an older nightcap is upgraded to this schema first (said on standard error).
 func openResults(_ option: DatabaseOption) throws -> ResultDatabase {
     let path = option.path
     guard FileManager.default.fileExists(atPath: path) else {
         throw CommandFailure("no results database at \(path); run `nightcap run` first, or pass --db with the database it wrote")
     }
-    return try ResultDatabase(path: path, readOnly: true)
+    do {
+        return try ResultDatabase(path: path, readOnly: true)
+    } catch ResultStoreError.olderSchema(_, let found, let known) {
+        // A file from an older nightcap: upgrade it once (the migrations only add tables and
+        // columns; every row stays), then read it as usual.
+        do {
+            try ResultDatabase(path: path).close()
+        } catch {
+            throw CommandFailure(
+                "\(path) has schema version \(found), older than this nightcap's \(known), and cannot be upgraded here (\(error)); "
+                    + "make it writable, or copy it somewhere writable, and run this command on it again")
+        }
+        FileHandle.standardError.write(Data("upgraded \(path) from schema version \(found) to \(known)\n".utf8))
+        return try ResultDatabase(path: path, readOnly: true)
+    }
 }
 
 /// `--db`, shared by every command that reads or writes a results database.

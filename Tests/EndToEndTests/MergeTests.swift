@@ -13,7 +13,10 @@ import Testing
         defer { try? database.close() }
         let run = try #require(try database.run(id: runID))
         var lines = ["run \(run.name) \(run.status) \(run.fingerprint) \(run.imageCount) \(run.shardSize) \(run.shardCount)"]
-        for shard in try database.shards(runID: runID) { lines.append("shard \(shard.shard) \(shard.firstImage) \(shard.numImages)") }
+        // With where and on which kernels each shard was decoded: `merge` copies them from the parts.
+        for shard in try database.shards(runID: runID) {
+            lines.append("shard \(shard.shard) \(shard.firstImage) \(shard.numImages) \(shard.host ?? "-") \(shard.kernels ?? "-")")
+        }
         return lines.joined(separator: "\n")
     }
 
@@ -54,6 +57,19 @@ import Testing
         let expected = try RunFixture.snapshot(database: whole)
         #expect(try RunFixture.snapshot(database: merged) == expected)
         #expect(try Self.layout(database: merged) == Self.layout(database: whole))
+        // Every shard says where and on which kernels it was decoded, and `show` sums them up.
+        let wholeShards = try { () throws -> [ShardRecord] in
+            let database = try ResultDatabase(path: whole, readOnly: true)
+            defer { try? database.close() }
+            return try database.shards(runID: 1)
+        }()
+        #expect(wholeShards.count == 6)
+        #expect(wholeShards.allSatisfy { $0.host == ProcessInfo.processInfo.hostName && $0.kernels?.hasPrefix("OpenBLAS ") == true })
+        let shownMerged = try NightcapProcess.run(["show", "1", "--db", merged])
+        let kernels = try #require(wholeShards.first?.kernels)
+        #expect(
+            shownMerged.standardOutput.contains("decoded on   6 shards: \(ProcessInfo.processInfo.hostName), \(kernels)"),
+            "\(shownMerged.standardOutput)")
         // The merged run keeps the identity of the references its metrics were computed against.
         let digests = try [whole, merged].map { path in
             let database = try ResultDatabase(path: path, readOnly: true)
@@ -115,6 +131,19 @@ import Testing
         #expect(merge.status == 0, "\(merge.standardError)")
         #expect(try RunFixture.snapshot(database: merged) == RunFixture.snapshot(database: whole))
         #expect(try Self.layout(database: merged) == Self.layout(database: whole))
+        // Every shard says where and on which kernels it was decoded, and `show` sums them up.
+        let wholeShards = try { () throws -> [ShardRecord] in
+            let database = try ResultDatabase(path: whole, readOnly: true)
+            defer { try? database.close() }
+            return try database.shards(runID: 1)
+        }()
+        #expect(wholeShards.count == 6)
+        #expect(wholeShards.allSatisfy { $0.host == ProcessInfo.processInfo.hostName && $0.kernels?.hasPrefix("OpenBLAS ") == true })
+        let shownMerged = try NightcapProcess.run(["show", "1", "--db", merged])
+        let kernels = try #require(wholeShards.first?.kernels)
+        #expect(
+            shownMerged.standardOutput.contains("decoded on   6 shards: \(ProcessInfo.processInfo.hostName), \(kernels)"),
+            "\(shownMerged.standardOutput)")
     }
 
     @Test func partsOfAnotherRunAnotherSplitOrNoPartAreRefusedByName() throws {

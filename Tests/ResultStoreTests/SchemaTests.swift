@@ -38,6 +38,42 @@ import Testing
         #expect(try second.run(id: id)?.name == "nightly")
     }
 
+    @Test func aVersion2FileGainsTheShardsOriginsAndKeepsItsRows() throws {
+        let folder = TemporaryDirectory()
+        let path = folder.path("v2.sqlite")
+        // A file as nightcap wrote it at schema version 2, with a run and one shard.
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in
+            for migration in ResultSchema.migrations where migration.version <= 2 { try db.execute(sql: migration.sql) }
+            try db.execute(
+                sql: "INSERT INTO runs (name, fingerprint, config, image_count, shard_size, shard_count) VALUES ('old', 'fp-old', '{}', 4, 4, 1)")
+            try db.execute(sql: "INSERT INTO shards (run_id, shard, first_image, num_images, seconds) VALUES (1, 0, 0, 4, 2.5)")
+        }
+        try queue.close()
+
+        let store = try ResultDatabase(path: path)
+        defer { try? store.close() }
+        #expect(try store.schemaVersion() == ResultSchema.currentVersion)
+        let old = try store.shards(runID: 1)
+        #expect(old.count == 1 && old[0].numImages == 4 && old[0].host == nil && old[0].kernels == nil)
+        #expect(try store.shardOrigins(runID: 1) == [ShardOrigin(host: nil, kernels: nil, shards: 1)])
+
+        // New shards record theirs; the origins group them, the most shards first.
+        let id = try store.createRun(Fixture.newRun())
+        for (shard, host) in ["node-a", "node-b", "node-a"].enumerated() {
+            var commit = Fixture.shard(runID: id, shard: shard, firstImage: shard * 4, numImages: 4)
+            commit.host = host
+            commit.kernels = "OpenBLAS 0.3.21 SkylakeX (library chose Prescott), vector loops avx2"
+            try store.commitShard(commit)
+        }
+        #expect(try store.shards(runID: id).map(\.host) == ["node-a", "node-b", "node-a"])
+        let kernels = "OpenBLAS 0.3.21 SkylakeX (library chose Prescott), vector loops avx2"
+        #expect(
+            try store.shardOrigins(runID: id) == [
+                ShardOrigin(host: "node-a", kernels: kernels, shards: 2), ShardOrigin(host: "node-b", kernels: kernels, shards: 1),
+            ])
+    }
+
     @Test func refusesANewerSchemaVersion() throws {
         let folder = TemporaryDirectory()
         let path = folder.path("results.sqlite")
