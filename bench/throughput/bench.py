@@ -4,7 +4,7 @@
   python3 bench/throughput/bench.py --nightcap .build/release/nightcap --work bench/.work [--quick]
 
 Measures, in one run, on the workload of make_workload.py:
-  1. the sgemm ceiling of this machine's OpenBLAS at the decoder's shapes (sgemm_ceiling, 1 and 2 threads);
+  1. the sgemm ceiling of this machine's OpenBLAS at the decoder's shapes (bench/sgemm_mix.c, 1 and 2 threads);
   2. `nightcap run` end to end (HDF5 read, decode, SQLite write of captions and full attention,
      metrics), greedy and beam 3, on 2 and on 1 thread(s), 1,000 and 300 images, under /usr/bin/time -v,
      with the time before the first shard is committed (start-up) and after the last (the tail);
@@ -47,7 +47,7 @@ def multiply_adds(beam):
 
 
 def product_mix(beam):
-    """Multiply-adds of one image per sgemm shape of sgemm_ceiling (the products only)."""
+    """Multiply-adds of one image per sgemm shape of CEILING_SHAPES (the products only)."""
     prefix = "beam3" if beam == 3 else "greedy"
     steps = 1 + (MAX_LENGTH - 1) * beam
     return {"image_proj": R * D * A, f"{prefix}_hidden_fused": steps * H * (A + 4 * H + D),
@@ -69,14 +69,26 @@ def load_average():
         return " ".join(f.read().split()[:3])
 
 
+# The shapes of bench/sgemm_mix.c runs for the ceiling: rows, then (name, N, K) per product. One
+# decode batch of 256 images (3 x 256 rows per step with beam 3, 256 greedy) and the image
+# projection, whose rows are the regions of 256 images.
+CEILING_SHAPES = [
+    (3 * 256, [("beam3_hidden_fused", A + 4 * H + D, H), ("beam3_context_gates", 4 * H, D), ("beam3_fc", V, H)]),
+    (256, [("greedy_hidden_fused", A + 4 * H + D, H), ("greedy_context_gates", 4 * H, D), ("greedy_fc", V, H)]),
+    (256 * R, [("image_proj", A, D)]),
+]
+
+
 def ceiling(binary, threads, seconds):
-    out = subprocess.run([binary, str(threads), str(seconds)], check=True, capture_output=True, text=True).stdout
-    rows = {}
-    for line in out.split("\n"):
-        parts = line.split()
-        if len(parts) == 6:
-            rows[parts[0]] = {"wall": float(parts[4]), "per_cpu": float(parts[5])}
-    return rows
+    """Each product's best rate, wall clock and per CPU-second (bench/sgemm_mix.c)."""
+    rates = {}
+    for rows, shapes in CEILING_SHAPES:
+        arguments = [binary, str(threads), str(rows), str(seconds)] + [f"{n}:{k}" for _, n, k in shapes]
+        out = subprocess.run(arguments, check=True, capture_output=True, text=True).stdout
+        lines = [line.split() for line in out.splitlines() if line.startswith("shape ")]
+        for (name, _, _), parts in zip(shapes, lines, strict=True):
+            rates[name] = {"wall": float(parts[5]), "per_cpu": float(parts[7])}
+    return rates
 
 
 def time_v(command, env=None):
@@ -169,7 +181,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--nightcap", required=True)
     p.add_argument("--work", required=True)
-    p.add_argument("--ceiling", required=True, help="the sgemm_ceiling binary")
+    p.add_argument("--ceiling", required=True, help="the bench/sgemm_mix.c binary")
     p.add_argument("--quick", action="store_true", help="skip the 4,000-image run and the 1-thread PyTorch runs")
     a = p.parse_args()
     work = os.path.abspath(a.work)
@@ -235,7 +247,6 @@ def main():
 
 
 def render(r):
-    c1, c2 = r["ceiling"]["1"]["mean"]["wall"], r["ceiling"]["2"]["mean"]["wall"]
     mc = r["mix_ceiling"]
     lines = [
         f"Load average {r['load_at_start']} at the start, {r['load_at_end']} at the end ({r['cores']} cores); "
