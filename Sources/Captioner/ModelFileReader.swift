@@ -75,7 +75,7 @@ struct ModelFileReader {
             ModelFileError(kind, file: path, object: object, message: message)
         }
         func hdf5(_ error: HDF5Error) -> ModelFileError {
-            ModelFileError(.unreadable, file: path, object: error.object, message: error.description)
+            ModelFileError(.unreadable, file: path, object: error.object, message: error.detail)
         }
         do {
             let root = try file.root

@@ -38,13 +38,16 @@ public struct HDF5Error: Error, CustomStringConvertible, Sendable, Equatable {
         self.stack = stack
     }
 
-    public var description: String {
-        var text = file
-        if let object { text += ", dataset \(object)" }
-        text += ": \(message)"
+    public var description: String { "\(file)\(object == nil ? ": " : ", ")\(detail)" }
+
+    /// The description without the file's name, for an error that names the file itself (a model
+    /// file's error): "dataset /x: message (call failed: ...)", or the message alone without an object.
+    public var detail: String {
+        var text = object.map { "dataset \($0): " } ?? ""
+        text += message
         if let call {
-            let detail = stack.isEmpty ? "" : ": " + stack.joined(separator: "; ")
-            text += " (\(call) failed\(detail))"
+            let stackDetail = stack.isEmpty ? "" : ": " + stack.joined(separator: "; ")
+            text += " (\(call) failed\(stackDetail))"
         }
         return text
     }

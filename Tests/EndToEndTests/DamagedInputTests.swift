@@ -37,6 +37,11 @@ import Testing
             outcome.standardError.contains(
                 "dataset /embedding.weight: its shape (30, \(UInt64(1) << 61)) exceeds its maximum shape (30, 8) in dimension 1: the file is damaged; write or copy it again"),
             "\(outcome.standardError)")
+        // The file is named once, by the model file's error, not again by the HDF5 error inside it.
+        #expect(
+            outcome.standardError.contains("model file \(fixture.model): dataset /embedding.weight: its shape"),
+            "\(outcome.standardError)")
+        #expect(outcome.standardError.components(separatedBy: fixture.model).count == 2, "\(outcome.standardError)")
     }
 }
 
