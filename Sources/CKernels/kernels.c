@@ -1,3 +1,5 @@
-// CKernels is header-only: its functions are `static inline` and compiled into `Captioner` by the
-// Clang importer (include/kernels.h says why). SwiftPM needs one source file to build the target.
-#include "kernels.h"
+// The vector kernels are `static inline` in the headers and compiled into their Swift callers by
+// the Clang importer (include/kernels.h says why); this file compiles them once more on their own,
+// so that a header that stops compiling fails here, with C's messages. sha256_blocks.c is the
+// target's one function with a body of its own.
+#include "CKernels.h"
