@@ -51,11 +51,21 @@ public final class HDF5File {
     }
 
     /// Creates a file, replacing any file at `path`. Used by tests and tools that write fixtures.
+    /// `userBlock` bytes (0, or a power of 2 of at least 512) are reserved before the HDF5 data, as
+    /// MATLAB's v7.3 files and `h5py.File(..., userblock_size=N)` have them.
     ///
-    /// The corresponding C function is `H5Fcreate`.
-    public static func create(_ path: String) throws -> HDF5File {
+    /// The corresponding C functions are `H5Fcreate` and `H5Pset_userblock`.
+    public static func create(_ path: String, userBlock: Int = 0) throws -> HDF5File {
+        let creation = try HDF5Library.open("H5Pcreate", file: path, message: "cannot create the file", closer: H5Pclose) {
+            H5Pcreate(nc_H5P_FILE_CREATE())
+        }
+        if userBlock > 0 {
+            try HDF5Library.call("H5Pset_userblock", file: path, message: "cannot reserve a user block of \(userBlock) bytes") {
+                H5Pset_userblock(creation.id, hsize_t(userBlock))
+            }
+        }
         let handle = try HDF5Library.open("H5Fcreate", file: path, message: "cannot create the file", closer: H5Fclose) {
-            H5Fcreate(path, nc_H5F_ACC_TRUNC(), nc_H5P_DEFAULT(), nc_H5P_DEFAULT())
+            H5Fcreate(path, nc_H5F_ACC_TRUNC(), creation.id, nc_H5P_DEFAULT())
         }
         return HDF5File(path: path, handle: handle)
     }

@@ -16,8 +16,10 @@ import Foundation
 /// file, and every element's heap object to exist with exactly the element's length. A file HDF5
 /// wrote passes; a damaged one is one clear error naming the file and the dataset or attribute.
 ///
-/// Files with other than 8-byte addresses and lengths or with a user block (neither is written by
-/// h5py or HDF5's defaults) are read by HDF5 unchecked, as before.
+/// A file's addresses count from its superblock, which follows the user block when there is one
+/// (MATLAB's v7.3 files, `h5py.File(..., userblock_size=N)`): the collections are read that far
+/// into the file. Files with other than 8-byte addresses and lengths (neither h5py nor HDF5's
+/// defaults write them) are read by HDF5 unchecked, as before.
 enum HDF5GlobalHeapCheck {
     /// A collection's objects: index -> size in bytes.
     typealias Collection = [UInt16: UInt64]
@@ -33,7 +35,7 @@ enum HDF5GlobalHeapCheck {
     ) throws {
         guard count > 0, conversionRegistered else { return }
         let (addressSize, lengthSize, userBlock) = try fileSizes(fileID: fileID, file: file, object: object)
-        guard addressSize == 8, lengthSize == 8, userBlock == 0 else { return }
+        guard addressSize == 8, lengthSize == 8, userBlock < UInt64(fileSize) else { return }
         guard let rawType = HDF5Library.query({ nc_raw_vlen_type() }) else { return }
         defer { H5Tclose(rawType) }
         let elementSize = Int(NC_RAW_VLEN_SIZE)
@@ -63,7 +65,8 @@ enum HDF5GlobalHeapCheck {
             // No heap object: HDF5 reads none. (It follows any other heap id, whatever the length.)
             if address == 0 { continue }
             if collections[address] == nil {
-                collections[address] = try collection(descriptor, at: address, fileSize: fileSize, damaged: damaged)
+                collections[address] = try collection(
+                    descriptor, at: address, base: userBlock, fileSize: fileSize, damaged: damaged)
             }
             guard objectIndex <= UInt16.max, let size = collections[address]![UInt16(objectIndex)] else {
                 throw damaged("string \(index) points to heap object \(objectIndex), which does not exist")
@@ -86,10 +89,15 @@ enum HDF5GlobalHeapCheck {
         return (addressSize, lengthSize, UInt64(userBlock))
     }
 
-    /// A global heap collection, walked as `H5HG__cache_heap_deserialize` walks it.
+    /// A global heap collection, walked as `H5HG__cache_heap_deserialize` walks it; `relative` counts
+    /// from `base`, the superblock's byte in the file (the user block's size).
     private static func collection(
-        _ descriptor: Int32, at address: UInt64, fileSize: Int, damaged: (String) -> HDF5Error
+        _ descriptor: Int32, at relative: UInt64, base: UInt64, fileSize: Int, damaged: (String) -> HDF5Error
     ) throws -> Collection {
+        guard relative <= UInt64(fileSize) - base else {
+            throw damaged("a string points to byte \(relative) of the file's data, past its end")
+        }
+        let address = base + relative
         let header = try read(descriptor, at: address, count: 16, fileSize: fileSize, damaged: damaged)
         guard header.prefix(4).elementsEqual("GCOL".utf8), header[4] == 1 else {
             throw damaged("no global heap collection at byte \(address)")

@@ -13,10 +13,10 @@ import Testing
 
     /// A file with `names` (strings, shape (5,)) and `grid` (the same strings twice, shape (2, 5)),
     /// and the byte offset of the global heap collection holding them.
-    func file(_ name: String) throws -> (path: String, bytes: [UInt8], heap: Int) {
+    func file(_ name: String, userBlock: Int = 0) throws -> (path: String, bytes: [UInt8], heap: Int) {
         let path = folder.path(name)
         do {
-            let file = try HDF5File.create(path)
+            let file = try HDF5File.create(path, userBlock: userBlock)
             try file.root.writeStrings("names", Self.strings)
             try file.root.writeStrings("grid", Self.strings + Self.strings, shape: [2, 5])
         }
@@ -51,6 +51,19 @@ import Testing
         let header = try objectHeader(of: "a cat", in: bytes, heap: heap)
         // Object size 5 -> 8 (the same 8-byte slot, so the collection still walks): HDF5 would copy
         // 8 bytes into the 6 it allocates for a 5-byte string.
+        bytes[header + 8] = 8
+        try write(bytes, path)
+        let error = try readError(path)
+        #expect(error?.description == "\(path), dataset /names: its variable-length strings are damaged (string 0 is 5 bytes long but its heap object holds 8); write or copy the file again")
+    }
+
+    @Test func aFileWithAUserBlockIsCheckedToo() throws {
+        // Addresses count from the superblock, 512 bytes into the file here (MATLAB v7.3 files have
+        // such a user block): the intact file reads, and the damage is found at the right place.
+        var (path, bytes, heap) = try file("userblock.h5", userBlock: 512)
+        #expect(bytes.count > 512 && bytes[512..<520].elementsEqual([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]))
+        #expect(try HDF5File.open(path).root.dataset("names").readStrings() == Self.strings)
+        let header = try objectHeader(of: "a cat", in: bytes, heap: heap)
         bytes[header + 8] = 8
         try write(bytes, path)
         let error = try readError(path)
