@@ -137,6 +137,8 @@ public final class ResultDatabase: Sendable {
             switch error.resultCode {
             case .SQLITE_NOTADB:
                 throw ResultStoreError.notSQLite(path: path)
+            case .SQLITE_CORRUPT:
+                throw ResultStoreError.damaged(path: path, detail: error.message ?? "database disk image is malformed")
             case .SQLITE_CANTOPEN:
                 throw ResultStoreError.cannotOpen(path: path, reason: error.message ?? "unable to open database file")
             default:

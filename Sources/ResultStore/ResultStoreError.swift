@@ -8,6 +8,8 @@ public enum ResultStoreError: Error, Equatable, CustomStringConvertible {
     case notNightcapDatabase(path: String, tables: [String])
     /// The file is not an SQLite database at all.
     case notSQLite(path: String)
+    /// The file is an SQLite database whose pages or schema are damaged (SQLite's `SQLITE_CORRUPT`).
+    case damaged(path: String, detail: String)
     /// The file could not be opened or created.
     case cannotOpen(path: String, reason: String)
     /// No run has this id or name.
@@ -31,6 +33,9 @@ public enum ResultStoreError: Error, Equatable, CustomStringConvertible {
                 : "it has tables " + tables.prefix(5).joined(separator: ", ") + (tables.count > 5 ? ", ..." : "")
             return "\(path) is an SQLite database but not a nightcap results file (\(contents)): "
                 + "choose another results path"
+        case let .damaged(path, detail):
+            return "\(path) is damaged (SQLite: \(detail)): restore it from a copy, or run into a new --db; "
+                + "`sqlite3 \(path) .recover` may save what is left"
         case let .notSQLite(path):
             return "\(path) is not an SQLite database: choose another results path, or move that file away"
         case let .cannotOpen(path, reason):

@@ -124,6 +124,32 @@ import Testing
         #expect(try String(contentsOfFile: path, encoding: .utf8) == "these are my notes, not a database\n")
     }
 
+    @Test func aDamagedFileIsNamedWithWhatToDo() throws {
+        let folder = TemporaryDirectory()
+        let path = folder.path("results.sqlite")
+        let store = try ResultDatabase(path: path)
+        let id = try store.createRun(Fixture.newRun())
+        for shard in 0..<4 { try store.commitShard(Fixture.shard(runID: id, shard: shard, firstImage: shard * 4, numImages: 4)) }
+        try store.close()  // checkpoints the WAL into the file
+        // Half of the file, as a copy cut off in the middle leaves it.
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        #expect(bytes.count > 8192)
+        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: path))
+
+        let error = #expect(throws: ResultStoreError.self) {
+            let damaged = try ResultDatabase(path: path, readOnly: true)
+            defer { try? damaged.close() }
+            _ = try damaged.captions(runID: id)
+        }
+        guard case .damaged(let reported, _) = error else {
+            Issue.record("expected damaged, got \(String(describing: error))")
+            return
+        }
+        #expect(reported == path)
+        #expect(error?.description.hasPrefix("\(path) is damaged (SQLite: ") == true, "\(String(describing: error))")
+        #expect(error?.description.hasSuffix("restore it from a copy, or run into a new --db; `sqlite3 \(path) .recover` may save what is left") == true)
+    }
+
     @Test func reportsAFolderThatDoesNotExist() throws {
         let path = "/nonexistent-nightcap-folder/results.sqlite"
         let error = #expect(throws: ResultStoreError.self) { try ResultDatabase(path: path) }
