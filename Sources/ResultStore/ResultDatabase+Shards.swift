@@ -189,6 +189,13 @@ public struct ShardOrigin: Sendable, Hashable {
         self.kernels = kernels
         self.shards = shards
     }
+
+    /// "10 shards: node-a, OpenBLAS 0.3.21 SkylakeX ...", as `show` and the report print it.
+    public var summary: String {
+        let count = "\(shards) shard\(shards == 1 ? "" : "s")"
+        if host == nil && kernels == nil { return "\(count): not recorded (committed before schema version 3)" }
+        return "\(count): \(host ?? "?"), \(kernels ?? "?")"
+    }
 }
 
 extension ResultDatabase {

@@ -75,6 +75,7 @@ struct HTMLPage {
         row("features") { $0.run.featuresPath ?? "-" }
         row("references") { $0.run.referencesPath ?? "-" }
         row("nightcap") { $0.run.nightcapVersion ?? "-" }
+        row("decoded on") { $0.origins.isEmpty ? "-" : $0.origins.map(\.summary).joined(separator: "; ") }
         raw("<tr><th>configuration</th>")
         for side in sides {
             raw("<td><details><summary>JSON</summary><pre>\(escape(Self.prettyJSON(side.run.configJSON)))</pre></details></td>")

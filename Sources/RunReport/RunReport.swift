@@ -144,6 +144,8 @@ struct RunSide {
     var progress: ShardProgress
     var grounding: GroundingSummary?
     var failures: [FailedImage]
+    /// Where and on which kernels its shards were decoded (the last float bits depend on them).
+    var origins: [ShardOrigin]
     /// Reference captions by image id, read from the run's references file; empty when the file is
     /// gone or unreadable (`referencesNote` says why).
     var references: [String: [String]]
@@ -159,6 +161,7 @@ struct RunSide {
         progress = try database.shardProgress(runID: run.runID)
         grounding = try database.grounding(runID: run.runID)
         failures = try database.failures(runID: run.runID)
+        origins = try database.shardOrigins(runID: run.runID)
         references = [:]
         if let path = run.referencesPath {
             let config = (try? JSONSerialization.jsonObject(with: Data(run.configJSON.utf8))) as? [String: Any]

@@ -31,14 +31,7 @@ extension Nightcap {
                 "decode time  \(String(format: "%.1f", progress.secondsSpent)) s summed over shards"
                     + (progress.secondsSpent > 0 ? String(format: ", %.1f images/s per thread", Double(progress.imagesDone) / progress.secondsSpent) : ""),
             ]
-            for origin in try results.shardOrigins(runID: record.runID) {
-                let shards = "\(origin.shards) shard\(origin.shards == 1 ? "" : "s")"
-                if origin.host == nil && origin.kernels == nil {
-                    lines.append("decoded on   \(shards): not recorded (committed before schema version 3)")
-                } else {
-                    lines.append("decoded on   \(shards): \(origin.host ?? "?"), \(origin.kernels ?? "?")")
-                }
-            }
+            for origin in try results.shardOrigins(runID: record.runID) { lines.append("decoded on   \(origin.summary)") }
             if let seconds = record.finalizeSeconds { lines.append("finalize     \(String(format: "%.2f", seconds)) s") }
             if let part = try results.part(runID: record.runID) {
                 lines.insert(

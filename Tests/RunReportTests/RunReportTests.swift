@@ -48,6 +48,11 @@ final class ReportFixture {
                 shardSize: 64, shardCount: 1, featuresPath: "/data/f.h5", modelPath: "/data/\(name).h5",
                 referencesPath: references, ownerPID: 1, ownerHost: "test"))
         var commit = ShardCommit(runID: runID, shard: 0, firstImage: 0, numImages: Self.images + 1, seconds: 1)
+        // Run B's shard as an older nightcap committed it, without its host and kernels.
+        if variant == 0 {
+            commit.host = "node-7"
+            commit.kernels = "OpenBLAS 0.3.21 SkylakeX (library chose Prescott), vector loops avx2"
+        }
         var ciders: [ImageMetricRecord] = []
         for index in 0..<Self.images {
             let id = Self.imageID(index)
@@ -148,6 +153,10 @@ final class ReportFixture {
         #expect(html.contains("Most improved by CIDEr (3 of 3 better in B)"))
         #expect(Self.cards(html) == ["504", "520", "503", "507", "511"])
         #expect(html.contains("A: tuesday") && html.contains("B: wednesday"))
+        // Where and on which kernels each run's shards were decoded, side by side.
+        #expect(html.contains(
+            "<tr><th>decoded on</th><td>1 shard: node-7, OpenBLAS 0.3.21 SkylakeX (library chose Prescott), vector loops avx2</td>"
+                + "<td>1 shard: not recorded (committed before schema version 3)</td></tr>"), "\(html)")
         #expect(html.contains("a red cube near a ball") || html.contains(">near</button>"))
         #expect(html.contains("95% interval"))
         #expect(html.contains("paired bootstrap intervals over the 30 images"))
