@@ -20,6 +20,23 @@ import Testing
         return lines.joined(separator: "\n")
     }
 
+    /// Every shard of the 6-shard run `whole` says it was decoded on this machine and its kernels,
+    /// and `show` of the `merged` run sums them up the same.
+    static func expectDecodedHere(whole: String, merged: String) throws {
+        let wholeShards = try { () throws -> [ShardRecord] in
+            let database = try ResultDatabase(path: whole, readOnly: true)
+            defer { try? database.close() }
+            return try database.shards(runID: 1)
+        }()
+        #expect(wholeShards.count == 6)
+        #expect(wholeShards.allSatisfy { $0.host == ProcessInfo.processInfo.hostName && $0.kernels?.hasPrefix("OpenBLAS ") == true })
+        let shownMerged = try NightcapProcess.run(["show", "1", "--db", merged])
+        let kernels = try #require(wholeShards.first?.kernels)
+        #expect(
+            shownMerged.standardOutput.contains("decoded on   6 shards: \(ProcessInfo.processInfo.hostName), \(kernels)"),
+            "\(shownMerged.standardOutput)")
+    }
+
     func part(_ fixture: RunFixture, _ spec: String, quiet: Bool = true, environment: [String: String] = [:]) throws -> NightcapProcess.Outcome {
         let index = spec.split(separator: "/")[0], count = spec.split(separator: "/")[1]
         let arguments = fixture.runArguments(database: fixture.path("part-\(index)-of-\(count).sqlite"), extra: ["--part", spec, "--threads", "2"])
@@ -57,19 +74,7 @@ import Testing
         let expected = try RunFixture.snapshot(database: whole)
         #expect(try RunFixture.snapshot(database: merged) == expected)
         #expect(try Self.layout(database: merged) == Self.layout(database: whole))
-        // Every shard says where and on which kernels it was decoded, and `show` sums them up.
-        let wholeShards = try { () throws -> [ShardRecord] in
-            let database = try ResultDatabase(path: whole, readOnly: true)
-            defer { try? database.close() }
-            return try database.shards(runID: 1)
-        }()
-        #expect(wholeShards.count == 6)
-        #expect(wholeShards.allSatisfy { $0.host == ProcessInfo.processInfo.hostName && $0.kernels?.hasPrefix("OpenBLAS ") == true })
-        let shownMerged = try NightcapProcess.run(["show", "1", "--db", merged])
-        let kernels = try #require(wholeShards.first?.kernels)
-        #expect(
-            shownMerged.standardOutput.contains("decoded on   6 shards: \(ProcessInfo.processInfo.hostName), \(kernels)"),
-            "\(shownMerged.standardOutput)")
+        try Self.expectDecodedHere(whole: whole, merged: merged)
         // The merged run keeps the identity of the references its metrics were computed against.
         let digests = try [whole, merged].map { path in
             let database = try ResultDatabase(path: path, readOnly: true)
@@ -131,19 +136,7 @@ import Testing
         #expect(merge.status == 0, "\(merge.standardError)")
         #expect(try RunFixture.snapshot(database: merged) == RunFixture.snapshot(database: whole))
         #expect(try Self.layout(database: merged) == Self.layout(database: whole))
-        // Every shard says where and on which kernels it was decoded, and `show` sums them up.
-        let wholeShards = try { () throws -> [ShardRecord] in
-            let database = try ResultDatabase(path: whole, readOnly: true)
-            defer { try? database.close() }
-            return try database.shards(runID: 1)
-        }()
-        #expect(wholeShards.count == 6)
-        #expect(wholeShards.allSatisfy { $0.host == ProcessInfo.processInfo.hostName && $0.kernels?.hasPrefix("OpenBLAS ") == true })
-        let shownMerged = try NightcapProcess.run(["show", "1", "--db", merged])
-        let kernels = try #require(wholeShards.first?.kernels)
-        #expect(
-            shownMerged.standardOutput.contains("decoded on   6 shards: \(ProcessInfo.processInfo.hostName), \(kernels)"),
-            "\(shownMerged.standardOutput)")
+        try Self.expectDecodedHere(whole: whole, merged: merged)
     }
 
     @Test func partsOfAnotherRunAnotherSplitOrNoPartAreRefusedByName() throws {
