@@ -20,15 +20,6 @@ import Testing
         try file.root.writeFloats(name, values, shape: shape)
     }
 
-    func message(_ body: () throws -> Void) -> String {
-        do {
-            try body()
-            return "no error"
-        } catch {
-            return "\(error)"
-        }
-    }
-
     @Test(arguments: ["packed", "ragged"])
     func shardsCarryTheirImagesPooledRows(layout: String) throws {
         let path = folder.path("\(layout).h5")
@@ -46,7 +37,7 @@ import Testing
     @Test func missingDatasetIsNamed() throws {
         let path = folder.path("packed.h5")
         try images.writePacked(to: path)
-        let text = message { _ = try RegionFeatureFile(path: path, names: FeatureDatasetNames(pooled: "fc_feats")) }
+        let text = errorText { _ = try RegionFeatureFile(path: path, names: FeatureDatasetNames(pooled: "fc_feats")) }
         #expect(text.hasPrefix("\(path), dataset /fc_feats: no such dataset (configured as the pooled features)"))
         #expect(text.contains("Fix `pooled` in [features]"))
     }
@@ -56,7 +47,7 @@ import Testing
         let path = folder.path("shape.h5")
         try images.writePacked(to: path)
         try addDataset("fc", to: path, values: [Float](repeating: 1, count: shape.reduce(1, *)), shape: shape)
-        let text = message { _ = try RegionFeatureFile(path: path, names: FeatureDatasetNames(pooled: "fc")) }
+        let text = errorText { _ = try RegionFeatureFile(path: path, names: FeatureDatasetNames(pooled: "fc")) }
         #expect(text.hasPrefix("\(path), dataset /fc: has shape \(shape), expected [5, 6]: one pooled vector per image (5 images) as long as a region (6 features, the model's att_feat_size)"))
         #expect(text.contains("name the right dataset in `pooled` of [features] (or --pooled-dataset), or drop it to pool the regions"))
     }
@@ -68,14 +59,14 @@ import Testing
             let file = try HDF5File.open(path, mode: .readWrite)
             try file.root.writeIntegers("fc", [Int64](repeating: 1, count: 30), shape: [5, 6])
         }
-        let text = message { _ = try RegionFeatureFile(path: path, names: FeatureDatasetNames(pooled: "fc")) }
+        let text = errorText { _ = try RegionFeatureFile(path: path, names: FeatureDatasetNames(pooled: "fc")) }
         #expect(text == "\(path), dataset /fc: holds int64, but pooled features must be float16, float32 or float64")
     }
 
     @Test func perImageFilesHaveNoRowOrder() throws {
         let path = folder.path("per-image.h5")
         try images.writePerImage(to: path)
-        let text = message { _ = try RegionFeatureFile(path: path, names: FeatureDatasetNames(pooled: "fc")) }
+        let text = errorText { _ = try RegionFeatureFile(path: path, names: FeatureDatasetNames(pooled: "fc")) }
         #expect(text.hasPrefix("\(path), dataset /fc: a pooled dataset [images, D] gives one row per image in the file's image order, which a per-image file does not have"))
         #expect(text.contains("remove `pooled` from [features] (or --pooled-dataset)"))
     }
