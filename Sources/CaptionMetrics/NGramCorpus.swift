@@ -23,13 +23,34 @@ struct NGramCorpus: Sendable {
     /// 2 million n-grams of val2014 in cache far better than a hash table.
     /// Counting runs over at most `parallelism` threads; the result does not depend on it.
     init(sentences: [[Int32]], parallelism: Int) {
+        let (flat, offsets, vocabularySize) = Self.flatten(sentences)
+        let (ids, distinctCount) = Self.internNGrams(flat: flat, offsets: offsets, vocabularySize: vocabularySize)
+        distinct = distinctCount
+        let chunks = Self.countChunks(ids: ids, offsets: offsets, distinct: distinctCount, parallelism: parallelism)
+        let total = flat.count
+        grams.reserveCapacity(total * 4)
+        counts.reserveCapacity(total * 4)
+        orders.reserveCapacity(total * 4)
+        starts.reserveCapacity(sentences.count + 1)
+        for chunk in chunks {
+            let base = grams.count
+            grams += chunk.grams
+            counts += chunk.counts
+            orders += chunk.orders
+            starts += chunk.ends.map { $0 + base }
+        }
+        lengths = (0..<sentences.count).map { offsets[$0 + 1] - offsets[$0] }
+    }
+
+    /// All words in one array, each sentence's offset into it (plus the end), and the vocabulary
+    /// size (the largest word id + 1).
+    private static func flatten(_ sentences: [[Int32]]) -> (flat: [Int32], offsets: [Int], vocabularySize: Int) {
         var vocabularySize = 0
         var total = 0
         for words in sentences {
             total += words.count
             for w in words where Int(w) >= vocabularySize { vocabularySize = Int(w) + 1 }
         }
-        // Flat words and each sentence's offset into them.
         var flat = [Int32]()
         flat.reserveCapacity(total)
         var offsets = [Int]()
@@ -39,17 +60,23 @@ struct NGramCorpus: Sendable {
             flat.append(contentsOf: words)
         }
         offsets.append(flat.count)
+        return (flat, offsets, vocabularySize)
+    }
 
-        // ids[k - 1][p]: id of the k-gram starting at flat position p (when it fits in its sentence).
+    /// `ids[k - 1][p]`: the id of the k-gram starting at flat position `p` (when it fits in its
+    /// sentence), and the number of distinct n-grams. Unigram ids are the word ids.
+    private static func internNGrams(flat: [Int32], offsets: [Int], vocabularySize: Int) -> (ids: [[Int32]], distinct: Int) {
         var ids: [[Int32]] = [flat]
         var nextID = Int32(vocabularySize)
         var stamp = [Int32](repeating: -1, count: vocabularySize)
         var stampID = [Int32](repeating: 0, count: vocabularySize)
+        let sentenceCount = offsets.count - 1
         for k in 2...4 {
             let prefixes = ids[k - 2]
+            // Counting sort of the k-gram positions by the id of their first k - 1 words.
             var bucketStart = [Int32](repeating: 0, count: Int(nextID) + 1)
             var occurrences = 0
-            for s in 0..<sentences.count where offsets[s + 1] - offsets[s] >= k {
+            for s in 0..<sentenceCount where offsets[s + 1] - offsets[s] >= k {
                 for p in offsets[s]...(offsets[s + 1] - k) {
                     bucketStart[Int(prefixes[p]) + 1] += 1
                     occurrences += 1
@@ -58,13 +85,14 @@ struct NGramCorpus: Sendable {
             for g in 1..<bucketStart.count { bucketStart[g] += bucketStart[g - 1] }
             var grouped = [Int32](repeating: 0, count: occurrences)
             var fill = bucketStart
-            for s in 0..<sentences.count where offsets[s + 1] - offsets[s] >= k {
+            for s in 0..<sentenceCount where offsets[s + 1] - offsets[s] >= k {
                 for p in offsets[s]...(offsets[s + 1] - k) {
                     let g = Int(prefixes[p])
                     grouped[Int(fill[g])] = Int32(p)
                     fill[g] += 1
                 }
             }
+            // Inside a group, the last word picks the id through a per-word stamp.
             var current = [Int32](repeating: -1, count: flat.count)
             var index = 0
             for g in 0..<(bucketStart.count - 1) {
@@ -83,17 +111,21 @@ struct NGramCorpus: Sendable {
             }
             ids.append(current)
         }
-        distinct = Int(nextID)
+        return (ids, Int(nextID))
+    }
 
-        // Per-sentence counts in Python's insertion order, chunks of sentences in parallel.
-        struct Chunk: Sendable {
-            var grams: [Int32] = []
-            var counts: [Int32] = []
-            var orders: [UInt8] = []
-            var ends: [Int] = []
-        }
-        let gramIDs = ids, starts0 = offsets, distinctCount = distinct
-        let chunks = ParallelWork.chunks(sentences.count, width: parallelism) { range -> [Chunk] in
+    /// One chunk of sentences' entries, counted by one thread.
+    private struct Chunk: Sendable {
+        var grams: [Int32] = []
+        var counts: [Int32] = []
+        var orders: [UInt8] = []
+        var ends: [Int] = []
+    }
+
+    /// Per-sentence counts in Python's insertion order, chunks of sentences in parallel.
+    private static func countChunks(ids gramIDs: [[Int32]], offsets starts0: [Int], distinct distinctCount: Int, parallelism: Int) -> [Chunk] {
+        let sentenceCount = starts0.count - 1
+        return ParallelWork.chunks(sentenceCount, width: parallelism) { range -> [Chunk] in
             var chunk = Chunk()
             var seenIn = [Int32](repeating: -1, count: distinctCount)
             var localIndex = [Int32](repeating: 0, count: distinctCount)
@@ -123,18 +155,6 @@ struct NGramCorpus: Sendable {
             }
             return [chunk]
         }
-        grams.reserveCapacity(total * 4)
-        counts.reserveCapacity(total * 4)
-        orders.reserveCapacity(total * 4)
-        starts.reserveCapacity(sentences.count + 1)
-        for chunk in chunks {
-            let base = grams.count
-            grams += chunk.grams
-            counts += chunk.counts
-            orders += chunk.orders
-            starts += chunk.ends.map { $0 + base }
-        }
-        lengths = (0..<sentences.count).map { offsets[$0 + 1] - offsets[$0] }
     }
 
     @inline(__always) func range(_ sentence: Int) -> Range<Int> { starts[sentence]..<starts[sentence + 1] }

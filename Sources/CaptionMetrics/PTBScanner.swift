@@ -200,21 +200,27 @@ struct PTBScanner {
         return scanSymbol(at: i)
     }
 
-    mutating func scanWord(at i: Int) -> Int {
-        // Contraction splits are decided first: they win whenever the word plus the clitic is longest.
-        let letters = letterRun(i)
-        let alnum = alnumRun(i)
+    /// The longest token found so far at one position: its length in the text, the length of the
+    /// token emitted (shorter when the match is a lookahead), and the token's text when it differs.
+    struct LongestMatch {
         var best = 0
-        var bestToken = 0  // token length when best is a lookahead match
+        var bestToken = 0
         var bestText: String? = nil
 
-        func consider(_ length: Int, token: Int? = nil, text: String? = nil) {
+        mutating func consider(_ length: Int, token: Int? = nil, text: String? = nil) {
             if length > best {
                 best = length
                 bestToken = token ?? length
                 bestText = text
             }
         }
+    }
+
+    mutating func scanWord(at i: Int) -> Int {
+        // Contraction splits are decided first: they win whenever the word plus the clitic is longest.
+        let letters = letterRun(i)
+        let alnum = alnumRun(i)
+        var match = LongestMatch()
 
         // FRAC: "25 1/2" is one token whose space becomes a no-break space, as in CoreNLP.
         if let fraction = fractionLength(i) {
@@ -224,17 +230,16 @@ struct PTBScanner {
             return i + fraction
         }
 
-        let thing = thingLength(i)
-        consider(thing)
-        consider(dottedWordLength(i))
-        consider(numberLength(i))
-        consider(upperJoinedLength(i))
+        match.consider(thingLength(i))
+        match.consider(dottedWordLength(i))
+        match.consider(numberLength(i))
+        match.consider(upperJoinedLength(i))
         let abbreviation = abbreviationLength(i)
-        consider(abbreviation)
-        if abbreviation == 2, best == 2, startsSentence(after: i + 2) {
+        match.consider(abbreviation)
+        if abbreviation == 2, match.best == 2, startsSentence(after: i + 2) {
             // "S. The": the lexer reads the period as a sentence end and returns the letter alone.
-            best = 1
-            bestToken = 1
+            match.best = 1
+            match.bestToken = 1
         }
 
         // n't after a split ("do" + "n't").
@@ -246,35 +251,11 @@ struct PTBScanner {
         }
 
         if alnum > 0 && apostropheAt(i + alnum) {
-            let a = i + alnum
-            // {WORD}/{REDAUX}: word followed by 's 'm 'd 're 've 'll.
-            if let r = reducedAuxiliaryLength(at: a) { consider(alnum + r, token: alnum) }
-            // {SWORD}/{SREDAUX}: word ending in n followed by 't ("do" + "n't").
-            if alnum >= 2, let n = at(a - 1), n == "n" || n == "N", let t = at(a + 1), t == "t" || t == "T",
-                letters >= alnum
-            {
-                consider(alnum + 2, token: alnum - 1)
-            }
-            // APOWORD: vowel ' vowel-or-capital letters ("ma'am", "graffiti'ed", "ho'ohu").
-            if letters == alnum, letters >= 2, let v = at(a - 1), "aeiouyAEIOUY".unicodeScalars.contains(v),
-                let w = at(a + 1), "aeiou".unicodeScalars.contains(w) || w.isASCIIUpper
-            {
-                consider(alnum + 1 + letterRun(a + 1))
-            }
-            // Fixed apostrophe words.
-            let lower = text(i, a)
-            if ["dunkin", "somethin", "ol"].contains(lower) { consider(alnum + 1) }
-            if letters == alnum, letterAt(a + 1) {
-                let rest = letterRun(a + 1)
-                let whole = lower + "'" + text(a + 1, a + 1 + rest)
-                if Abbreviations.apostropheWords.contains(whole) { consider(alnum + 1 + rest) }
-                // j'adore, y'all: the letter and apostrophe form a token.
-                if alnum == 1, lower == "j" || lower == "y" { consider(2, text: lower + "'") }
-            }
+            considerApostropheForms(at: i, letters: letters, alnum: alnum, into: &match)
         }
 
         // Assimilations split like PTB: cannot, gonna, gotta, lemme, wanna, gimme.
-        if letters == alnum, letters >= 5, letters <= 6, best == letters {
+        if letters == alnum, letters >= 5, letters <= 6, match.best == letters {
             let lower = text(i, i + letters)
             if let cut = Abbreviations.assimilations[lower] {
                 emit(String(lower.prefix(cut)))
@@ -284,26 +265,56 @@ struct PTBScanner {
         }
 
         // US$ and friends.
-        if best == letters, letters <= 3, at(i + letters) == "$" {
+        if match.best == letters, letters <= 3, at(i + letters) == "$" {
             var upper = true
             for k in i..<(i + letters) where !s[k].isASCIIUpper { upper = false }
-            if upper { best = letters + 1; bestToken = best; bestText = nil }
+            if upper { match = LongestMatch(best: letters + 1, bestToken: letters + 1, bestText: nil) }
         }
 
         // {WORD}\./{INSENTP}: a period followed by , ; : stays on the word.
-        if bestToken == best, at(i + best) == ".", let p = at(i + best + 1), p == "," || p == ";" || p == ":" {
-            best += 1
-            bestToken = best
+        if match.bestToken == match.best, at(i + match.best) == ".", let p = at(i + match.best + 1), p == "," || p == ";" || p == ":" {
+            match.best += 1
+            match.bestToken = match.best
         }
 
         // E-mail addresses and URLs.
-        if let url = urlOrEmailLength(i), url > bestToken {
-            bestToken = url
-            bestText = nil
+        if let url = urlOrEmailLength(i), url > match.bestToken {
+            match.bestToken = url
+            match.bestText = nil
         }
 
-        emit(bestText ?? text(i, i + bestToken))
-        return i + bestToken
+        emit(match.bestText ?? text(i, i + match.bestToken))
+        return i + match.bestToken
+    }
+
+    /// The forms of a word `alnum` letters or digits long (`letters` of them letters) followed by an
+    /// apostrophe at `i + alnum`: clitics, n't, apostrophe words.
+    func considerApostropheForms(at i: Int, letters: Int, alnum: Int, into match: inout LongestMatch) {
+        let a = i + alnum
+        // {WORD}/{REDAUX}: word followed by 's 'm 'd 're 've 'll.
+        if let r = reducedAuxiliaryLength(at: a) { match.consider(alnum + r, token: alnum) }
+        // {SWORD}/{SREDAUX}: word ending in n followed by 't ("do" + "n't").
+        if alnum >= 2, let n = at(a - 1), n == "n" || n == "N", let t = at(a + 1), t == "t" || t == "T",
+            letters >= alnum
+        {
+            match.consider(alnum + 2, token: alnum - 1)
+        }
+        // APOWORD: vowel ' vowel-or-capital letters ("ma'am", "graffiti'ed", "ho'ohu").
+        if letters == alnum, letters >= 2, let v = at(a - 1), "aeiouyAEIOUY".unicodeScalars.contains(v),
+            let w = at(a + 1), "aeiou".unicodeScalars.contains(w) || w.isASCIIUpper
+        {
+            match.consider(alnum + 1 + letterRun(a + 1))
+        }
+        // Fixed apostrophe words.
+        let lower = text(i, a)
+        if ["dunkin", "somethin", "ol"].contains(lower) { match.consider(alnum + 1) }
+        if letters == alnum, letterAt(a + 1) {
+            let rest = letterRun(a + 1)
+            let whole = lower + "'" + text(a + 1, a + 1 + rest)
+            if Abbreviations.apostropheWords.contains(whole) { match.consider(alnum + 1 + rest) }
+            // j'adore, y'all: the letter and apostrophe form a token.
+            if alnum == 1, lower == "j" || lower == "y" { match.consider(2, text: lower + "'") }
+        }
     }
 
     /// Whether whitespace then a capitalised sentence-start word follows `j`, looking into the next line.
