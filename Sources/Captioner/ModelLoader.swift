@@ -1,3 +1,5 @@
+import PythonFiles
+
 /// Opens a model of any family, deciding by the file's content: a nightcap model file (HDF5) is the
 /// Show-Attend-and-Tell family; a PyTorch checkpoint (zip or legacy `torch.save`, a Lightning
 /// `.ckpt`) or a safetensors file is a self-critical.pytorch model whose family its infos name

@@ -2,6 +2,7 @@ import CaptionMetrics
 import Captioner
 import ConcurrencyPrimitives
 import Foundation
+import PythonFiles
 import RegionFeatures
 import ResultStore
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Captioner
+import PythonFiles
 import RegionFeatures
 
 extension Nightcap {

@@ -1,5 +1,6 @@
 import Foundation
 import HDF5
+import PythonFiles
 import Testing
 @testable import Captioner
 

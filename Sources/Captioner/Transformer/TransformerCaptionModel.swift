@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import PythonFiles
 
 /// self-critical.pytorch's `TransformerModel` (captioning/models/TransformerModel.py) read from a
 /// state dict and its infos, checked, and laid out for decoding: every Linear weight transposed to

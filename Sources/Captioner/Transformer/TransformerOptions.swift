@@ -1,3 +1,5 @@
+import PythonFiles
+
 /// The sizes of a self-critical.pytorch Transformer (`caption_model` `transformer`), read from the
 /// options of its infos file the way `TransformerModel.__init__` reads them.
 public struct TransformerOptions: Sendable, Equatable, CustomStringConvertible {

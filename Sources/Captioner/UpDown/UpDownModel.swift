@@ -1,3 +1,5 @@
+import PythonFiles
+
 /// self-critical.pytorch's UpDown model (`caption_model` `updown`, `topdown` before 2020), built from
 /// its state dict and infos, checked, and rearranged for batched decoding. Immutable and shared by
 /// all decoder workers.

@@ -1,3 +1,5 @@
+import PythonFiles
+
 /// What `nightcap inspect model-best.pth` shows about a PyTorch checkpoint and its infos.
 public struct CheckpointDescription: Sendable, CustomStringConvertible {
     public var checkpoint: TorchCheckpoint
