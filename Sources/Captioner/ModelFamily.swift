@@ -32,6 +32,8 @@ public protocol ModelFamily: Sendable {
     var readsModelFiles: Bool { get }
     /// self-critical.pytorch's `caption_model` values whose checkpoints it decodes (empty: none).
     var captionModels: [String] { get }
+    /// Whether its models take a pooled feature per image (`CaptioningModel.takesPooledFeatures`).
+    var takesPooledFeatures: Bool { get }
     /// Whether a checkpoint's tensor names are this family's (for `inspect` without infos).
     func recognises(tensorNames: Set<String>) -> Bool
     /// Loads and checks a model. Every problem is a `ModelFileError` naming the file, the key and the fix.
@@ -48,6 +50,7 @@ public protocol ModelFamily: Sendable {
 extension ModelFamily {
     public var readsModelFiles: Bool { false }
     public var captionModels: [String] { [] }
+    public var takesPooledFeatures: Bool { false }
     public func recognises(tensorNames: Set<String>) -> Bool { false }
     public var shownOptions: [String] { [] }
     public func describe(checkpoint: TorchCheckpoint, infos: TrainingInfos?) -> [String] { [] }
@@ -106,6 +109,9 @@ public enum ModelFamilies {
                 + all.map(\.reads).joined(separator: ", ")
                 + "; evaluate this checkpoint with self-critical.pytorch's tools/eval.py")
     }
+
+    /// The names of the families whose models take a pooled feature per image.
+    public static var takingPooledFeatures: [String] { all.filter(\.takesPooledFeatures).map(\.name) }
 
     /// The infos options `inspect` shows: every family's, in registry order, each once.
     public static var shownOptions: [String] {

@@ -10,6 +10,7 @@ struct ModelFamiliesTests {
         let names = ModelFamilies.all.map(\.name)
         #expect(names == ["show-attend-tell", "updown", "transformer"])
         #expect(ModelFamilies.all.filter(\.readsModelFiles).map(\.name) == ["show-attend-tell"])
+        #expect(ModelFamilies.takingPooledFeatures == ["updown"])
         let captionModels = ModelFamilies.all.flatMap(\.captionModels)
         #expect(Set(captionModels).count == captionModels.count, "a caption_model claimed twice: \(captionModels)")
     }

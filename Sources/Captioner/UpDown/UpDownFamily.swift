@@ -6,6 +6,8 @@ struct UpDownFamily: ModelFamily {
     var name: String { "updown" }
     var searchConvention: SearchConvention { .selfCritical }
     var captionModels: [String] { ["updown", "topdown"] }
+    /// fc, upstream's pooled feature (`input_fc_dir`).
+    var takesPooledFeatures: Bool { true }
 
     func recognises(tensorNames: Set<String>) -> Bool {
         tensorNames.contains("core.att_lstm.weight_ih") && tensorNames.contains("core.lang_lstm.weight_ih")
