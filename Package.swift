@@ -40,7 +40,8 @@ let package = Package(
         // Python's files, read without Python: restricted pickle, zip, PyTorch zip and legacy checkpoints,
         // safetensors, training infos and image-id maps (docs/checkpoints.md). Knows no model family.
         .target(name: "PythonFiles"),
-        .target(name: "Captioner", dependencies: ["HDF5", "CBLAS", "CKernels", "PythonFiles"]),
+        // Model families (one folder and one registry entry each) and their shared searches; README.md says where to start.
+        .target(name: "Captioner", dependencies: ["HDF5", "CBLAS", "CKernels", "PythonFiles"], exclude: ["README.md"]),
         .target(name: "CaptionMetrics", dependencies: ["ConcurrencyPrimitives"]),
         .target(name: "ResultStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         // The report's pictures: decoded, scaled down and re-encoded as JPEG (libjpeg-turbo, libpng).

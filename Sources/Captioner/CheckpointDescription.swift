@@ -1,6 +1,7 @@
 import PythonFiles
 
-/// What `nightcap inspect model-best.pth` shows about a PyTorch checkpoint and its infos.
+/// What `nightcap inspect model-best.pth` shows about a PyTorch checkpoint and its infos: the
+/// parts every checkpoint has here, the family's own lines and warnings from its `ModelFamily`.
 public struct CheckpointDescription: Sendable, CustomStringConvertible {
     public var checkpoint: TorchCheckpoint
     /// The infos used: embedded (Lightning), found beside the checkpoint, or given.
@@ -8,12 +9,8 @@ public struct CheckpointDescription: Sendable, CustomStringConvertible {
     /// Why there are no infos (none beside the checkpoint, several...).
     public var infosProblem: String?
 
-    /// The training options `inspect` prints, in this order.
-    public static let shownOptions = [
-        "caption_model", "input_encoding_size", "rnn_size", "att_hid_size", "att_feat_size", "fc_feat_size",
-        "num_layers", "use_bn", "use_box", "norm_att_feat", "vocab_size", "seq_length", "max_length",
-        "input_fc_dir", "input_att_dir", "N_enc", "N_dec", "d_model", "d_ff", "num_att_heads",
-    ]
+    /// The training options `inspect` prints, in this order: every family's (`ModelFamilies.shownOptions`).
+    public static var shownOptions: [String] { ModelFamilies.shownOptions }
 
     public init(checkpoint: TorchCheckpoint, infos: TrainingInfos?, infosProblem: String? = nil) {
         self.checkpoint = checkpoint
@@ -21,55 +18,77 @@ public struct CheckpointDescription: Sendable, CustomStringConvertible {
         self.infosProblem = infosProblem
     }
 
-    /// The model family: `caption_model` from the infos, else recognised from the tensor names.
-    public var family: String {
+    /// Describes the checkpoint at `path` with the infos `ModelLoader` would use (`given`, embedded
+    /// or beside it); when none are found beside it, says why instead of failing.
+    public static func describe(path: String, given infos: String?) throws -> CheckpointDescription {
+        let checkpoint = try TorchCheckpoint.load(path: path)
+        do {
+            return CheckpointDescription(checkpoint: checkpoint, infos: try TrainingInfos.forCheckpoint(checkpoint, given: infos).infos)
+        } catch let error as CheckpointError where error.file == path {
+            return CheckpointDescription(checkpoint: checkpoint, infos: nil, infosProblem: error.message)
+        }
+    }
+
+    /// `caption_model` from the infos, if they name one.
+    private var captionModel: String? {
         if case .string(let name)? = infos?.options["caption_model"] { return name }
-        let names = Set(checkpoint.tensorNames)
-        if names.contains("core.att_lstm.weight_ih") && names.contains("core.lang_lstm.weight_ih") {
-            return "updown (from the tensor names; no infos)"
-        }
-        if names.contains("model.decoder.layers.0.src_attn.linears.0.weight") {
-            return "transformer (from the tensor names; no infos)"
-        }
+        return nil
+    }
+
+    /// The family the checkpoint belongs to: by the infos' `caption_model`, else by the tensor names.
+    public var modelFamily: (any ModelFamily)? {
+        if let captionModel { return ModelFamilies.family(captionModel: captionModel) }
+        return ModelFamilies.family(tensorNames: Set(checkpoint.tensorNames))
+    }
+
+    /// The model family as `inspect` prints it: `caption_model` from the infos, else the family
+    /// recognised from the tensor names.
+    public var family: String {
+        if let captionModel { return captionModel }
+        if let family = modelFamily { return "\(family.name) (from the tensor names; no infos)" }
         return "unknown (no infos; tensor names of no known family)"
     }
 
-    /// A warning when the model did not train on bottom-up region means as fc features.
+    /// The family's warnings about the checkpoint and its infos.
     public var warnings: [String] {
-        var out: [String] = []
-        if let infos, infos.options["caption_model"] != .string("transformer") {  // the Transformer reads no fc
-            switch infos.options["input_fc_dir"] {
-            case .string(let dir)?:
-                let last = dir.split(separator: "/").last.map(String.init) ?? dir
-                if !last.lowercased().contains("bu") {
-                    out.append(
-                        "input_fc_dir is '\(dir)', not a bottom-up fc folder (cocobu_fc): the model trained on other fc features (ResNet's, by upstream's default data/cocotalk_fc), while nightcap feeds it the mean of the regions unless the run names a pooled dataset of those features (--pooled-dataset, [features] pooled); its captions may differ from upstream's")
-                }
-            case nil:
-                out.append("the infos have no input_fc_dir: nightcap uses the mean of the regions as fc, as upstream does without an fc folder")
-            default:
-                break
-            }
+        guard let infos, let family = modelFamily else { return [] }
+        return family.warnings(checkpoint: checkpoint, infos: infos)
+    }
+
+    /// A family's warning when the rows of its logit layer `logit` do not match the vocabulary of
+    /// the infos (+1 for the end token), or nil.
+    public static func vocabularyWarning(logit name: String, checkpoint: TorchCheckpoint, infos: TrainingInfos) -> String? {
+        guard let logit = checkpoint.stateDict.tensors[name], logit.shape.count == 2, logit.shape[0] != infos.vocabulary.count + 1 else {
+            return nil
         }
-        if let infos {
-            if let logit = checkpoint.stateDict.tensors["logit.weight"] ?? checkpoint.stateDict.tensors["model.generator.proj.weight"], logit.shape.count == 2,
-                logit.shape[0] != infos.vocabulary.count + 1
-            {
-                out.append("logit.weight has \(logit.shape[0]) rows but the vocabulary has \(infos.vocabulary.count) words (+1 for the end token): the infos file belongs to another model")
-            }
-        }
-        return out
+        return "\(name) has \(logit.shape[0]) rows but the vocabulary has \(infos.vocabulary.count) words (+1 for the end token): the infos file belongs to another model"
     }
 
     public var description: String {
+        var lines: [String] = []
+        func row(_ label: String, _ value: String) {
+            lines.append(label.padding(toLength: 17, withPad: " ", startingAt: 0) + value)
+        }
+        row("checkpoint", checkpoint.path)
+        row("family", family)
+        lines += modelFamily?.describe(checkpoint: checkpoint, infos: infos) ?? []
+        lines += storageLines
+        if let infos {
+            lines += Self.infosLines(infos)
+        } else {
+            row("infos", infosProblem ?? "none")
+        }
+        for warning in warnings { lines.append("warning: \(warning)") }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Format, container, and the tensors (the first 40 by name).
+    private var storageLines: [String] {
         let c = checkpoint
         var lines: [String] = []
         func row(_ label: String, _ value: String) {
             lines.append(label.padding(toLength: 17, withPad: " ", startingAt: 0) + value)
         }
-        row("checkpoint", c.path)
-        row("family", family)
-        lines += transformerLines
         switch c.format {
         case .safetensors: row("format", "safetensors")
         case .zip, .legacy:
@@ -97,25 +116,25 @@ public struct CheckpointDescription: Sendable, CustomStringConvertible {
         if !c.skippedEntries.isEmpty {
             row("not tensors", c.skippedEntries.prefix(10).joined(separator: ", ") + " (ignored)")
         }
-        if let infos {
-            row("infos", infos.source)
-            row("vocabulary", "\(infos.vocabulary.count) words")
-            let unk = infos.vocabulary.first { $0.value == "UNK" }.map { "unk=\($0.key) \"UNK\"" } ?? "no UNK word"
-            let index = { (name: String) -> String in
-                if case .int(let v)? = infos.options[name] { return String(v) }
-                return "0"
-            }
-            row("special tokens", "bos=\(index("bos_idx")) eos=\(index("eos_idx")) pad=\(index("pad_idx")) (the end token), \(unk)")
-            lines.append("training options")
-            for name in Self.shownOptions {
-                guard let value = infos.options[name] else { continue }
-                lines.append("  \(name.padding(toLength: 21, withPad: " ", startingAt: 0))\(value.text)")
-            }
-        } else {
-            row("infos", infosProblem ?? "none")
+        return lines
+    }
+
+    /// The infos file, its vocabulary, special tokens and the shown options.
+    private static func infosLines(_ infos: TrainingInfos) -> [String] {
+        func row(_ label: String, _ value: String) -> String { label.padding(toLength: 17, withPad: " ", startingAt: 0) + value }
+        var lines = [row("infos", infos.source), row("vocabulary", "\(infos.vocabulary.count) words")]
+        let unk = infos.vocabulary.first { $0.value == "UNK" }.map { "unk=\($0.key) \"UNK\"" } ?? "no UNK word"
+        let index = { (name: String) -> String in
+            if case .int(let v)? = infos.options[name] { return String(v) }
+            return "0"
         }
-        for warning in warnings { lines.append("warning: \(warning)") }
-        return lines.joined(separator: "\n")
+        lines.append(row("special tokens", "bos=\(index("bos_idx")) eos=\(index("eos_idx")) pad=\(index("pad_idx")) (the end token), \(unk)"))
+        lines.append("training options")
+        for name in shownOptions {
+            guard let value = infos.options[name] else { continue }
+            lines.append("  \(name.padding(toLength: 21, withPad: " ", startingAt: 0))\(value.text)")
+        }
+        return lines
     }
 }
 

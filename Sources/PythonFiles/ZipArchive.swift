@@ -8,20 +8,20 @@ import Foundation
 /// Each of those is refused with a message. Offsets and
 /// sizes are checked against the file before any entry is read, so a truncated download fails
 /// here, not later with garbage.
-struct ZipArchive {
-    struct Entry {
-        var name: String
+public struct ZipArchive: Sendable {
+    public struct Entry: Sendable {
+        public var name: String
         /// Where the entry's bytes lie in the file.
-        var range: Range<Int>
+        public var range: Range<Int>
         /// Deflated (method 8): torch never writes these; `TorchScript` archives (`torch.jit.save`)
         /// do, and the reader names those before it looks at compression.
-        var isCompressed = false
+        public var isCompressed = false
     }
 
-    let path: String
-    let data: Data
+    public let path: String
+    public let data: Data
     /// Entries in central-directory order.
-    let entries: [Entry]
+    public let entries: [Entry]
     private let index: [String: Int]
 
     static let localHeaderSignature: UInt32 = 0x0403_4B50
@@ -35,89 +35,138 @@ struct ZipArchive {
         data.count >= 4 && data.readUInt32(at: 0) == localHeaderSignature
     }
 
-    init(data: Data, path: String) throws {
+    /// Reads the directory of the archive `data` (read from `path`, which messages name); throws a
+    /// `CheckpointError` (`.corruptArchive`) naming the file and the damage.
+    public init(data: Data, path: String) throws {
         self.path = path
         self.data = data
+        let reader = Reader(data: data, path: path)
+        let directory = try reader.centralDirectory()
+        var entries: [Entry] = []
+        entries.reserveCapacity(directory.count)
+        var index: [String: Int] = [:]
+        var position = directory.offset
+        for number in 0..<directory.count {
+            let (entry, next) = try reader.entry(number: number, at: position, directoryEnd: directory.offset + directory.size)
+            if index[entry.name] == nil { index[entry.name] = entries.count }
+            entries.append(entry)
+            position = next
+        }
+        self.entries = entries
+        self.index = index
+    }
+
+    /// Reads the records of an archive; each problem is a `CheckpointError` naming the file.
+    private struct Reader {
+        let data: Data
+        let path: String
+        let truncated = "the file is probably truncated (an interrupted copy or download): copy it again"
+
         func corrupt(_ message: String) -> CheckpointError {
             CheckpointError(.corruptArchive, file: path, message: message)
         }
-        let size = data.count
-        let truncated = "the file is probably truncated (an interrupted copy or download): copy it again"
 
-        // The end-of-central-directory record: 22 bytes plus a comment of at most 65,535 bytes.
-        var endOffset = -1
-        var cursor = size - 22
-        let lowest = max(0, size - 22 - 65_535)
-        while cursor >= lowest {
-            if data.readUInt32(at: cursor) == Self.endSignature {
-                endOffset = cursor
-                break
+        /// The central directory's entry count, offset and size, from the end-of-central-directory
+        /// record (22 bytes plus a comment of at most 65,535 bytes) and, when there is one, the
+        /// ZIP64 record (torch >= 2 always writes the locator and record; their 64-bit values win).
+        func centralDirectory() throws -> (count: Int, offset: Int, size: Int) {
+            let size = data.count
+            var endOffset = -1
+            var cursor = size - 22
+            let lowest = max(0, size - 22 - 65_535)
+            while cursor >= lowest {
+                if data.readUInt32(at: cursor) == ZipArchive.endSignature {
+                    endOffset = cursor
+                    break
+                }
+                cursor -= 1
             }
-            cursor -= 1
-        }
-        guard endOffset >= 0 else {
-            throw corrupt("a zip archive without its end-of-central-directory record; \(truncated)")
-        }
-        let disk = Int(data.readUInt16(at: endOffset + 4))
-        let centralDisk = Int(data.readUInt16(at: endOffset + 6))
-        var count = Int(data.readUInt16(at: endOffset + 10))
-        var centralSize = Int(data.readUInt32(at: endOffset + 12))
-        var centralOffset = Int(data.readUInt32(at: endOffset + 16))
-        guard disk == 0 || disk == 0xFFFF, centralDisk == 0 || centralDisk == 0xFFFF else {
-            throw corrupt("a multi-disk zip archive; torch writes single files: re-save the checkpoint with torch.save")
+            guard endOffset >= 0 else {
+                throw corrupt("a zip archive without its end-of-central-directory record; \(truncated)")
+            }
+            let disk = Int(data.readUInt16(at: endOffset + 4))
+            let centralDisk = Int(data.readUInt16(at: endOffset + 6))
+            var count = Int(data.readUInt16(at: endOffset + 10))
+            var centralSize = Int(data.readUInt32(at: endOffset + 12))
+            var centralOffset = Int(data.readUInt32(at: endOffset + 16))
+            guard disk == 0 || disk == 0xFFFF, centralDisk == 0 || centralDisk == 0xFFFF else {
+                throw corrupt("a multi-disk zip archive; torch writes single files: re-save the checkpoint with torch.save")
+            }
+            let locator = endOffset - 20
+            if locator >= 0, data.readUInt32(at: locator) == ZipArchive.zip64LocatorSignature {
+                let recordOffset64 = data.readUInt64(at: locator + 8)
+                guard recordOffset64 <= UInt64(size - 56), data.readUInt32(at: Int(recordOffset64)) == ZipArchive.zip64EndSignature else {
+                    throw corrupt("the ZIP64 end-of-central-directory record is missing or misplaced; \(truncated)")
+                }
+                let record = Int(recordOffset64)
+                let count64 = data.readUInt64(at: record + 32)
+                let size64 = data.readUInt64(at: record + 40)
+                let offset64 = data.readUInt64(at: record + 48)
+                guard count64 <= UInt64(size), size64 <= UInt64(size), offset64 <= UInt64(size) else {
+                    throw corrupt("the ZIP64 end record gives sizes beyond the file (\(size) bytes); \(truncated)")
+                }
+                count = Int(count64)
+                centralSize = Int(size64)
+                centralOffset = Int(offset64)
+            }
+            guard centralOffset <= size, centralSize <= size - centralOffset, centralOffset + centralSize <= endOffset + 1 else {
+                throw corrupt("the central directory (\(centralSize) bytes at \(centralOffset)) lies outside the file (\(size) bytes); \(truncated)")
+            }
+            // Each central record is at least 46 bytes: a count beyond that is corrupt.
+            guard count <= centralSize / 46 else {
+                throw corrupt("the end record lists \(count) entries, more than the central directory can hold; the file is corrupt")
+            }
+            return (count, centralOffset, centralSize)
         }
 
-        // ZIP64: torch >= 2 always writes the locator and record; use their 64-bit values.
-        let locator = endOffset - 20
-        if locator >= 0, data.readUInt32(at: locator) == Self.zip64LocatorSignature {
-            let recordOffset64 = data.readUInt64(at: locator + 8)
-            guard recordOffset64 <= UInt64(size - 56), data.readUInt32(at: Int(recordOffset64)) == Self.zip64EndSignature else {
-                throw corrupt("the ZIP64 end-of-central-directory record is missing or misplaced; \(truncated)")
-            }
-            let record = Int(recordOffset64)
-            let count64 = data.readUInt64(at: record + 32)
-            let size64 = data.readUInt64(at: record + 40)
-            let offset64 = data.readUInt64(at: record + 48)
-            guard count64 <= UInt64(size), size64 <= UInt64(size), offset64 <= UInt64(size) else {
-                throw corrupt("the ZIP64 end record gives sizes beyond the file (\(size) bytes); \(truncated)")
-            }
-            count = Int(count64)
-            centralSize = Int(size64)
-            centralOffset = Int(offset64)
-        }
-        guard centralOffset <= size, centralSize <= size - centralOffset, centralOffset + centralSize <= endOffset + 1 else {
-            throw corrupt("the central directory (\(centralSize) bytes at \(centralOffset)) lies outside the file (\(size) bytes); \(truncated)")
-        }
-        // Each central record is at least 46 bytes: a count beyond that is corrupt.
-        guard count <= centralSize / 46 else {
-            throw corrupt("the end record lists \(count) entries, more than the central directory can hold; the file is corrupt")
-        }
-
-        var entries: [Entry] = []
-        entries.reserveCapacity(count)
-        var index: [String: Int] = [:]
-        var position = centralOffset
-        let centralEnd = centralOffset + centralSize
-        for number in 0..<count {
-            guard position + 46 <= centralEnd, data.readUInt32(at: position) == Self.centralHeaderSignature else {
+        /// Central directory entry `number` at `position`, checked against its local header, and
+        /// where the next entry starts.
+        func entry(number: Int, at position: Int, directoryEnd centralEnd: Int) throws -> (Entry, next: Int) {
+            let size = data.count
+            guard position + 46 <= centralEnd, data.readUInt32(at: position) == ZipArchive.centralHeaderSignature else {
                 throw corrupt("central directory entry \(number) is damaged; the file is corrupt: copy it again")
             }
             let flags = data.readUInt16(at: position + 8)
             let method = data.readUInt16(at: position + 10)
-            var compressedSize = UInt64(data.readUInt32(at: position + 20))
-            var uncompressedSize = UInt64(data.readUInt32(at: position + 24))
             let nameLength = Int(data.readUInt16(at: position + 28))
             let extraLength = Int(data.readUInt16(at: position + 30))
             let commentLength = Int(data.readUInt16(at: position + 32))
-            var localOffset = UInt64(data.readUInt32(at: position + 42))
             let next = position + 46 + nameLength + extraLength + commentLength
             guard next <= centralEnd else {
                 throw corrupt("central directory entry \(number) runs past the directory; the file is corrupt: copy it again")
             }
             let name = String(decoding: data[(position + 46)..<(position + 46 + nameLength)], as: UTF8.self)
+            let (compressedSize, uncompressedSize, localOffset) = zip64Values(
+                compressed: UInt64(data.readUInt32(at: position + 20)), uncompressed: UInt64(data.readUInt32(at: position + 24)),
+                localOffset: UInt64(data.readUInt32(at: position + 42)), extra: position + 46 + nameLength, length: extraLength)
+            guard flags & 0x1 == 0 else {
+                throw corrupt("entry \(name) is encrypted; torch never encrypts: use the file torch.save wrote")
+            }
+            guard method == 0 || method == 8 else {
+                throw corrupt("entry \(name) uses compression method \(method), which no zip tool torch reads writes; re-save the checkpoint with torch.save")
+            }
+            guard method != 0 || compressedSize == uncompressedSize else {
+                throw corrupt("entry \(name) is stored with \(compressedSize) bytes but declares \(uncompressedSize); the file is corrupt")
+            }
+            // The local header's own name and extra lengths (torch pads the extra field for alignment).
+            guard localOffset <= UInt64(size - 30), data.readUInt32(at: Int(localOffset)) == ZipArchive.localHeaderSignature else {
+                throw corrupt("entry \(name): its local header at \(localOffset) is missing; \(truncated)")
+            }
+            let local = Int(localOffset)
+            let start = local + 30 + Int(data.readUInt16(at: local + 26)) + Int(data.readUInt16(at: local + 28))
+            guard compressedSize <= UInt64(size), start <= size, Int(compressedSize) <= size - start else {
+                throw corrupt("entry \(name) (\(compressedSize) bytes at \(start)) runs past the end of the file (\(size) bytes); \(truncated)")
+            }
+            return (Entry(name: name, range: start..<(start + Int(compressedSize)), isCompressed: method != 0), next)
+        }
 
-            // ZIP64 extended information (0x0001): the 64-bit values of the fields set to 0xFFFFFFFF, in order.
-            var extra = position + 46 + nameLength
+        /// The ZIP64 extended information (0x0001) of an entry's extra field at `extra`: the 64-bit
+        /// values of the fields set to 0xFFFFFFFF, in order.
+        func zip64Values(
+            compressed: UInt64, uncompressed: UInt64, localOffset: UInt64, extra start: Int, length extraLength: Int
+        ) -> (compressed: UInt64, uncompressed: UInt64, localOffset: UInt64) {
+            var (compressedSize, uncompressedSize, localOffset) = (compressed, uncompressed, localOffset)
+            var extra = start
             let extraEnd = extra + extraLength
             while extra + 4 <= extraEnd {
                 let tag = data.readUInt16(at: extra)
@@ -136,39 +185,17 @@ struct ZipArchive {
                 }
                 extra += 4 + length
             }
-
-            guard flags & 0x1 == 0 else {
-                throw corrupt("entry \(name) is encrypted; torch never encrypts: use the file torch.save wrote")
-            }
-            guard method == 0 || method == 8 else {
-                throw corrupt("entry \(name) uses compression method \(method), which no zip tool torch reads writes; re-save the checkpoint with torch.save")
-            }
-            guard method != 0 || compressedSize == uncompressedSize else {
-                throw corrupt("entry \(name) is stored with \(compressedSize) bytes but declares \(uncompressedSize); the file is corrupt")
-            }
-            // The local header's own name and extra lengths (torch pads the extra field for alignment).
-            guard localOffset <= UInt64(size - 30), data.readUInt32(at: Int(localOffset)) == Self.localHeaderSignature else {
-                throw corrupt("entry \(name): its local header at \(localOffset) is missing; \(truncated)")
-            }
-            let local = Int(localOffset)
-            let start = local + 30 + Int(data.readUInt16(at: local + 26)) + Int(data.readUInt16(at: local + 28))
-            guard compressedSize <= UInt64(size), start <= size, Int(compressedSize) <= size - start else {
-                throw corrupt("entry \(name) (\(compressedSize) bytes at \(start)) runs past the end of the file (\(size) bytes); \(truncated)")
-            }
-            if index[name] == nil { index[name] = entries.count }
-            entries.append(Entry(name: name, range: start..<(start + Int(compressedSize)), isCompressed: method != 0))
-            position = next
+            return (compressedSize, uncompressedSize, localOffset)
         }
-        self.entries = entries
-        self.index = index
     }
 
-    func entry(_ name: String) -> Entry? {
+    /// The entry named `name` (the first, when the archive repeats a name).
+    public func entry(_ name: String) -> Entry? {
         index[name].map { entries[$0] }
     }
 
     /// The bytes of an entry (a slice of the file, no copy).
-    func contents(of entry: Entry) -> Data {
+    public func contents(of entry: Entry) -> Data {
         data.subdata(in: entry.range)
     }
 }
