@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "RegionFeatures", dependencies: ["HDF5"]),
         .target(name: "Captioner", dependencies: ["HDF5", "CBLAS", "CKernels"]),
         .target(name: "CaptionMetrics", dependencies: ["ConcurrencyPrimitives"]),
-        .target(name: "ResultStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "ResultStore", dependencies: ["CaptionMetrics", .product(name: "GRDB", package: "GRDB.swift")]),
         // The report's pictures: decoded, scaled down and re-encoded as JPEG (libjpeg-turbo, libpng).
         .target(name: "Pictures", dependencies: ["CTurboJPEG", "CPNG"]),
         .target(name: "RunReport", dependencies: ["ResultStore", "CaptionMetrics", "Pictures"]),
@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "CaptionMetricsTests", dependencies: ["CaptionMetrics"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "ResultStoreTests",
-            dependencies: ["ResultStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: ["ResultStore", "CaptionMetrics", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "PicturesTests", dependencies: ["Pictures", "TestSupport"]),
         .testTarget(
             name: "RunReportTests",
@@ -80,7 +80,7 @@ let package = Package(
         .testTarget(name: "NightcapCLITests", dependencies: ["nightcap", "CaptionMetrics", "Pipeline", "TestSupport"]),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["HDF5", "TestSupport", "ResultStore", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: ["HDF5", "TestSupport", "ResultStore", "CaptionMetrics", .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -245,7 +245,7 @@ public enum PartMerge {
         let progress = try database.shardProgress(runID: runID)
         return RunReport(
             outcome: outcome, runID: runID, name: name, databasePath: database.path,
-            metrics: Metric.allCases.compactMap { metric in metrics[metric.rawValue].map { (metric: metric, value: $0) } },
+            metrics: Metric.ordered(metrics),
             imageCount: progress.imageCount, imagesScored: try database.bleuStatistics(runID: runID).count,
             imagesFailed: progress.imagesFailed, imagesWithoutReferences: references?.imagesWithoutReferences.count ?? 0,
             referencesWithoutImages: references?.referencesWithoutImages ?? 0, scored: references != nil, shardsDone: progress.shardsDone,

@@ -223,7 +223,7 @@ public enum PipelineRun {
     ) throws -> RunReport {
         let metrics = try plan.database.runMetrics(runID: runID)
         let progress = try plan.database.shardProgress(runID: runID)
-        let ordered = Metric.allCases.compactMap { metric in metrics[metric.rawValue].map { (metric: metric, value: $0) } }
+        let ordered = Metric.ordered(metrics)
         let scored = try plan.database.bleuStatistics(runID: runID).count
         return RunReport(
             outcome: outcome, runID: runID, name: name, databasePath: plan.database.path, metrics: ordered,
