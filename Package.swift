@@ -1,9 +1,16 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// The resume tests' crash and signal simulation (Pipeline's FaultInjection.swift) and the
+/// misbehaving HDF5 reads (HDF5ReadWatch's DebugReadHook) exist in debug builds only, as
+/// swift-system compiles its mocking: a release binary ignores the NIGHTCAP_FAULT_* and
+/// NIGHTCAP_DEBUG_* variables.
+let faultInjection: [SwiftSetting] = [.define("NIGHTCAP_FAULT_INJECTION", .when(configuration: .debug))]
+
 let package = Package(
     name: "nightcap",
-    platforms: [.macOS(.v13)],
+    // macOS 15: `Mutex` and `Atomic` (the Synchronization module).
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "nightcap", targets: ["nightcap"]),
     ],
@@ -30,12 +37,15 @@ let package = Package(
             name: "CPNG", pkgConfig: "libpng",
             providers: [.apt(["libpng-dev"])]),
 
-        // The decoder's AVX2 kernels: the project's own C, header-only, x86-64 only (kernels.h).
+        // The project's own C, x86-64 code with portable fallbacks, in one target with its one CPUID
+        // probe (cpu_features.h): the decoder's AVX2 kernels (static inline in kernels.h and
+        // transformer_kernels.h, compiled into their Swift callers) and SHA-256's compression on the
+        // SHA extensions (sha256_blocks.c, for Pipeline's SHA256).
         .target(name: "CKernels"),
 
         // Threads, locks, bounded queues and bounded parallel loops: the one home of concurrency.
         .target(name: "ConcurrencyPrimitives"),
-        .target(name: "HDF5", dependencies: ["CHDF5", "CDeflate"]),
+        .target(name: "HDF5", dependencies: ["CHDF5", "CDeflate", "ConcurrencyPrimitives"], swiftSettings: faultInjection),
         .target(name: "RegionFeatures", dependencies: ["HDF5"]),
         .target(name: "Captioner", dependencies: ["HDF5", "CBLAS", "CKernels"]),
         .target(name: "CaptionMetrics", dependencies: ["ConcurrencyPrimitives"]),
@@ -49,10 +59,7 @@ let package = Package(
                 "ConcurrencyPrimitives", "HDF5", "RegionFeatures", "Captioner", "CaptionMetrics", "ResultStore", "CKernels",
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],
-            // The resume tests' crash and signal simulation (FaultInjection.swift) exists in debug
-            // builds only, as swift-system compiles its mocking: a release binary ignores the
-            // NIGHTCAP_FAULT_* variables.
-            swiftSettings: [.define("NIGHTCAP_FAULT_INJECTION", .when(configuration: .debug))]),
+            swiftSettings: faultInjection),
         .executableTarget(
             name: "nightcap",
             dependencies: [

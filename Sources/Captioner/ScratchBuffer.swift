@@ -1,9 +1,10 @@
-/// A growable buffer of plain values owned by one `BatchDecoder`.
+/// A growable buffer of plain values owned by one decoder or stepper (each worker thread has its
+/// own).
 ///
 /// The decoder's hot loops work on raw pointers into several buffers at once; holding them as
 /// owned allocations (freed in `deinit`) avoids nesting a `withUnsafe...` closure per buffer and
-/// Swift array uniqueness checks on every step. The pointer never leaves the decoder: `BatchDecoder`
-/// is not `Sendable` and its buffers are private.
+/// Swift array uniqueness checks on every step. The pointer never leaves its owner: the decoders and
+/// steppers are not `Sendable` and their buffers are private.
 final class ScratchBuffer<Element: BitwiseCopyable> {
     private(set) var pointer: UnsafeMutablePointer<Element>
     private(set) var capacity: Int

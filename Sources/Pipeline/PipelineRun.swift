@@ -9,7 +9,7 @@ import ResultStore
 /// Plans and runs one evaluation: validate, find or create the run, stream shards through the
 /// reader (this thread), the decoder workers and the writer, then compute the corpus metrics.
 public enum PipelineRun {
-    public static func execute(_ settings: PipelineSettings, options: RunOptions = RunOptions()) throws -> RunReport {
+    public static func execute(_ settings: PipelineSettings, options: RunOptions = RunOptions()) throws -> RunResult {
         let started = Date()
         let settings = try settings.validated()
         HDF5FaultGuard.install(
@@ -219,13 +219,13 @@ public enum PipelineRun {
     }
 
     private static func report(
-        for runID: Int64, name: String, outcome: RunReport.Outcome, plan: RunPlan, part: RunPart?, started: Date
-    ) throws -> RunReport {
+        for runID: Int64, name: String, outcome: RunResult.Outcome, plan: RunPlan, part: RunPart?, started: Date
+    ) throws -> RunResult {
         let metrics = try plan.database.runMetrics(runID: runID)
         let progress = try plan.database.shardProgress(runID: runID)
         let ordered = Metric.ordered(metrics)
         let scored = try plan.database.bleuStatistics(runID: runID).count
-        return RunReport(
+        return RunResult(
             outcome: outcome, runID: runID, name: name, databasePath: plan.database.path, metrics: ordered,
             imageCount: part.map { $0.shards.reduce(0) { $0 + plan.shardRange($1).count } } ?? plan.features.imageCount, imagesScored: scored, imagesFailed: progress.imagesFailed,
             imagesWithoutReferences: plan.references?.imagesWithoutReferences.count ?? 0,
