@@ -68,8 +68,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        // Writers of synthetic inputs, shared by the test targets only.
+        // Writers of synthetic inputs, shared by the test targets and the in-process benchmarks.
         .target(name: "TestSupport", dependencies: ["ConcurrencyPrimitives", "HDF5"], path: "Sources/TestSupport"),
+        // The in-process benchmarks (bench/NightcapBench/main.swift says how to run them); never run
+        // by `swift test`.
+        .executableTarget(
+            name: "nightcap-bench", dependencies: ["Captioner", "CaptionMetrics", "ResultStore", "TestSupport"],
+            path: "bench/NightcapBench"),
 
         .testTarget(name: "ConcurrencyPrimitivesTests", dependencies: ["ConcurrencyPrimitives"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
