@@ -99,6 +99,38 @@ func pycocoevalcapBleu(_ stats: [BleuStatsRecord]) -> [Double] {
         #expect(Set(withMetrics[0].metrics.keys) == Set(Metric.allCases))
     }
 
+    /// A newer nightcap may store metrics this build does not know (the `metric` columns are text):
+    /// reads leave their rows out instead of failing.
+    @Test func metricsThisBuildDoesNotKnowAreLeftOut() throws {
+        let folder = TemporaryDirectory()
+        let path = folder.path("results.sqlite")
+        let id: Int64
+        let image: String
+        do {
+            let store = try ResultDatabase(path: path)
+            defer { try? store.close() }
+            id = try store.createRun(Fixture.newRun())
+            try store.commitShard(Fixture.shard(runID: id, shard: 0, firstImage: 0, numImages: 4))
+            try store.writeCorpusMetrics(runID: id, corpus: [.bleu4: 0.25, .cider: 1.1], perImage: [])
+            image = try #require(try store.captions(runID: id).first?.imageID)
+        }
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in
+            try db.execute(sql: "INSERT INTO run_metrics (run_id, metric, value) VALUES (?, 'METEOR', 0.3)", arguments: [id])
+            try db.execute(
+                sql: "INSERT INTO image_metrics (run_id, image_id, metric, value) VALUES (?, ?, 'METEOR', 0.3)", arguments: [id, image])
+        }
+        try queue.close()
+        let store = try ResultDatabase(path: path, readOnly: true)
+        defer { try? store.close() }
+        #expect(try store.runMetrics(runID: id) == [.bleu4: 0.25, .cider: 1.1])
+        let captions = try store.captionsWithMetrics(runID: id)
+        #expect(captions.count == 4)
+        #expect(Set(captions[0].metrics.keys) == Set(Metric.bleu + [.rougeL]))
+        let details = try store.imageDetails(runID: id, imageIDs: [image])
+        #expect(details.map { Set($0.caption.metrics.keys) } == [Set(Metric.bleu + [.rougeL])])
+    }
+
     @Test func finalizeOfAMissingRunFailsWithoutWriting() throws {
         let folder = TemporaryDirectory()
         let store = try ResultDatabase(path: folder.path("results.sqlite"))
