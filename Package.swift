@@ -1,9 +1,16 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// The resume tests' crash and signal simulation (Pipeline's FaultInjection.swift) and the
+/// misbehaving HDF5 reads (HDF5ReadWatch's DebugReadHook) exist in debug builds only, as
+/// swift-system compiles its mocking: a release binary ignores the NIGHTCAP_FAULT_* and
+/// NIGHTCAP_DEBUG_* variables.
+let faultInjection: [SwiftSetting] = [.define("NIGHTCAP_FAULT_INJECTION", .when(configuration: .debug))]
+
 let package = Package(
     name: "nightcap",
-    platforms: [.macOS(.v13)],
+    // macOS 15: `Mutex` and `Atomic` (the Synchronization module).
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "nightcap", targets: ["nightcap"]),
     ],
@@ -30,12 +37,15 @@ let package = Package(
             name: "CPNG", pkgConfig: "libpng",
             providers: [.apt(["libpng-dev"])]),
 
-        // The decoder's AVX2 kernels: the project's own C, header-only, x86-64 only (kernels.h).
+        // The project's own C, x86-64 code with portable fallbacks, in one target with its one CPUID
+        // probe (cpu_features.h): the decoder's AVX2 kernels (static inline in kernels.h and
+        // transformer_kernels.h, compiled into their Swift callers) and SHA-256's compression on the
+        // SHA extensions (sha256_blocks.c, for Pipeline's SHA256).
         .target(name: "CKernels"),
 
         // Threads, locks, bounded queues and bounded parallel loops: the one home of concurrency.
         .target(name: "ConcurrencyPrimitives"),
-        .target(name: "HDF5", dependencies: ["CHDF5", "CDeflate"]),
+        .target(name: "HDF5", dependencies: ["CHDF5", "CDeflate", "ConcurrencyPrimitives"], swiftSettings: faultInjection),
         .target(name: "RegionFeatures", dependencies: ["HDF5"]),
         // Python's files, read without Python: restricted pickle, zip, PyTorch zip and legacy checkpoints,
         // safetensors, training infos and image-id maps (docs/checkpoints.md). Knows no model family.
@@ -43,7 +53,7 @@ let package = Package(
         // Model families (one folder and one registry entry each) and their shared searches; README.md says where to start.
         .target(name: "Captioner", dependencies: ["HDF5", "CBLAS", "CKernels", "PythonFiles"], exclude: ["README.md"]),
         .target(name: "CaptionMetrics", dependencies: ["ConcurrencyPrimitives"]),
-        .target(name: "ResultStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "ResultStore", dependencies: ["CaptionMetrics", .product(name: "GRDB", package: "GRDB.swift")]),
         // The report's pictures: decoded, scaled down and re-encoded as JPEG (libjpeg-turbo, libpng).
         .target(name: "Pictures", dependencies: ["CTurboJPEG", "CPNG"]),
         .target(name: "RunReport", dependencies: ["ResultStore", "CaptionMetrics", "Pictures"]),
@@ -53,10 +63,7 @@ let package = Package(
                 "ConcurrencyPrimitives", "HDF5", "RegionFeatures", "PythonFiles", "Captioner", "CaptionMetrics", "ResultStore",
                 "CKernels", .product(name: "TOMLKit", package: "TOMLKit"),
             ],
-            // The resume tests' crash and signal simulation (FaultInjection.swift) exists in debug
-            // builds only, as swift-system compiles its mocking: a release binary ignores the
-            // NIGHTCAP_FAULT_* variables.
-            swiftSettings: [.define("NIGHTCAP_FAULT_INJECTION", .when(configuration: .debug))]),
+            swiftSettings: faultInjection),
         .executableTarget(
             name: "nightcap",
             dependencies: [
@@ -65,8 +72,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        // Writers of synthetic inputs, shared by the test targets only.
+        // Writers of synthetic inputs, shared by the test targets and the in-process benchmarks.
         .target(name: "TestSupport", dependencies: ["ConcurrencyPrimitives", "HDF5"], path: "Sources/TestSupport"),
+        // The in-process benchmarks (bench/NightcapBench/main.swift says how to run them); never run
+        // by `swift test`.
+        .executableTarget(
+            name: "nightcap-bench", dependencies: ["Captioner", "CaptionMetrics", "ResultStore", "TestSupport"],
+            path: "bench/NightcapBench"),
 
         .testTarget(name: "ConcurrencyPrimitivesTests", dependencies: ["ConcurrencyPrimitives"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
@@ -76,7 +88,7 @@ let package = Package(
         .testTarget(name: "CaptionMetricsTests", dependencies: ["CaptionMetrics"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "ResultStoreTests",
-            dependencies: ["ResultStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: ["ResultStore", "CaptionMetrics", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "PicturesTests", dependencies: ["Pictures", "TestSupport"]),
         .testTarget(
             name: "RunReportTests",
@@ -85,7 +97,7 @@ let package = Package(
         .testTarget(name: "NightcapCLITests", dependencies: ["nightcap", "CaptionMetrics", "Pipeline", "TestSupport"]),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["HDF5", "TestSupport", "ResultStore", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: ["HDF5", "TestSupport", "ResultStore", "CaptionMetrics", .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -12,6 +12,7 @@
 #include <cblas.h>
 /* nightcap's choice of OpenBLAS kernels, so that the probe measures the kernels nightcap runs. */
 #include "../Sources/CBLAS/shim.h"
+#include "../Sources/CKernels/include/cpu_features.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -55,7 +56,7 @@ static double measure(int m, int n, int k, double seconds, double *per_cpu) {
 }
 
 int main(int argc, char **argv) {
-    fprintf(stderr, "OpenBLAS kernels: %s\n", nightcap_openblas_select());
+    fprintf(stderr, "OpenBLAS kernels: %s\n", nightcap_openblas_select(nightcap_cpu_vector_tier()));
     if (argc < 5) { fprintf(stderr, "usage: sgemm_mix THREADS ROWS SECONDS N:K[:COUNT] ...\n"); return 2; }
     int threads = atoi(argv[1]), rows = atoi(argv[2]);
     double seconds = atof(argv[3]);

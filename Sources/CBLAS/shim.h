@@ -29,27 +29,6 @@ static inline const char *nightcap_openblas_reselect(const char *core) {
     return openblas_get_corename();
 }
 
-/* The widest vector instruction set the CPU and the OS both support, by the tests OpenBLAS 0.3.22
- * and later use for a CPU they do not recognise (driver/others/dynamic.c: support_avx512,
- * support_avx2, support_avx): 3 AVX-512 (VL), 2 AVX2, 1 AVX, 0 none of them (or not x86-64). */
-#if defined(__x86_64__)
-#include <cpuid.h>
-static inline int nightcap_cpu_vector_tier(void) {
-    unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
-    if (!((c >> 27) & 1) || !((c >> 28) & 1)) return 0; /* OSXSAVE, AVX */
-    unsigned lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    if ((lo & 6) != 6) return 0; /* XMM and YMM state saved by the OS */
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 1;
-    if (!((b >> 5) & 1)) return 1; /* AVX2 */
-    if (!((b >> 31) & 1) || (lo & 0xe0) != 0xe0) return 2; /* AVX512VL, ZMM state */
-    return 3;
-}
-#else
-static inline int nightcap_cpu_vector_tier(void) { return 0; }
-#endif
-
 /* nightcap's choice (Captioner's `OpenBLASCores`, docs/design.md "Which OpenBLAS kernels"): the core to
  * use instead of the one the library chose, or NULL to keep it. Only when the library fell back to
  * `Prescott` by itself (the user did not set OPENBLAS_CORETYPE) and can choose again, on a CPU with
@@ -66,11 +45,13 @@ static inline const char *nightcap_openblas_replacement(const char *chosen, int 
     }
 }
 
-/* Makes nightcap's choice before the first product; returns the core in use. Also used by the
- * benchmarks' sgemm probes, so that they measure the kernels nightcap runs. */
-static inline const char *nightcap_openblas_select(void) {
+/* Makes nightcap's choice before the first product, given the CPU's widest vector set
+ * (`nightcap_cpu_vector_tier` of CKernels' cpu_features.h, the one CPUID probe); returns the core
+ * in use. Also used by the benchmarks' sgemm probes, so that they measure the kernels nightcap
+ * runs. */
+static inline const char *nightcap_openblas_select(int vector_tier) {
     const char *core = nightcap_openblas_replacement(
-        openblas_get_corename(), nightcap_cpu_vector_tier(), getenv("OPENBLAS_CORETYPE") != NULL,
+        openblas_get_corename(), vector_tier, getenv("OPENBLAS_CORETYPE") != NULL,
         nightcap_openblas_can_reselect());
     return core != NULL ? nightcap_openblas_reselect(core) : openblas_get_corename();
 }

@@ -1,4 +1,5 @@
 #include "sha256_blocks.h"
+#include "cpu_features.h"
 
 static const uint32_t K[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -13,17 +14,10 @@ static const uint32_t K[64] = {
 
 const uint32_t *nightcap_sha256_round_constants(void) { return K; }
 
-#if defined(__x86_64__)
-#include <cpuid.h>
-#include <immintrin.h>
+int nightcap_cpu_has_sha(void) { return (nightcap_cpu_features() & NIGHTCAP_CPU_SHA) != 0; }
 
-int nightcap_cpu_has_sha(void) {
-    unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
-    int sse41 = (c >> 19) & 1, ssse3 = (c >> 9) & 1;
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
-    return sse41 && ssse3 && ((b >> 29) & 1);
-}
+#if defined(__x86_64__)
+#include <immintrin.h>
 
 
 /* The instructions keep the state as (a, b, e, f) and (c, d, g, h) and do two rounds per
@@ -67,7 +61,6 @@ void nightcap_sha256_blocks(uint32_t state[8], const uint8_t *data, size_t block
 }
 
 #else
-int nightcap_cpu_has_sha(void) { return 0; }
 void nightcap_sha256_blocks(uint32_t state[8], const uint8_t *data, size_t blocks) {
     (void)state; (void)data; (void)blocks;
 }

@@ -21,4 +21,19 @@ public enum Metric: String, CaseIterable, Sendable, Hashable, Codable, CustomStr
     public static var validNames: String { allCases.map(\.rawValue).joined(separator: ", ") }
 
     public var description: String { rawValue }
+
+    /// The scores that `scores` holds, in pycocoevalcap's order.
+    public static func ordered(_ scores: [Metric: Double]) -> [(metric: Metric, value: Double)] {
+        allCases.compactMap { metric in scores[metric].map { (metric: metric, value: $0) } }
+    }
+
+    /// Whether an image's score depends on the other images scored with it: CIDEr-D weighs n-grams
+    /// by document frequencies over the whole scored set. Such per-image scores are computed when a
+    /// run is finalized, over all its images, not with each shard.
+    public var perImageScoreDependsOnCorpus: Bool {
+        switch self {
+        case .bleu1, .bleu2, .bleu3, .bleu4, .rougeL: false
+        case .cider: true
+        }
+    }
 }

@@ -36,11 +36,14 @@ enum HDF5GlobalHeapCheck {
         guard count > 0, conversionRegistered else { return }
         let (addressSize, lengthSize, userBlock) = try fileSizes(fileID: fileID, file: file, object: object)
         guard addressSize == 8, lengthSize == 8, userBlock < UInt64(fileSize) else { return }
-        guard let rawType = HDF5Library.query({ nc_raw_vlen_type() }) else { return }
-        defer { H5Tclose(rawType) }
+        // Owned by a handle, as every identifier: it closes the type (and clears the error stack of
+        // a failed close) when released.
+        guard let rawType = HDF5Library.query({ nc_raw_vlen_type() }).map({ HDF5Handle($0, closer: H5Tclose) }) else { return }
         let elementSize = Int(NC_RAW_VLEN_SIZE)
         var elements = [UInt8](repeating: 0, count: count * elementSize)
-        let status = elements.withUnsafeMutableBytes { read(rawType, $0.baseAddress!) }
+        let status = withExtendedLifetime(rawType) {
+            elements.withUnsafeMutableBytes { read(rawType.id, $0.baseAddress!) }
+        }
         guard status >= 0 else {
             // No raw path for this type: HDF5 reads it as before, unchecked.
             HDF5Library.clearErrorStack()

@@ -1,3 +1,4 @@
+import ConcurrencyPrimitives
 import Foundation
 import Synchronization
 
@@ -40,9 +41,8 @@ public enum HDF5ReadWatch {
         }
         enabled.store(true, ordering: .sequentiallyConsistent)
         if startThread {
-            let thread = Thread { watch() }
-            thread.name = "nightcap-read-watch"
-            thread.start()
+            // Never joined: released at once, it is detached and runs for the life of the process.
+            _ = WorkerThread(name: "nightcap-read-watch") { watch() }
         }
     }
 
@@ -56,7 +56,7 @@ public enum HDF5ReadWatch {
     /// the calls that read a dataset's values (`H5Dread`, `H5Dread_chunk`), as opposed to opening
     /// objects and reading metadata.
     static func during<T>(file: String, object: String?, data: Bool = false, _ body: () -> T) -> T {
-        #if DEBUG
+        #if NIGHTCAP_FAULT_INJECTION
             if data { DebugReadHook.misbehaveIfAsked(file: file, object: object) }
         #endif
         return HDF5FaultGuard.insideLibrary { watched(file: file, object: object, body) }
@@ -95,10 +95,10 @@ public enum HDF5ReadWatch {
     }
 }
 
-#if DEBUG
-    /// Debug builds only: hooks that make the N-th (default first) data read of a dataset whose
-    /// path ends with SUFFIX misbehave as a read inside libhdf5 can, so that tests can check what
-    /// nightcap does then. `NIGHTCAP_DEBUG_STUCK_READ=SUFFIX[@N]`: the read never returns (for the
+#if NIGHTCAP_FAULT_INJECTION
+    /// Debug builds only (`NIGHTCAP_FAULT_INJECTION`, as Pipeline's `FaultInjection`): hooks that
+    /// make the N-th (default first) data read of a dataset whose path ends with SUFFIX misbehave
+    /// as a read inside libhdf5 can, so that tests can check what nightcap does then. `NIGHTCAP_DEBUG_STUCK_READ=SUFFIX[@N]`: the read never returns (for the
     /// signals and `--read-timeout`); `NIGHTCAP_DEBUG_FAULTING_READ=SUFFIX[@N]`: the read faults
     /// (SIGSEGV) inside the watched call (for `HDF5FaultGuard`).
     final class DebugReadHook: Sendable {

@@ -15,11 +15,11 @@ enum ImageScoring {
             correct: statistics.correct)
         var metrics: [ImageMetricRecord] = []
         for (metric, value) in zip(Metric.bleu, CorpusBleu.imageScores(statistics)) {
-            metrics.append(ImageMetricRecord(imageID: imageID, metric: metric.rawValue, value: value))
+            metrics.append(ImageMetricRecord(imageID: imageID, metric: metric, value: value))
         }
         metrics.append(
             ImageMetricRecord(
-                imageID: imageID, metric: Metric.rougeL.rawValue, value: RougeL.score(hypothesis: hypothesis, references: referenceTokens)))
+                imageID: imageID, metric: .rougeL, value: RougeL.score(hypothesis: hypothesis, references: referenceTokens)))
         return (record, metrics)
     }
 }

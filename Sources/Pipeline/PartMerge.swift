@@ -164,7 +164,7 @@ public enum PartMerge {
     public static func merge(
         _ survey: Survey, into outputPath: String, arrayScript: String? = nil,
         log: @Sendable (String) -> Void = { _ in }
-    ) throws -> RunReport {
+    ) throws -> RunResult {
         let started = Date()
         guard survey.isComplete else { throw Incomplete(survey: survey, arrayScript: arrayScript) }
         let first = survey.parts[0].run
@@ -238,14 +238,14 @@ public enum PartMerge {
     }
 
     private static func report(
-        runID: Int64, name: String, outcome: RunReport.Outcome, survey: Survey, database: ResultDatabase,
+        runID: Int64, name: String, outcome: RunResult.Outcome, survey: Survey, database: ResultDatabase,
         references: ReferenceIndex?, started: Date
-    ) throws -> RunReport {
+    ) throws -> RunResult {
         let metrics = try database.runMetrics(runID: runID)
         let progress = try database.shardProgress(runID: runID)
-        return RunReport(
+        return RunResult(
             outcome: outcome, runID: runID, name: name, databasePath: database.path,
-            metrics: Metric.allCases.compactMap { metric in metrics[metric.rawValue].map { (metric: metric, value: $0) } },
+            metrics: Metric.ordered(metrics),
             imageCount: progress.imageCount, imagesScored: try database.bleuStatistics(runID: runID).count,
             imagesFailed: progress.imagesFailed, imagesWithoutReferences: references?.imagesWithoutReferences.count ?? 0,
             referencesWithoutImages: references?.referencesWithoutImages ?? 0, scored: references != nil, shardsDone: progress.shardsDone,

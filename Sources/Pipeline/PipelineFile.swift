@@ -78,64 +78,87 @@ public enum PipelineFile {
             }
             let reader = SectionReader(section: section, name: key, path: path, lines: lines)
             switch key {
-            case "features":
-                settings.featuresPath = try reader.string("path").map { resolve($0, against: folder) }
-                if let layout = try reader.string("layout") {
-                    guard let value = FeatureLayout(rawValue: layout) else {
-                        throw reader.error("layout", "unknown layout \"\(layout)\"; use packed, per-image or ragged")
-                    }
-                    settings.featureNames.layout = value
-                }
-                settings.featureNames.group = try reader.string("group")
-                settings.featureNames.features = try reader.string("features")
-                settings.featureNames.numRegions = try reader.string("num_regions")
-                settings.featureNames.imageIDs = try reader.string("image_ids")
-                settings.featureNames.boxes = try reader.string("boxes")
-                settings.featureNames.labels = try reader.string("labels")
-                settings.featureNames.labelNames = try reader.string("label_names")
-                settings.featureNames.positions = try reader.string("positions")
-                settings.featureNames.pooled = try reader.string("pooled")
-                settings.idMapPath = try reader.string("id_map").map { resolve($0, against: folder) }
-            case "model":
-                settings.modelPath = try reader.string("path").map { resolve($0, against: folder) }
-                settings.infosPath = try reader.string("infos").map { resolve($0, against: folder) }
-            case "references":
-                settings.referencesPath = try reader.string("path").map { resolve($0, against: folder) }
-                if let format = try reader.string("format") {
-                    guard let value = ReferenceFormat(rawValue: format) else {
-                        throw reader.error("format", "unknown references format \"\(format)\"; use coco or karpathy")
-                    }
-                    settings.referencesFormat = value
-                }
-                settings.referencesSplit = try reader.string("split")
-            case "decode":
-                if let value = try reader.int("beam_size") { settings.beamSize = value }
-                if let value = try reader.int("max_length") { settings.maxLength = value }
-                if let text = try reader.string(orNumber: "length_penalty") {
-                    guard let (rule, alpha) = PipelineSettings.lengthPenalty(from: text) else {
-                        throw reader.error("length_penalty", "expected a number, \"wu_A\" or \"avg_A\" (A a number), not \"\(text)\"")
-                    }
-                    (settings.lengthPenaltyRule, settings.lengthPenalty) = (rule, alpha)
-                }
-                if let value = try reader.bool("remove_bad_endings") { settings.removeBadEndings = value }
-                if let value = try reader.bool("suppress_unk") { settings.suppressUnknown = value }
-            case "run":
-                settings.name = try reader.string("name")
-                if let value = try reader.int("shard_size") { settings.shardSize = value }
-                if let value = try reader.int("threads") { settings.threads = value == 0 ? nil : value }
-                if let text = try reader.string("attention") {
-                    guard let value = AttentionStorage(text: text) else {
-                        throw reader.error("attention", "unknown attention storage \"\(text)\"; use full, top-K (e.g. top-5) or none")
-                    }
-                    settings.attention = value
-                }
-            case "output":
-                settings.databasePath = try reader.string("database").map { resolve($0, against: folder) }
-            default:
-                break
+            case "features": try readFeatures(reader, folder: folder, into: &settings)
+            case "model": try readModel(reader, folder: folder, into: &settings)
+            case "references": try readReferences(reader, folder: folder, into: &settings)
+            case "decode": try readDecode(reader, into: &settings)
+            case "run": try readRun(reader, into: &settings)
+            case "output": try readOutput(reader, folder: folder, into: &settings)
+            default: break
             }
         }
         return settings
+    }
+
+    /// `[features]`: the file, its layout and dataset names, and an id map.
+    private static func readFeatures(_ reader: SectionReader, folder: URL, into settings: inout PipelineSettings) throws {
+        settings.featuresPath = try reader.string("path").map { resolve($0, against: folder) }
+        if let layout = try reader.string("layout") {
+            guard let value = FeatureLayout(rawValue: layout) else {
+                throw reader.error("layout", "unknown layout \"\(layout)\"; use packed, per-image or ragged")
+            }
+            settings.featureNames.layout = value
+        }
+        settings.featureNames.group = try reader.string("group")
+        settings.featureNames.features = try reader.string("features")
+        settings.featureNames.numRegions = try reader.string("num_regions")
+        settings.featureNames.imageIDs = try reader.string("image_ids")
+        settings.featureNames.boxes = try reader.string("boxes")
+        settings.featureNames.labels = try reader.string("labels")
+        settings.featureNames.labelNames = try reader.string("label_names")
+        settings.featureNames.positions = try reader.string("positions")
+        settings.featureNames.pooled = try reader.string("pooled")
+        settings.idMapPath = try reader.string("id_map").map { resolve($0, against: folder) }
+    }
+
+    /// `[model]`: the model file and its infos pickle.
+    private static func readModel(_ reader: SectionReader, folder: URL, into settings: inout PipelineSettings) throws {
+        settings.modelPath = try reader.string("path").map { resolve($0, against: folder) }
+        settings.infosPath = try reader.string("infos").map { resolve($0, against: folder) }
+    }
+
+    /// `[references]`: the file, its format and split.
+    private static func readReferences(_ reader: SectionReader, folder: URL, into settings: inout PipelineSettings) throws {
+        settings.referencesPath = try reader.string("path").map { resolve($0, against: folder) }
+        if let format = try reader.string("format") {
+            guard let value = ReferenceFormat(rawValue: format) else {
+                throw reader.error("format", "unknown references format \"\(format)\"; use coco or karpathy")
+            }
+            settings.referencesFormat = value
+        }
+        settings.referencesSplit = try reader.string("split")
+    }
+
+    /// `[decode]`: the search settings.
+    private static func readDecode(_ reader: SectionReader, into settings: inout PipelineSettings) throws {
+        if let value = try reader.int("beam_size") { settings.beamSize = value }
+        if let value = try reader.int("max_length") { settings.maxLength = value }
+        if let text = try reader.string(orNumber: "length_penalty") {
+            guard let (rule, alpha) = PipelineSettings.lengthPenalty(from: text) else {
+                throw reader.error("length_penalty", "expected a number, \"wu_A\" or \"avg_A\" (A a number), not \"\(text)\"")
+            }
+            (settings.lengthPenaltyRule, settings.lengthPenalty) = (rule, alpha)
+        }
+        if let value = try reader.bool("remove_bad_endings") { settings.removeBadEndings = value }
+        if let value = try reader.bool("suppress_unk") { settings.suppressUnknown = value }
+    }
+
+    /// `[run]`: name, shard size, threads and attention storage.
+    private static func readRun(_ reader: SectionReader, into settings: inout PipelineSettings) throws {
+        settings.name = try reader.string("name")
+        if let value = try reader.int("shard_size") { settings.shardSize = value }
+        if let value = try reader.int("threads") { settings.threads = value == 0 ? nil : value }
+        if let text = try reader.string("attention") {
+            guard let value = AttentionStorage(text: text) else {
+                throw reader.error("attention", "unknown attention storage \"\(text)\"; use full, top-K (e.g. top-5) or none")
+            }
+            settings.attention = value
+        }
+    }
+
+    /// `[output]`: the results database.
+    private static func readOutput(_ reader: SectionReader, folder: URL, into settings: inout PipelineSettings) throws {
+        settings.databasePath = try reader.string("database").map { resolve($0, against: folder) }
     }
 
     /// `value` as an absolute path, relative ones taken against `folder`.

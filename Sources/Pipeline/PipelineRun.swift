@@ -7,72 +7,98 @@ import RegionFeatures
 import ResultStore
 
 /// Plans and runs one evaluation: validate, find or create the run, stream shards through the
-/// reader (this thread), the decoder workers and the writer, then compute the corpus metrics.
+/// reader (`ShardReader`, this thread), the decoder workers (`ShardDecoders`) and the writer
+/// (`ShardWriter`), then compute the corpus metrics.
 public enum PipelineRun {
-    public static func execute(_ settings: PipelineSettings, options: RunOptions = RunOptions()) throws -> RunReport {
+    public static func execute(_ settings: PipelineSettings, options: RunOptions = RunOptions()) throws -> RunResult {
         let started = Date()
         let settings = try settings.validated()
-        HDF5FaultGuard.install(
-            message: "nightcap: the HDF5 library crashed (a memory fault) while reading \(settings.featuresPath ?? "the features") or "
-                + "\(settings.modelPath ?? "the model"): the file is damaged; check each with `nightcap inspect FILE` and write or copy the "
-                + "damaged one again. Shards committed before are kept: run the same command to resume.")
-        if let timeout = options.readTimeout {
-            guard timeout > 0, timeout.isFinite else {
-                throw PipelineError(.configuration, "--read-timeout must be a number of seconds above 0, not \(timeout)")
-            }
-            HDF5ReadWatch.start(timeout: timeout) { file, object, seconds in
-                let place = object.map { "\(file), dataset \($0)" } ?? file
-                FileHandle.standardError.write(Data((
-                    "\nnightcap: \(place): a read made no progress for \(String(format: "%.0f", seconds)) s (--read-timeout \(timeout.formatted())); "
-                    + "the file is probably damaged, or its storage is not responding. Shards committed before are kept: "
-                    + "fix or replace the file and run the same command to resume.\n").utf8))
-                // The stuck call cannot be cancelled and holds HDF5's global lock: end the process.
-                _exit(1)
-            }
-        }
+        installFaultGuard(settings)
+        try startReadWatch(options)
         defer { if options.readTimeout != nil { HDF5ReadWatch.stop() } }
-        // The first shards are read while the model and the references load (RunPlan), so that
-        // decoding starts as soon as the plan is validated. Which shards a run still needs is known
-        // only later (a resumed run may have done them): shards not needed are dropped unread by
-        // anyone. A read error here only ends the early reading; the shard is read again in
-        // `stream`, which reports the error as it would have.
-        var early: [Int: FeatureShard] = [:]
-        let plan = try RunPlan(settings: settings) { features in
-            let shardSize = settings.shardSize
-            let shardCount = (features.imageCount + shardSize - 1) / shardSize
-            let planned = options.part.map { RunPart(index: $0.index, of: $0.count, shardCount: shardCount).shards } ?? 0..<shardCount
-            // As many shards as the decoder threads will hold at once (SubBatchScheduler), not one per
-            // thread: with every thread on the same shard, `--threads 64` needs two shards, not 64.
-            for index in planned.prefix(SubBatchScheduler.capacity(threads: settings.effectiveThreads, shardSize: shardSize)) {
-                guard !options.interrupt.isRaised,
-                    let shard = try? features.read((index * shardSize)..<min((index + 1) * shardSize, features.imageCount))
-                else { break }
-                early[index] = shard
-            }
-        }
+        var reader = ShardReader()
+        let plan = try RunPlan(settings: settings) { features in reader.readAhead(features, settings: settings, options: options) }
         let database = plan.database
         defer { try? database.close() }
 
-        let pid = getpid()
-        let host = ProcessInfo.processInfo.hostName
         // A part does a contiguous block of the run's shards (its plan); shards and their decoding
         // are those of the whole run.
         let part = options.part.map { RunPart(index: $0.index, of: $0.count, shardCount: plan.shardCount) }
         let planned = part?.shards ?? 0..<plan.shardCount
-        let slurmTask = SlurmTask.current(environment: options.environment)
         let what = part.map { "part \($0) of run" } ?? "run"
-        let runID: Int64
-        var resumed = false
+        let runID: Int64, resumed: Bool
+        switch try openRun(plan: plan, part: part, what: what, options: options) {
+        case .completed(let existing):
+            return try report(for: existing.runID, name: existing.name, outcome: .alreadyCompleted, plan: plan, part: part, started: started)
+        case .open(let id, let wasResumed):
+            (runID, resumed) = (id, wasResumed)
+        }
+        let done = try database.doneShards(runID: runID).intersection(planned)
+        logStart(runID: runID, plan: plan, part: part, what: what, resumedWith: resumed ? done.count : nil, options: options)
+
+        let todo = planned.filter { !done.contains($0) }
+        let progress = ProgressReporter(
+            style: options.progress, totalImages: planned.reduce(0) { $0 + plan.shardRange($1).count }, totalShards: planned.count)
+        progress.start(imagesDone: done.reduce(0) { $0 + plan.shardRange($1).count }, shardsDone: done.count)
+        let failure = FirstError()
+        do {
+            reader.keep(todo)
+            try stream(todo, reader: &reader, plan: plan, runID: runID, options: options, progress: progress, failure: failure)
+        } catch {
+            failure.record(error)
+        }
+        progress.finish()
+        return try conclude(runID: runID, plan: plan, part: part, what: what, failure: failure, options: options, started: started)
+    }
+
+    /// Reports a memory fault inside libhdf5 as a damaged input instead of a crash.
+    private static func installFaultGuard(_ settings: PipelineSettings) {
+        HDF5FaultGuard.install(
+            message: "nightcap: the HDF5 library crashed (a memory fault) while reading \(settings.featuresPath ?? "the features") or "
+                + "\(settings.modelPath ?? "the model"): the file is damaged; check each with `nightcap inspect FILE` and write or copy the "
+                + "damaged one again. Shards committed before are kept: run the same command to resume.")
+    }
+
+    /// With `--read-timeout`: ends the process with a message naming the file and dataset when a
+    /// read makes no progress for that long.
+    private static func startReadWatch(_ options: RunOptions) throws {
+        guard let timeout = options.readTimeout else { return }
+        guard timeout > 0, timeout.isFinite else {
+            throw PipelineError(.configuration, "--read-timeout must be a number of seconds above 0, not \(timeout)")
+        }
+        HDF5ReadWatch.start(timeout: timeout) { file, object, seconds in
+            let place = object.map { "\(file), dataset \($0)" } ?? file
+            FileHandle.standardError.write(Data((
+                "\nnightcap: \(place): a read made no progress for \(String(format: "%.0f", seconds)) s (--read-timeout \(timeout.formatted())); "
+                + "the file is probably damaged, or its storage is not responding. Shards committed before are kept: "
+                + "fix or replace the file and run the same command to resume.\n").utf8))
+            // The stuck call cannot be cancelled and holds HDF5's global lock: end the process.
+            _exit(1)
+        }
+    }
+
+    /// The run to work on: an existing run of the same fingerprint (and part), claimed, or a new one.
+    private enum OpenedRun {
+        /// A completed run with these inputs and settings exists: nothing to do.
+        case completed(RunRecord)
+        case open(runID: Int64, resumed: Bool)
+    }
+
+    private static func openRun(plan: RunPlan, part: RunPart?, what: String, options: RunOptions) throws -> OpenedRun {
+        let database = plan.database, settings = plan.settings
+        let pid = getpid()
+        let host = ProcessInfo.processInfo.hostName
+        let slurmTask = SlurmTask.current(environment: options.environment)
         if !options.newRun, let existing = try database.latestRun(fingerprint: plan.fingerprint.value, part: part) {
             if existing.status == .completed {
                 options.log("\(what) \(existing.runID) (\(existing.name)) with these inputs and settings is already complete; pass --new-run to run it again")
-                return try report(for: existing.runID, name: existing.name, outcome: .alreadyCompleted, plan: plan, part: part, started: started)
+                return .completed(existing)
             }
             switch try database.claim(
                 runID: existing.runID, pid: pid, host: host, slurmTask: slurmTask, slurmJobEnded: SlurmQueue.hasEnded)
             {
             case .claimed:
-                break
+                return .open(runID: existing.runID, resumed: true)
             case .ownedBy(let ownerPID, let ownerHost):
                 throw PipelineError(
                     .ownership,
@@ -80,42 +106,38 @@ public enum PipelineRun {
                         + ((try? database.slurmOwner(runID: existing.runID)).flatMap { $0 }.map { " (\($0))" } ?? "")
                         + "; wait for it to finish, or stop it (it resumes where it stopped)")
             }
-            runID = existing.runID
-            resumed = true
-        } else {
-            runID = try database.createRun(
-                NewRun(
-                    name: plan.name, fingerprint: plan.fingerprint.value, configJSON: plan.configurationJSON,
-                    imageCount: plan.features.imageCount, shardSize: settings.shardSize, shardCount: plan.shardCount,
-                    featuresPath: settings.featuresPath, modelPath: settings.modelPath, referencesPath: settings.referencesPath,
-                    referencesDigest: plan.fingerprint.referencesDigest,
-                    nightcapVersion: NightcapVersion.current, ownerPID: pid, ownerHost: host, part: part,
-                    slurmTask: slurmTask))
         }
+        let runID = try database.createRun(
+            NewRun(
+                name: plan.name, fingerprint: plan.fingerprint.value, configJSON: plan.configurationJSON,
+                imageCount: plan.features.imageCount, shardSize: settings.shardSize, shardCount: plan.shardCount,
+                featuresPath: settings.featuresPath, modelPath: settings.modelPath, referencesPath: settings.referencesPath,
+                referencesDigest: plan.fingerprint.referencesDigest,
+                nightcapVersion: NightcapVersion.current, ownerPID: pid, ownerHost: host, part: part,
+                slurmTask: slurmTask))
+        return .open(runID: runID, resumed: false)
+    }
 
-        let done = try database.doneShards(runID: runID).intersection(planned)
-        let todo = planned.filter { !done.contains($0) }
-        let plannedImages = planned.reduce(0) { $0 + plan.shardRange($1).count }
-        if resumed {
-            options.log("resuming \(what) \(runID) (\(plan.name)): \(done.count)/\(planned.count) shards done")
+    /// The status line of a run that starts, or resumes with `resumedWith` shards done.
+    private static func logStart(runID: Int64, plan: RunPlan, part: RunPart?, what: String, resumedWith: Int?, options: RunOptions) {
+        let settings = plan.settings
+        let planned = part?.shards ?? 0..<plan.shardCount
+        if let done = resumedWith {
+            options.log("resuming \(what) \(runID) (\(plan.name)): \(done)/\(planned.count) shards done")
         } else if let part {
+            let plannedImages = planned.reduce(0) { $0 + plan.shardRange($1).count }
             options.log("part \(part) of run \(runID) (\(plan.name)): shards \(part.firstShard)..<\(part.endShard) of \(plan.shardCount), \(plannedImages) of \(plan.features.imageCount) images in shards of \(settings.shardSize), \(settings.effectiveThreads) threads")
         } else {
             options.log("run \(runID) (\(plan.name)): \(plan.features.imageCount) images in \(plan.shardCount) shards of \(settings.shardSize), \(settings.effectiveThreads) threads")
         }
+    }
 
-        let imagesDone = done.reduce(0) { $0 + plan.shardRange($1).count }
-        let progress = ProgressReporter(style: options.progress, totalImages: plannedImages, totalShards: planned.count)
-        progress.start(imagesDone: imagesDone, shardsDone: done.count)
-        let failure = FirstError()
-        do {
-            early = early.filter { todo.contains($0.key) }
-            try stream(todo, early: &early, plan: plan, runID: runID, options: options, progress: progress, failure: failure)
-        } catch {
-            failure.record(error)
-        }
-        progress.finish()
-
+    /// After the stream: the run failed, was interrupted, or is finished (a whole run's corpus
+    /// metrics computed).
+    private static func conclude(
+        runID: Int64, plan: RunPlan, part: RunPart?, what: String, failure: FirstError, options: RunOptions, started: Date
+    ) throws -> RunResult {
+        let database = plan.database
         if let error = failure.error {
             try? database.setStatus(runID: runID, status: .failed, message: "\(error)")
             throw error
@@ -123,7 +145,8 @@ public enum PipelineRun {
         if let signal = options.interrupt.signal {
             try database.setStatus(runID: runID, status: .interrupted, message: "stopped by signal \(signal)")
             let progressNow = try database.shardProgress(runID: runID)
-            options.log("\(what) \(runID) interrupted: \(progressNow.shardsDone)/\(planned.count) shards done; run the same command to resume")
+            let planned = part?.shards.count ?? plan.shardCount
+            options.log("\(what) \(runID) interrupted: \(progressNow.shardsDone)/\(planned) shards done; run the same command to resume")
             return try report(for: runID, name: plan.name, outcome: .interrupted(signal: signal), plan: plan, part: part, started: started)
         }
         if part != nil {
@@ -132,17 +155,17 @@ public enum PipelineRun {
             try database.finish(runID: runID)
         } else {
             try RunFinalizer.finalize(
-                runID: runID, database: database, references: plan.references, parallelism: settings.effectiveThreads)
+                runID: runID, database: database, references: plan.references, parallelism: plan.settings.effectiveThreads)
         }
         return try report(for: runID, name: plan.name, outcome: .completed, plan: plan, part: part, started: started)
     }
 
-    /// The reader loop on this thread, `threads` decoder workers and one writer. `early` holds
-    /// shards already read; each leaves it as it goes to the workers, so that its memory is freed
-    /// with the workers' use of it. Workers take sub-batches of a shard (`SubBatchScheduler`), so
-    /// that all of them work on one shard; a shard's commit still goes to the writer whole.
+    /// The reader loop on this thread, the decoder workers and one writer. Workers take sub-batches
+    /// of a shard (`SubBatchScheduler`), so that all of them work on one shard; a shard's commit
+    /// still goes to the writer whole.
     private static func stream(
-        _ shards: [Int], early: inout [Int: FeatureShard], plan: RunPlan, runID: Int64, options: RunOptions, progress: ProgressReporter, failure: FirstError
+        _ shards: [Int], reader: inout ShardReader, plan: RunPlan, runID: Int64, options: RunOptions, progress: ProgressReporter,
+        failure: FirstError
     ) throws {
         guard !shards.isEmpty else { return }
         let size = plan.model.imagesPerSubBatch(settings: plan.settings.decodeSettings) ?? ShardProcessor.decodeBatchSize
@@ -157,75 +180,26 @@ public enum PipelineRun {
         let results = BlockingQueue<ShardCommit>(capacity: threads)
         let interrupt = options.interrupt
         let shouldStop: @Sendable () -> Bool = { interrupt.isRaised || failure.error != nil }
-        let decode = plan.settings.decodeSettings
-        let model = plan.model, references = plan.references, attention = plan.settings.attention
-
-        var workers: [WorkerThread] = []
-        for number in 0..<threads {
-            workers.append(
-                WorkerThread(name: "nightcap-decoder-\(number)") {
-                    let processor = ShardProcessor(
-                        model: model, settings: decode, references: references, attention: attention, runID: runID)
-                    while let task = work.next() {
-                        // Stopping between sub-batches drops the shard whole (done again on resume).
-                        if shouldStop() {
-                            work.drop(task)
-                            continue
-                        }
-                        let part = processor.process(task.shard, index: task.index, images: task.images)
-                        if let parts = work.finish(task, part: part) {
-                            results.push(ShardProcessor.assemble(parts, shard: task.shard, index: task.index, runID: runID))
-                        }
-                    }
-                })
-        }
-        let database = plan.database
-        #if NIGHTCAP_FAULT_INJECTION
-        let partIndex = options.part?.index
-        #endif
-        let writer = WorkerThread(name: "nightcap-writer") {
-            #if NIGHTCAP_FAULT_INJECTION
-            var commits = 0
-            #endif
-            while let commit = results.pop() {
-                // A shard decoded before an interrupt is whole: keep it.
-                guard failure.error == nil else { continue }
-                do {
-                    try database.commitShard(commit)
-                    // The owner's sign of life that `runs.heartbeat_at` documents (database.md).
-                    try database.heartbeat(runID: runID)
-                    progress.shardCommitted(images: commit.numImages)
-                    #if NIGHTCAP_FAULT_INJECTION
-                    commits += 1
-                    FaultInjection.afterCommit(commits, part: partIndex, handled: { interrupt.isRaised })
-                    #endif
-                } catch {
-                    failure.record(error)
-                }
-            }
-        }
-
+        let decoders = ShardDecoders(threads: threads, plan: plan, runID: runID, work: work, results: results, shouldStop: shouldStop)
+        let writer = ShardWriter(
+            database: plan.database, runID: runID, results: results, progress: progress, failure: failure, options: options)
         defer {
             work.close()
-            for worker in workers { worker.join() }
+            decoders.join()
             results.close()
             writer.join()
         }
-        for index in shards {
-            if shouldStop() { break }
-            let shard = try early.removeValue(forKey: index) ?? plan.features.read(plan.shardRange(index))
-            if !work.push(index: index, shard: shard) { break }
-        }
+        try reader.feed(shards, plan: plan, to: work, shouldStop: shouldStop)
     }
 
     private static func report(
-        for runID: Int64, name: String, outcome: RunReport.Outcome, plan: RunPlan, part: RunPart?, started: Date
-    ) throws -> RunReport {
+        for runID: Int64, name: String, outcome: RunResult.Outcome, plan: RunPlan, part: RunPart?, started: Date
+    ) throws -> RunResult {
         let metrics = try plan.database.runMetrics(runID: runID)
         let progress = try plan.database.shardProgress(runID: runID)
-        let ordered = Metric.allCases.compactMap { metric in metrics[metric.rawValue].map { (metric: metric, value: $0) } }
+        let ordered = Metric.ordered(metrics)
         let scored = try plan.database.bleuStatistics(runID: runID).count
-        return RunReport(
+        return RunResult(
             outcome: outcome, runID: runID, name: name, databasePath: plan.database.path, metrics: ordered,
             imageCount: part.map { $0.shards.reduce(0) { $0 + plan.shardRange($1).count } } ?? plan.features.imageCount, imagesScored: scored, imagesFailed: progress.imagesFailed,
             imagesWithoutReferences: plan.references?.imagesWithoutReferences.count ?? 0,

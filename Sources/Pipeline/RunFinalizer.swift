@@ -15,7 +15,7 @@ enum RunFinalizer {
             let captions = try database.captions(runID: runID)
             let scores = corpusScores(
                 captions: captions, statistics: try database.bleuStatistics(runID: runID),
-                rouge: try database.imageMetrics(runID: runID, metric: Metric.rougeL.rawValue), references: references,
+                rouge: try database.imageMetrics(runID: runID, metric: .rougeL), references: references,
                 parallelism: parallelism)
             try database.writeCorpusMetrics(runID: runID, corpus: scores.corpus, perImage: scores.cider)
         }
@@ -28,7 +28,7 @@ enum RunFinalizer {
     static func corpusScores(
         captions: [CaptionRecord], statistics: [BleuStatsRecord], rouge: [ImageMetricRecord], references: ReferenceIndex,
         parallelism: Int
-    ) -> (corpus: [String: Double], cider: [ImageMetricRecord]) {
+    ) -> (corpus: [Metric: Double], cider: [ImageMetricRecord]) {
         let statistics = Dictionary(uniqueKeysWithValues: statistics.map { ($0.imageID, $0) })
         let rouge = Dictionary(uniqueKeysWithValues: rouge.map { ($0.imageID, $0.value) })
         var scoredIDs: [String] = []
@@ -42,14 +42,14 @@ enum RunFinalizer {
             items.append(CiderD.Item(hypothesis: PTBTokenizer.tokenize(caption.caption), references: referenceTokens))
             rougeScores.append(rouge[caption.imageID] ?? 0)
         }
-        var corpus: [String: Double] = [:]
+        var corpus: [Metric: Double] = [:]
         var perImage: [ImageMetricRecord] = []
         if !scoredIDs.isEmpty {
-            for (metric, value) in zip(Metric.bleu, CorpusBleu.score(bleu)) { corpus[metric.rawValue] = value }
-            corpus[Metric.rougeL.rawValue] = RougeL.corpusScore(rougeScores)
+            for (metric, value) in zip(Metric.bleu, CorpusBleu.score(bleu)) { corpus[metric] = value }
+            corpus[.rougeL] = RougeL.corpusScore(rougeScores)
             let cider = CiderD.score(items, parallelism: parallelism)
-            corpus[Metric.cider.rawValue] = cider.corpus
-            perImage = zip(scoredIDs, cider.perImage).map { ImageMetricRecord(imageID: $0, metric: Metric.cider.rawValue, value: $1) }
+            corpus[.cider] = cider.corpus
+            perImage = zip(scoredIDs, cider.perImage).map { ImageMetricRecord(imageID: $0, metric: .cider, value: $1) }
         }
         return (corpus, perImage)
     }

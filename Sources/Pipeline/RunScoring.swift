@@ -65,14 +65,14 @@ public enum RunScoring {
             perImage += metrics
         }
         let scores = RunFinalizer.corpusScores(
-            captions: captions, statistics: statistics, rouge: perImage.filter { $0.metric == Metric.rougeL.rawValue }, references: references,
+            captions: captions, statistics: statistics, rouge: perImage.filter { $0.metric == .rougeL }, references: references,
             parallelism: parallelism)
         try database.replaceScores(
             runID: run.runID, referencesPath: referencesPath, referencesDigest: digest, bleuStats: statistics,
             imageMetrics: perImage + scores.cider, corpus: scores.corpus)
         return ScoringReport(
             runID: run.runID, name: run.name,
-            metrics: Metric.allCases.compactMap { metric in scores.corpus[metric.rawValue].map { (metric: metric, value: $0) } },
+            metrics: Metric.ordered(scores.corpus),
             imagesScored: statistics.count, imagesWithoutReferences: references.imagesWithoutReferences.count,
             referencesWithoutImages: references.referencesWithoutImages, replaced: replaced)
     }

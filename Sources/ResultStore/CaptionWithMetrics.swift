@@ -1,3 +1,5 @@
+import CaptionMetrics
+
 /// A caption with its per-image scores, for `compare` and `export`.
 public struct CaptionWithMetrics: Sendable, Hashable {
     public var imageID: String
@@ -5,11 +7,11 @@ public struct CaptionWithMetrics: Sendable, Hashable {
     public var caption: String
     public var numWords: Int
     public var logProb: Double
-    /// Per-image scores by pycocoevalcap name; missing names were not computed.
-    public var metrics: [String: Double]
+    /// Per-image scores; missing metrics were not computed.
+    public var metrics: [Metric: Double]
 
     public init(
-        imageID: String, imageIndex: Int, caption: String, numWords: Int, logProb: Double, metrics: [String: Double]
+        imageID: String, imageIndex: Int, caption: String, numWords: Int, logProb: Double, metrics: [Metric: Double]
     ) {
         self.imageID = imageID
         self.imageIndex = imageIndex

@@ -33,8 +33,8 @@ extension ResultDatabase {
                 db, sql: "SELECT EXISTS (SELECT 1 FROM regions WHERE run_id = ? AND label IS NOT NULL AND label <> '')",
                 arguments: [runID]) ?? false
             guard labelled else { return nil }
-            let row = try Row.fetchOne(db, sql: Self.groundingSQL, arguments: ["run": runID])
-            return GroundingSummary(objectWords: row?["object_words"] ?? 0, grounded: row?["grounded"] ?? 0)
+            return try GroundingSummary.fetchOne(db, sql: Self.groundingSQL, arguments: ["run": runID])
+                ?? GroundingSummary(objectWords: 0, grounded: 0)
         }
     }
 }

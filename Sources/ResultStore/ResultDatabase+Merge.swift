@@ -1,3 +1,4 @@
+import CaptionMetrics
 import Foundation
 import GRDB
 
@@ -33,22 +34,23 @@ extension ResultDatabase {
                             path: path, operation: operation,
                             message: "run \(runID) holds \(present) of the part's \(shards.count) shards already; merge into a new --db")
                     }
-                    let ids: StatementArguments = [runID, partRunID]
-                    let copies = [
-                        ("shards", "shard, first_image, num_images, status, seconds, finished_at, host, kernels"),
-                        ("captions", "image_id, image_index, shard, caption, num_words, log_prob"),
-                        ("attention", "image_id, position, word, weights, top_region, top_weight"),
-                        ("regions", "image_id, region, x1, y1, x2, y2, label"),
-                        ("image_metrics", "image_id, metric, value"),
-                        ("bleu_stats", "image_id, testlen, reflen, guess_1, guess_2, guess_3, guess_4, correct_1, correct_2, correct_3, correct_4"),
-                        ("failed_images", "image_id, shard, reason"),
+                    let tables: [any RunTable.Type] = [
+                        ShardRecord.self, CaptionRecord.self, AttentionRecord.self, RegionRecord.self,
+                        ImageMetricRecord.self, BleuStatsRecord.self, FailedImage.self,
                     ]
-                    for (table, columns) in copies {
-                        // CIDEr rows belong to the merged run's finalization, not to a part.
-                        let filter = table == "image_metrics" ? " AND metric <> 'CIDEr'" : ""
-                        try db.execute(
-                            sql: "INSERT INTO main.\(table) (run_id, \(columns)) SELECT ?, \(columns) FROM part.\(table) WHERE run_id = ?\(filter)",
-                            arguments: ids)
+                    // Per-image scores that depend on the whole corpus (CIDEr) belong to the merged
+                    // run's finalization, not to a part.
+                    let finalized = Metric.allCases.filter(\.perImageScoreDependsOnCorpus).map(\.rawValue)
+                    for table in tables {
+                        let name = table.databaseTableName
+                        let columns = table.columnNamesAfterRunID.joined(separator: ", ")
+                        var sql = "INSERT INTO main.\(name) (run_id, \(columns)) SELECT ?, \(columns) FROM part.\(name) WHERE run_id = ?"
+                        var arguments: StatementArguments = [runID, partRunID]
+                        if table == ImageMetricRecord.self {
+                            sql += " AND metric NOT IN (\(databaseQuestionMarks(count: finalized.count)))"
+                            arguments += StatementArguments(finalized)
+                        }
+                        try db.execute(sql: sql, arguments: arguments)
                     }
                     copied = try Int.fetchOne(db, sql: "SELECT count(*) FROM part.shards WHERE run_id = ?", arguments: [partRunID])!
                     return .commit

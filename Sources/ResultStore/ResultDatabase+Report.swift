@@ -1,3 +1,4 @@
+import CaptionMetrics
 import Foundation
 import GRDB
 
@@ -15,34 +16,25 @@ extension ResultDatabase {
     /// `imageIDs`, read in one transaction. Images the run did not caption are left out.
     public func imageDetails(runID: Int64, imageIDs: [String]) throws -> [ImageDetail] {
         try read("reading the attention and regions of \(imageIDs.count) images of run \(runID)") { db in
-            let captionStatement = try db.cachedStatement(
-                sql: "SELECT image_index, caption, num_words, log_prob FROM captions WHERE run_id = ? AND image_id = ?")
+            let captionStatement = try db.cachedStatement(sql: "SELECT * FROM captions WHERE run_id = ? AND image_id = ?")
             let metricStatement = try db.cachedStatement(
-                sql: "SELECT metric, value FROM image_metrics WHERE run_id = ? AND image_id = ?")
+                sql: "SELECT * FROM image_metrics WHERE run_id = ? AND image_id = ? AND metric IN (\(databaseQuestionMarks(count: knownMetricNames.count)))")
             let attentionStatement = try db.cachedStatement(
-                sql: """
-                    SELECT position, word, weights, top_region, top_weight FROM attention
-                    WHERE run_id = ? AND image_id = ? ORDER BY position
-                    """)
+                sql: "SELECT * FROM attention WHERE run_id = ? AND image_id = ? ORDER BY position")
             let regionStatement = try db.cachedStatement(
-                sql: "SELECT region, x1, y1, x2, y2, label FROM regions WHERE run_id = ? AND image_id = ? ORDER BY region")
+                sql: "SELECT * FROM regions WHERE run_id = ? AND image_id = ? ORDER BY region")
             var details: [ImageDetail] = []
             for imageID in imageIDs {
-                guard let row = try Row.fetchOne(captionStatement, arguments: [runID, imageID]) else { continue }
-                var caption = CaptionWithMetrics(
-                    imageID: imageID, imageIndex: row["image_index"], caption: row["caption"],
-                    numWords: row["num_words"], logProb: row["log_prob"], metrics: [:])
-                for metric in try Row.fetchAll(metricStatement, arguments: [runID, imageID]) {
-                    caption.metrics[metric["metric"]] = metric["value"]
+                guard let record = try CaptionRecord.fetchOne(captionStatement, arguments: [runID, imageID]) else { continue }
+                var caption = CaptionWithMetrics(record)
+                let metricArguments: StatementArguments = [runID, imageID] + StatementArguments(knownMetricNames)
+                for metric in try ImageMetricRecord.fetchAll(metricStatement, arguments: metricArguments) {
+                    caption.metrics[metric.metric] = metric.value
                 }
                 let attention = try Row.fetchAll(attentionStatement, arguments: [runID, imageID]).map {
                     try attentionRecord(from: $0, runID: runID, imageID: imageID)
                 }
-                let regions = try Row.fetchAll(regionStatement, arguments: [runID, imageID]).map { row in
-                    RegionRecord(
-                        imageID: imageID, region: row["region"], x1: row["x1"], y1: row["y1"], x2: row["x2"],
-                        y2: row["y2"], label: row["label"])
-                }
+                let regions = try RegionRecord.fetchAll(regionStatement, arguments: [runID, imageID])
                 details.append(ImageDetail(caption: caption, attention: attention, regions: regions))
             }
             return details

@@ -24,9 +24,7 @@ extension ResultDatabase {
                 ])
             let runID = db.lastInsertedRowID
             if let part = run.part {
-                try db.execute(
-                    sql: "INSERT INTO run_parts (run_id, part_index, part_count, first_shard, end_shard) VALUES (?, ?, ?, ?, ?)",
-                    arguments: [runID, part.index, part.count, part.firstShard, part.endShard])
+                try RunPartRow(runID: runID, part: part).insert(db)
             }
             try setSlurmOwner(db, runID: runID, run.slurmTask)
             return runID
@@ -36,16 +34,15 @@ extension ResultDatabase {
     /// The run with this id, or nil.
     public func run(id: Int64) throws -> RunRecord? {
         try read("reading run \(id)") { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE run_id = ?", arguments: [id]).map(RunRecord.init(row:))
+            try RunRecord.filter(RunRecord.Columns.runID == id).fetchOne(db)
         }
     }
 
     /// The newest run with this name, or nil.
     public func run(named name: String) throws -> RunRecord? {
         try read("reading run '\(name)'") { db in
-            try Row.fetchOne(
-                db, sql: "SELECT * FROM runs WHERE name = ? ORDER BY run_id DESC LIMIT 1", arguments: [name]
-            ).map(RunRecord.init(row:))
+            typealias Columns = RunRecord.Columns
+            return try RunRecord.filter(Columns.name == name).order(Columns.runID.desc).fetchOne(db)
         }
     }
 
@@ -69,45 +66,35 @@ extension ResultDatabase {
     public func latestRun(fingerprint: String, part: RunPart? = nil) throws -> RunRecord? {
         try read("looking up runs by fingerprint") { db in
             if let part {
-                return try Row.fetchOne(
+                return try RunRecord.fetchOne(
                     db,
                     sql: """
                         SELECT r.* FROM runs r JOIN run_parts p ON p.run_id = r.run_id
                         WHERE r.fingerprint = ? AND p.part_index = ? AND p.part_count = ?
                         ORDER BY r.run_id DESC LIMIT 1
                         """,
-                    arguments: [fingerprint, part.index, part.count]
-                ).map(RunRecord.init(row:))
+                    arguments: [fingerprint, part.index, part.count])
             }
-            return try Row.fetchOne(
+            return try RunRecord.fetchOne(
                 db,
                 sql: """
                     SELECT * FROM runs WHERE fingerprint = ?
                         AND NOT EXISTS (SELECT 1 FROM run_parts p WHERE p.run_id = runs.run_id)
                     ORDER BY run_id DESC LIMIT 1
                     """,
-                arguments: [fingerprint]
-            ).map(RunRecord.init(row:))
+                arguments: [fingerprint])
         }
     }
 
     /// Every run, oldest first, with its progress and headline scores.
     public func listRuns() throws -> [RunSummary] {
         try read("listing runs") { db in
-            try Row.fetchAll(
+            try RunSummary.fetchAll(
                 db,
                 sql: """
                     SELECT s.*, (r.references_path IS NOT NULL OR r.references_digest IS NOT NULL) AS scored
                     FROM run_summary s JOIN runs r ON r.run_id = s.run_id ORDER BY s.run_id
-                    """
-            ).map { row in
-                RunSummary(
-                    runID: row["run_id"], name: row["name"], status: RunStatus(stored: row["status"]),
-                    createdAt: row["created_at"], finishedAt: row["finished_at"], imageCount: row["image_count"],
-                    imagesDone: row["images_done"], imagesFailed: row["images_failed"],
-                    shardsDone: row["shards_done"], shardCount: row["shard_count"], bleu4: row["bleu_4"],
-                    cider: row["cider"], isScored: row["scored"])
-            }
+                    """)
         }
     }
 
@@ -185,16 +172,10 @@ extension ResultDatabase {
         isAlive: (Int32) -> Bool = ProcessLiveness.isAlive, slurmJobEnded: (String) -> Bool = { _ in false }
     ) throws -> ClaimOutcome {
         try write("claiming run \(runID)") { db in
-            guard
-                let row = try Row.fetchOne(
-                    db, sql: "SELECT status, owner_pid, owner_host FROM runs WHERE run_id = ?", arguments: [runID])
-            else {
+            guard let run = try RunRecord.filter(RunRecord.Columns.runID == runID).fetchOne(db) else {
                 throw ResultStoreError.runNotFound(path: path, reference: String(runID))
             }
-            let status: String = row["status"]
-            let ownerPID: Int32? = row["owner_pid"]
-            let ownerHost: String? = row["owner_host"]
-            if status == RunStatus.running.rawValue, let ownerPID, let ownerHost {
+            if run.status == .running, let ownerPID = run.ownerPID, let ownerHost = run.ownerHost {
                 if ownerHost != host {
                     let owner = try slurmOwner(db, runID: runID)
                     let requeued =
@@ -227,27 +208,21 @@ extension ResultDatabase {
     }
 
     func slurmOwner(_ db: Database, runID: Int64) throws -> SlurmTask? {
-        try Row.fetchOne(db, sql: "SELECT job_id, restart_count FROM run_slurm_owners WHERE run_id = ?", arguments: [runID])
-            .map { SlurmTask(jobID: $0["job_id"], restartCount: $0["restart_count"]) }
+        try SlurmOwnerRow.filter(SlurmOwnerRow.Columns.runID == runID).fetchOne(db)?.task
     }
 
     private func setSlurmOwner(_ db: Database, runID: Int64, _ task: SlurmTask?) throws {
         if let task {
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO run_slurm_owners (run_id, job_id, restart_count) VALUES (?, ?, ?)",
-                arguments: [runID, task.jobID, task.restartCount])
+            try SlurmOwnerRow(runID: runID, task: task).insert(db, onConflict: .replace)
         } else {
-            try db.execute(sql: "DELETE FROM run_slurm_owners WHERE run_id = ?", arguments: [runID])
+            try SlurmOwnerRow.filter(SlurmOwnerRow.Columns.runID == runID).deleteAll(db)
         }
     }
 
     /// The part a run does, or nil for a whole run.
     public func part(runID: Int64) throws -> RunPart? {
         try read("reading the part of run \(runID)") { db in
-            try Row.fetchOne(
-                db, sql: "SELECT part_index, part_count, first_shard, end_shard FROM run_parts WHERE run_id = ?",
-                arguments: [runID]
-            ).map { RunPart(index: $0["part_index"], count: $0["part_count"], firstShard: $0["first_shard"], endShard: $0["end_shard"]) }
+            try RunPartRow.filter(RunPartRow.Columns.runID == runID).fetchOne(db)?.part
         }
     }
 
@@ -262,9 +237,7 @@ extension ResultDatabase {
                     """)
             var result: [(run: RunRecord, part: RunPart)] = []
             for row in rows {
-                let part = RunPart(
-                    index: row["part_index"], count: row["part_count"], firstShard: row["first_shard"], endShard: row["end_shard"])
-                result.append((run: RunRecord(row: row), part: part))
+                result.append((run: RunRecord(row: row), part: RunPartRow(row: row).part))
             }
             return result
         }
@@ -279,28 +252,5 @@ extension ResultDatabase {
         if try !Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM runs WHERE run_id = ?)", arguments: [runID])! {
             throw ResultStoreError.runNotFound(path: path, reference: String(runID))
         }
-    }
-}
-
-extension RunStatus {
-    init(stored: String) {
-        // The CHECK constraint admits only the four statuses.
-        guard let status = RunStatus(rawValue: stored) else {
-            preconditionFailure("runs.status holds '\(stored)', which its CHECK constraint forbids")
-        }
-        self = status
-    }
-}
-
-extension RunRecord {
-    init(row: Row) {
-        self.init(
-            runID: row["run_id"], name: row["name"], status: RunStatus(stored: row["status"]),
-            statusMessage: row["status_message"], fingerprint: row["fingerprint"], configJSON: row["config"],
-            imageCount: row["image_count"], shardSize: row["shard_size"], shardCount: row["shard_count"],
-            featuresPath: row["features_path"], modelPath: row["model_path"], referencesPath: row["references_path"],
-            referencesDigest: row["references_digest"], nightcapVersion: row["nightcap_version"], ownerPID: row["owner_pid"], ownerHost: row["owner_host"],
-            heartbeatAt: row["heartbeat_at"], createdAt: row["created_at"], finishedAt: row["finished_at"],
-            finalizeSeconds: row["finalize_seconds"])
     }
 }

@@ -5,20 +5,16 @@ extension ResultDatabase {
     /// The shards of a run whose rows are committed.
     public func doneShards(runID: Int64) throws -> Set<Int> {
         try read("reading the done shards of run \(runID)") { db in
-            Set(try Int.fetchAll(db, sql: "SELECT shard FROM shards WHERE run_id = ?", arguments: [runID]))
+            typealias Columns = ShardRecord.Columns
+            return Set(try Int.fetchAll(db, ShardRecord.select(Columns.shard).filter(Columns.runID == runID)))
         }
     }
 
     /// The committed shards of a run, in shard order.
     public func shards(runID: Int64) throws -> [ShardRecord] {
         try read("reading the shards of run \(runID)") { db in
-            try Row.fetchAll(
-                db, sql: "SELECT * FROM shards WHERE run_id = ? ORDER BY shard", arguments: [runID]
-            ).map { row in
-                ShardRecord(
-                    shard: row["shard"], firstImage: row["first_image"], numImages: row["num_images"],
-                    seconds: row["seconds"], finishedAt: row["finished_at"], host: row["host"], kernels: row["kernels"])
-            }
+            typealias Columns = ShardRecord.Columns
+            return try ShardRecord.filter(Columns.runID == runID).order(Columns.shard).fetchAll(db)
         }
     }
 
@@ -26,7 +22,7 @@ extension ResultDatabase {
     public func shardProgress(runID: Int64) throws -> ShardProgress {
         try read("reading the progress of run \(runID)") { db in
             guard
-                let row = try Row.fetchOne(
+                let progress = try ShardProgress.fetchOne(
                     db,
                     sql: """
                         SELECT r.shard_count, r.image_count,
@@ -40,9 +36,7 @@ extension ResultDatabase {
             else {
                 throw ResultStoreError.runNotFound(path: path, reference: String(runID))
             }
-            return ShardProgress(
-                shardsDone: row["shards_done"], shardCount: row["shard_count"], imagesDone: row["images_done"],
-                imageCount: row["image_count"], imagesFailed: row["images_failed"], secondsSpent: row["seconds"])
+            return progress
         }
     }
 
@@ -70,15 +64,13 @@ extension ResultDatabase {
                 throw ResultStoreError.shardAlreadyCommitted(path: path, runID: run, shard: shard)
             }
 
-            var captions = BatchInsert(
-                db, into: "captions (run_id, image_id, image_index, shard, caption, num_words, log_prob)", columns: 7)
+            var captions = BatchInsert(db, into: CaptionRecord.self)
             for c in commit.captions {
                 try captions.add([run, c.imageID, c.imageIndex, shard, c.caption, c.numWords, c.logProb])
             }
             try captions.flush()
 
-            var attention = BatchInsert(
-                db, into: "attention (run_id, image_id, position, word, weights, top_region, top_weight)", columns: 7)
+            var attention = BatchInsert(db, into: AttentionRecord.self)
             for a in commit.attention {
                 var topRegion = a.topRegion
                 var topWeight = a.topWeight
@@ -99,13 +91,13 @@ extension ResultDatabase {
 
             try insertBleuStatistics(db, runID: run, commit.bleuStats)
 
-            var regions = BatchInsert(db, into: "regions (run_id, image_id, region, x1, y1, x2, y2, label)", columns: 8)
+            var regions = BatchInsert(db, into: RegionRecord.self)
             for r in commit.regions {
                 try regions.add([run, r.imageID, r.region, r.x1, r.y1, r.x2, r.y2, r.label])
             }
             try regions.flush()
 
-            var failures = BatchInsert(db, into: "failed_images (run_id, image_id, shard, reason)", columns: 4)
+            var failures = BatchInsert(db, into: FailedImage.self)
             for f in commit.failures {
                 try failures.add([run, f.imageID, shard, f.reason])
             }
@@ -114,13 +106,7 @@ extension ResultDatabase {
     }
 
     func insertBleuStatistics(_ db: Database, runID: Int64, _ statistics: [BleuStatsRecord]) throws {
-        var bleu = BatchInsert(
-            db,
-            into: """
-                bleu_stats (run_id, image_id, testlen, reflen, guess_1, guess_2, guess_3, guess_4,
-                    correct_1, correct_2, correct_3, correct_4)
-                """,
-            columns: 12)
+        var bleu = BatchInsert(db, into: BleuStatsRecord.self)
         for b in statistics {
             try bleu.add([
                 runID, b.imageID, b.testlen, b.reflen, b.guess[0], b.guess[1], b.guess[2], b.guess[3],
@@ -131,9 +117,9 @@ extension ResultDatabase {
     }
 
     func insertImageMetrics(_ db: Database, runID: Int64, _ metrics: [ImageMetricRecord]) throws {
-        var insert = BatchInsert(db, into: "image_metrics (run_id, image_id, metric, value)", columns: 4)
+        var insert = BatchInsert(db, into: ImageMetricRecord.self)
         for m in metrics {
-            try insert.add([runID, m.imageID, m.metric, m.value])
+            try insert.add([runID, m.imageID, m.metric.rawValue, m.value])
         }
         try insert.flush()
     }
@@ -141,7 +127,8 @@ extension ResultDatabase {
 
 /// Inserts rows into one table several at a time (`INSERT INTO t (...) VALUES (...), (...), ...`),
 /// through statements cached by the connection: a shard's tens of thousands of rows cost a few
-/// hundred statement executions instead of one each.
+/// hundred statement executions instead of one each. A row's values come in the order of its
+/// table's `Columns`.
 struct BatchInsert {
     /// Rows per statement: 128 rows of at most 12 columns stay far below SQLite's 32,766 parameters;
     /// measured on a 256-image shard, 128 costs 40% less than 32 and half as much as one row each.
@@ -152,10 +139,11 @@ struct BatchInsert {
     private let columns: Int
     private var pending: [(any DatabaseValueConvertible)?] = []
 
-    init(_ db: Database, into table: String, columns: Int) {
+    init<Table: RunTable>(_ db: Database, into table: Table.Type) {
         self.db = db
-        self.head = "INSERT INTO \(table) VALUES "
-        self.columns = columns
+        let names = Table.columnNames
+        self.head = "INSERT INTO \(Table.databaseTableName) (\(names.joined(separator: ", "))) VALUES "
+        self.columns = names.count
         pending.reserveCapacity(columns * Self.rowsPerStatement)
     }
 
@@ -203,14 +191,13 @@ extension ResultDatabase {
     /// host and kernels, the most shards first.
     public func shardOrigins(runID: Int64) throws -> [ShardOrigin] {
         try read("reading where the shards of run \(runID) were decoded") { db in
-            try Row.fetchAll(
+            try ShardOrigin.fetchAll(
                 db,
                 sql: """
                     SELECT host, kernels, count(*) AS shards FROM shards WHERE run_id = ?
                     GROUP BY host, kernels ORDER BY shards DESC, host, kernels
                     """,
-                arguments: [runID]
-            ).map { ShardOrigin(host: $0["host"], kernels: $0["kernels"], shards: $0["shards"]) }
+                arguments: [runID])
         }
     }
 }

@@ -1,3 +1,5 @@
+import CaptionMetrics
+
 // What one shard produced, committed as one transaction: the rows of `captions`, `attention`,
 // `image_metrics`, `bleu_stats`, `regions` and `failed_images`.
 
@@ -44,13 +46,14 @@ public struct AttentionRecord: Sendable, Hashable {
     }
 }
 
-/// A per-image score, with pycocoevalcap's metric name (`Bleu_1` ... `Bleu_4`, `ROUGE_L`, `CIDEr`).
+/// A per-image score (stored under pycocoevalcap's metric name: `Bleu_1` ... `Bleu_4`, `ROUGE_L`,
+/// `CIDEr`).
 public struct ImageMetricRecord: Sendable, Hashable {
     public var imageID: String
-    public var metric: String
+    public var metric: Metric
     public var value: Double
 
-    public init(imageID: String, metric: String, value: Double) {
+    public init(imageID: String, metric: Metric, value: Double) {
         self.imageID = imageID
         self.metric = metric
         self.value = value

@@ -134,8 +134,8 @@ struct HTMLPage {
             raw("</table><p class=\"note\">\(escape(comparison.methodDescription)). See docs/metrics.md.</p>")
         } else {
             raw("<th>value</th></tr>")
-            for name in Metric.allCases.map(\.rawValue) {
-                raw("<tr><td>\(name)</td><td>\(a.metrics[name].map { fixed($0) } ?? "-")</td></tr>")
+            for metric in Metric.allCases {
+                raw("<tr><td>\(metric)</td><td>\(a.metrics[metric].map { fixed($0) } ?? "-")</td></tr>")
             }
             raw("</table>")
             if a.metrics.isEmpty { raw("<p class=\"note\">No corpus metrics: the run is not finalized.</p>") }
@@ -145,8 +145,8 @@ struct HTMLPage {
     mutating func histograms(a: RunSide, b: RunSide?) {
         raw("<h2>Per-image distributions</h2><div class=\"histograms\">")
         for metric in Metric.allCases {
-            let valuesA = a.images.compactMap { $0.metrics[metric.rawValue] }
-            let valuesB = b?.images.compactMap { $0.metrics[metric.rawValue] } ?? []
+            let valuesA = a.images.compactMap { $0.metrics[metric] }
+            let valuesB = b?.images.compactMap { $0.metrics[metric] } ?? []
             guard !valuesA.isEmpty || !valuesB.isEmpty else { continue }
             raw(Histogram(metric: metric, a: valuesA, b: b == nil ? nil : valuesB).svg)
         }
@@ -162,9 +162,9 @@ struct HTMLPage {
     ) {
         let picture = lookup.picture
         raw("<article class=\"image\" id=\"image-\(number)\"><h3>image \(escape(imageID))")
-        if let b, let ca = a?.caption.metrics[Metric.cider.rawValue], let cb = b?.caption.metrics[Metric.cider.rawValue] {
+        if let b, let ca = a?.caption.metrics[.cider], let cb = b?.caption.metrics[.cider] {
             raw(" <span class=\"delta\">CIDEr \(fixed(ca)) → \(fixed(cb)) (\(signed(cb - ca)))</span>")
-        } else if let cider = a?.caption.metrics[Metric.cider.rawValue] {
+        } else if let cider = a?.caption.metrics[.cider] {
             raw(" <span class=\"delta\">CIDEr \(fixed(cider))</span>")
         }
         raw("</h3>")
@@ -255,8 +255,8 @@ struct HTMLPage {
         if !looked.isEmpty {
             raw("<details class=\"looked-all\"><summary>each word's top region</summary><p>\(escape(looked.joined(separator: "; ")))</p></details>")
         }
-        raw("<table class=\"image-metrics\"><tr>" + Metric.allCases.map(\.rawValue).map { "<th>\($0)</th>" }.joined() + "</tr><tr>"
-            + Metric.allCases.map(\.rawValue).map { "<td>\(detail.caption.metrics[$0].map { fixed($0) } ?? "-")</td>" }.joined() + "</tr></table>")
+        raw("<table class=\"image-metrics\"><tr>" + Metric.allCases.map { "<th>\($0)</th>" }.joined() + "</tr><tr>"
+            + Metric.allCases.map { "<td>\(detail.caption.metrics[$0].map { fixed($0) } ?? "-")</td>" }.joined() + "</tr></table>")
         raw("</div>")
     }
 }

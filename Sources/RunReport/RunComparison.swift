@@ -59,8 +59,7 @@ public struct RunComparison: Sendable {
                 for order in 0..<4 { intervals[Metric.bleu(order: order + 1)] = bleu[order] }
             }
             for metric in [Metric.rougeL, .cider] {
-                let name = metric.rawValue
-                let a = paired.compactMap { $0.a.metrics[name] }, b = paired.compactMap { $0.b.metrics[name] }
+                let a = paired.compactMap { $0.a.metrics[metric] }, b = paired.compactMap { $0.b.metrics[metric] }
                 if a.count == paired.count && b.count == paired.count {
                     intervals[metric] = bootstrap.meanDifference(a: a, b: b)
                 }
@@ -68,7 +67,7 @@ public struct RunComparison: Sendable {
         }
         metrics = Metric.allCases.map { metric in
             MetricDelta(
-                metric: metric, a: corpusA[metric.rawValue], b: corpusB[metric.rawValue], interval: intervals[metric])
+                metric: metric, a: corpusA[metric], b: corpusB[metric], interval: intervals[metric])
         }
     }
 

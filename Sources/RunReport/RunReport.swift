@@ -99,9 +99,9 @@ public enum RunReport {
             return [Section(title: "Selected images (\(ids.count))", note: nil, imageIDs: ids)]
         }
         if let b {
-            let ciderB = Dictionary(uniqueKeysWithValues: b.images.compactMap { i in i.metrics[Metric.cider.rawValue].map { (i.imageID, $0) } })
+            let ciderB = Dictionary(uniqueKeysWithValues: b.images.compactMap { i in i.metrics[.cider].map { (i.imageID, $0) } })
             let changes = a.images.compactMap { image -> (id: String, index: Int, delta: Double)? in
-                guard let before = image.metrics[Metric.cider.rawValue], let after = ciderB[image.imageID] else { return nil }
+                guard let before = image.metrics[.cider], let after = ciderB[image.imageID] else { return nil }
                 return (image.imageID, image.imageIndex, after - before)
             }
             guard !changes.isEmpty else {
@@ -120,7 +120,7 @@ public enum RunReport {
                     note: nil, imageIDs: improved.prefix(options.best).map(\.id)),
             ]
         }
-        let scored = a.images.compactMap { image in image.metrics[Metric.cider.rawValue].map { (id: image.imageID, index: image.imageIndex, cider: $0) } }
+        let scored = a.images.compactMap { image in image.metrics[.cider].map { (id: image.imageID, index: image.imageIndex, cider: $0) } }
         if scored.isEmpty {
             return [Section(
                 title: "First images (\(min(options.worst + options.best, a.images.count)))",
@@ -139,7 +139,7 @@ public enum RunReport {
 /// What the report needs of one run beyond the images it shows.
 struct RunSide {
     var run: RunRecord
-    var metrics: [String: Double]
+    var metrics: [Metric: Double]
     var images: [CaptionWithMetrics]
     var progress: ShardProgress
     var grounding: GroundingSummary?

@@ -48,17 +48,16 @@ extension Nightcap {
             var lines = ["A = run \(a.runID) (\(a.name), \(a.status.rawValue)), B = run \(b.runID) (\(b.name), \(b.status.rawValue))", ""]
             let comparison = try RunComparison(
                 database: results, runA: a, runB: b, bootstrap: bootstrapOptions.pairedBootstrap)
-            let intervals = Dictionary(uniqueKeysWithValues: comparison.metrics.map { ($0.metric.rawValue, $0.interval) })
+            let intervals = Dictionary(uniqueKeysWithValues: comparison.metrics.map { ($0.metric, $0.interval) })
             let percent = bootstrapOptions.confidence * 100
             let level = percent == percent.rounded() ? String(Int(percent)) : String(format: "%.1f", percent)
             var rows = [["metric", "A", "B", "B - A", "\(level)% interval", "verdict"]]
             for metric in Metric.allCases {
-                let name = metric.rawValue
-                guard metricsA[name] != nil || metricsB[name] != nil else { continue }
-                let delta = metricsA[name].flatMap { x in metricsB[name].map { $0 - x } }
-                let interval = intervals[name] ?? nil
+                guard metricsA[metric] != nil || metricsB[metric] != nil else { continue }
+                let delta = metricsA[metric].flatMap { x in metricsB[metric].map { $0 - x } }
+                let interval = intervals[metric] ?? nil
                 rows.append([
-                    name, format(metricsA[name]), format(metricsB[name]), delta.map { String(format: "%+.3f", $0) } ?? "-",
+                    metric.rawValue, format(metricsA[metric]), format(metricsB[metric]), delta.map { String(format: "%+.3f", $0) } ?? "-",
                     interval.map { String(format: "[%+.3f, %+.3f]", $0.lower, $0.upper) } ?? "-",
                     interval.map { $0.excludesZero ? ($0.upper < 0 ? "worse" : "better") : "within noise" } ?? "",
                 ])
@@ -70,28 +69,28 @@ extension Nightcap {
             let imagesB = try results.captionsWithMetrics(runID: b.runID)
             let changed = imagesB.compactMap { image -> (id: String, a: CaptionWithMetrics, b: CaptionWithMetrics, delta: Double)? in
                 guard let before = imagesA[image.imageID] else { return nil }
-                let delta = (image.metrics[by.rawValue] ?? 0) - (before.metrics[by.rawValue] ?? 0)
+                let delta = (image.metrics[by] ?? 0) - (before.metrics[by] ?? 0)
                 guard delta != 0 || before.caption != image.caption else { return nil }
                 return (image.imageID, before, image, delta)
             }.sorted { abs($0.delta) > abs($1.delta) || (abs($0.delta) == abs($1.delta) && $0.id < $1.id) }
             lines.append("")
             lines.append("\(changed.count) of \(imagesB.count) images changed caption or \(by); the \(min(top, changed.count)) that changed most:")
             for item in changed.prefix(top) {
-                lines.append("  \(item.id)  \(by) \(format(item.a.metrics[by.rawValue])) -> \(format(item.b.metrics[by.rawValue])) (\(String(format: "%+.3f", item.delta)))")
+                lines.append("  \(item.id)  \(by) \(format(item.a.metrics[by])) -> \(format(item.b.metrics[by])) (\(String(format: "%+.3f", item.delta)))")
                 lines.append("    A: \(item.a.caption)")
                 lines.append("    B: \(item.b.caption)")
             }
 
             var failed: [String] = [], notes: [String] = []
             for gate in maxDrop {
-                guard let before = metricsA[gate.metric.rawValue], let after = metricsB[gate.metric.rawValue] else {
+                guard let before = metricsA[gate.metric], let after = metricsB[gate.metric] else {
                     failed.append("\(gate.metric): not computed for both runs")
                     continue
                 }
                 if before - after > gate.value {
                     let drop = "\(gate.metric) dropped by \(String(format: "%.4f", before - after)), more than \(gate.value)"
                     if significant {
-                        guard let interval = intervals[gate.metric.rawValue] ?? nil else {
+                        guard let interval = intervals[gate.metric] ?? nil else {
                             failed.append("\(drop); no interval (the runs share no image with per-image scores)")
                             continue
                         }
@@ -107,7 +106,7 @@ extension Nightcap {
                 }
             }
             for gate in minimum {
-                guard let after = metricsB[gate.metric.rawValue] else {
+                guard let after = metricsB[gate.metric] else {
                     failed.append("\(gate.metric): not computed for run B")
                     continue
                 }

@@ -22,17 +22,16 @@ extension Nightcap {
             defer { try? results.close() }
             let record = try results.run(reference: runReference)
             let rows = try results.captionsWithMetrics(runID: record.runID)
-            let metricNames = Metric.allCases.map(\.rawValue)
             var text = ""
             switch format {
             case .coco:
                 let objects: [[String: Any]] = rows.map { ["image_id": Self.jsonID($0.imageID), "caption": $0.caption] }
                 text = String(decoding: try JSONSerialization.data(withJSONObject: objects, options: [.sortedKeys]), as: UTF8.self) + "\n"
             case .csv:
-                text = (["image_id", "caption", "num_words", "log_prob"] + metricNames).joined(separator: ",") + "\n"
+                text = (["image_id", "caption", "num_words", "log_prob"] + Metric.allCases.map(\.rawValue)).joined(separator: ",") + "\n"
                 for row in rows {
                     let cells = [Self.csv(row.imageID), Self.csv(row.caption), String(row.numWords), String(row.logProb)]
-                        + metricNames.map { row.metrics[$0].map { String($0) } ?? "" }
+                        + Metric.allCases.map { row.metrics[$0].map { String($0) } ?? "" }
                     text += cells.joined(separator: ",") + "\n"
                 }
             case .jsonl:
@@ -40,7 +39,7 @@ extension Nightcap {
                     var object: [String: Any] = [
                         "image_id": Self.jsonID(row.imageID), "caption": row.caption, "num_words": row.numWords, "log_prob": row.logProb,
                     ]
-                    for (name, value) in row.metrics { object[name] = value }
+                    for (metric, value) in row.metrics { object[metric.rawValue] = value }
                     text += String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self) + "\n"
                 }
             }

@@ -3,7 +3,7 @@ import Pipeline
 
 /// The text `nightcap run` prints at the end.
 enum RunReportText {
-    static func render(_ report: RunReport) -> String {
+    static func render(_ report: RunResult) -> String {
         var lines: [String] = []
         switch report.outcome {
         case .completed:

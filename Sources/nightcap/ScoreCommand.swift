@@ -81,16 +81,10 @@ extension Nightcap {
             guard let results else { return }
             do {
                 let format: ReferenceFormat? = referencesFormat == .auto ? nil : ReferenceFormat(rawValue: referencesFormat.rawValue)
-                let clock = ContinuousClock()
-                let start = clock.now
                 let refs = try CaptionFileReader.references(at: references, format: format, split: split)
-                let read = clock.now
                 let res = try CaptionFileReader.results(at: results)
                 let evaluation = try CocoEvaluation.evaluate(
                     results: res, references: refs, parallelism: threads ?? ParallelWork.defaultWidth)
-                if ProcessInfo.processInfo.environment["NIGHTCAP_SCORE_TIMING"] != nil {
-                    FileHandle.standardError.write(Data("timing: read references \(read - start), results and scoring \(clock.now - read)\n".utf8))
-                }
                 if let perImage { try writePerImage(evaluation, to: perImage) }
                 print(json ? Self.jsonReport(evaluation) : Self.textReport(evaluation, results: results, references: references))
             } catch let error as CaptionMetricsError {

@@ -46,9 +46,7 @@ extension Nightcap {
             let metrics = try results.runMetrics(runID: record.runID)
             if !metrics.isEmpty {
                 lines.append("")
-                lines.append(MetricTable.render(Metric.allCases.compactMap { metric in
-                    metrics[metric.rawValue].map { (metric: metric, value: $0) }
-                }))
+                lines.append(MetricTable.render(Metric.ordered(metrics)))
             }
             if let grounding = try results.grounding(runID: record.runID) {
                 lines.append("")

@@ -45,4 +45,13 @@ import Testing
         let scores = MetricScores(bleu: [0.1, 0.2, 0.3, 0.4], rougeL: 0.5, cider: 0.6)
         #expect(Metric.allCases.map { scores[$0] } == scores.values)
     }
+
+    @Test func orderedScoresFollowPycocoevalcapsOrderAndSkipTheMissing() {
+        let ordered = Metric.ordered([.cider: 1.5, .bleu4: 0.25, .bleu1: 0.75])
+        #expect(ordered.map(\.metric) == [.bleu1, .bleu4, .cider])
+        #expect(ordered.map(\.value) == [0.75, 0.25, 1.5])
+        #expect(Metric.ordered([:]).isEmpty)
+        // Only CIDEr-D's per-image scores depend on the other images (its document frequencies).
+        #expect(Metric.allCases.filter(\.perImageScoreDependsOnCorpus) == [.cider])
+    }
 }

@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 import Foundation
 import TestSupport
 import Testing

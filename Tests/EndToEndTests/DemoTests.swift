@@ -1,3 +1,4 @@
+import CaptionMetrics
 import Foundation
 import ResultStore
 import TestSupport
@@ -60,8 +61,8 @@ import Testing
         let database = try ResultDatabase(path: db, readOnly: true)
         let metrics = try database.runMetrics(runID: 1)
         try database.close()
-        #expect(metrics["Bleu_4"].map { $0 >= 0.5 } == true, "Bleu_4 \(metrics["Bleu_4"] ?? -1)")
-        #expect(metrics["CIDEr"].map { $0 >= 1.5 } == true, "CIDEr \(metrics["CIDEr"] ?? -1)")
+        #expect(metrics[.bleu4].map { $0 >= 0.5 } == true, "Bleu_4 \(metrics[.bleu4] ?? -1)")
+        #expect(metrics[.cider].map { $0 >= 1.5 } == true, "CIDEr \(metrics[.cider] ?? -1)")
 
         let queries = try Self.readmeQueries()
         #expect(Set(queries.keys) == ["worst-cider", "word-regions", "corpus-bleu", "side-by-side", "grounding"])
@@ -85,7 +86,7 @@ import Testing
         let bleu = try #require(try Self.sqlite(db, queries["corpus-bleu"]!, parameters: [":run": "1"]).first)
         for order in 1...4 {
             let fromSQL = try #require(bleu["bleu_\(order)"] as? Double)
-            #expect(abs(fromSQL - metrics["Bleu_\(order)"]!) < 1e-12, "Bleu_\(order)")
+            #expect(abs(fromSQL - metrics[Metric.bleu(order: order)]!) < 1e-12, "Bleu_\(order)")
         }
 
         // A second run with greedy search to put beside the first.

@@ -1,3 +1,4 @@
+import CaptionMetrics
 import Foundation
 import ResultStore
 import TestSupport
@@ -34,7 +35,7 @@ import Testing
         #expect(!(try database.regions(runID: 1, imageID: captions[0].imageID)).isEmpty)
         #expect(try database.runMetrics(runID: 1).isEmpty)
         #expect(try database.bleuStatistics(runID: 1).isEmpty)
-        #expect(try database.imageMetrics(runID: 1, metric: "Bleu_4").isEmpty)
+        #expect(try database.imageMetrics(runID: 1, metric: .bleu4).isEmpty)
 
         let runs = try NightcapProcess.run(["runs", "--db", db])
         #expect(runs.status == 0)

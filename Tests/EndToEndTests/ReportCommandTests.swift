@@ -1,3 +1,4 @@
+import CaptionMetrics
 import Foundation
 import ResultStore
 import TestSupport
@@ -111,7 +112,7 @@ import Testing
 
         // The listed images: the 4 worst and 4 best by CIDEr, read from the database.
         let database = try ResultDatabase(path: db, readOnly: true)
-        let ciders = try database.imageMetrics(runID: 1, metric: "CIDEr")
+        let ciders = try database.imageMetrics(runID: 1, metric: .cider)
         let captions = Dictionary(uniqueKeysWithValues: try database.captions(runID: 1).map { ($0.imageID, $0.caption) })
         try database.close()
         let indexed = ciders.enumerated().map { (offset: $0.offset, id: $0.element.imageID, cider: $0.element.value) }

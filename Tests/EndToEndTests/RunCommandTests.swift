@@ -1,3 +1,4 @@
+import CaptionMetrics
 import Foundation
 import ResultStore
 import TestSupport
@@ -23,8 +24,8 @@ import Testing
         #expect(captions.count == 48)
         #expect(captions.map(\.imageIndex) == Array(0..<48))
         let metrics = try database.runMetrics(runID: 1)
-        #expect(Set(metrics.keys) == ["Bleu_1", "Bleu_2", "Bleu_3", "Bleu_4", "ROUGE_L", "CIDEr"])
-        #expect(try database.imageMetrics(runID: 1, metric: "CIDEr").count == 48)
+        #expect(Set(metrics.keys) == Set(Metric.allCases))
+        #expect(try database.imageMetrics(runID: 1, metric: .cider).count == 48)
         // Attention: one row per word, weights over the image's valid regions summing to 1.
         for caption in captions.prefix(10) {
             let rows = try database.attention(runID: 1, imageID: caption.imageID)
@@ -51,8 +52,8 @@ import Testing
                 scores[String(parts[0])] = value
             }
         }
-        for (name, value) in metrics {
-            #expect(scores[name] == value, "\(name): nightcap score gives \(scores[name] ?? -1), the run stored \(value)")
+        for (metric, value) in metrics {
+            #expect(scores[metric.rawValue] == value, "\(metric): nightcap score gives \(scores[metric.rawValue] ?? -1), the run stored \(value)")
         }
     }
 

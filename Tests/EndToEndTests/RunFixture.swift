@@ -1,3 +1,4 @@
+import CaptionMetrics
 import Foundation
 import HDF5
 import ResultStore
@@ -68,7 +69,7 @@ struct RunFixture {
                 lines.append("  region \(region.region) \(region.label ?? "-") \(region.x1 ?? -1) \(region.y2 ?? -1)")
             }
         }
-        for metric in ["Bleu_1", "Bleu_2", "Bleu_3", "Bleu_4", "ROUGE_L", "CIDEr"] {
+        for metric in Metric.allCases {
             for row in try database.imageMetrics(runID: runID, metric: metric) {
                 lines.append("metric \(row.imageID) \(metric) \(row.value)")
             }
@@ -76,8 +77,8 @@ struct RunFixture {
         for stats in try database.bleuStatistics(runID: runID) {
             lines.append("bleu \(stats.imageID) \(stats.testlen) \(stats.reflen) \(stats.guess) \(stats.correct)")
         }
-        for (name, value) in try database.runMetrics(runID: runID).sorted(by: { $0.key < $1.key }) {
-            lines.append("corpus \(name) \(value)")
+        for (metric, value) in try database.runMetrics(runID: runID).sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            lines.append("corpus \(metric) \(value)")
         }
         for failure in try database.failures(runID: runID) {
             lines.append("failed \(failure.imageID) \(failure.reason)")

@@ -72,7 +72,7 @@ struct PipelineInputs {
         defer { try? database.close() }
         #expect(try database.captions(runID: report.runID).count == inputs.images)
         let stored = try database.runMetrics(runID: report.runID)
-        for (metric, value) in report.metrics { #expect(stored[metric.rawValue] == value) }
+        for (metric, value) in report.metrics { #expect(stored[metric] == value) }
         let run = try #require(try database.run(id: report.runID))
         #expect(run.status == .completed)
         // The writer records a sign of life with every commit.

@@ -1,3 +1,4 @@
+import CaptionMetrics
 import Foundation
 import TestSupport
 @testable import ResultStore
@@ -62,7 +63,7 @@ enum Fixture {
             commit.bleuStats.append(
                 BleuStatsRecord(
                     imageID: id, testlen: testlen, reflen: random.int(3...9), guess: guess, correct: correct))
-            for (n, metric) in ["Bleu_1", "Bleu_2", "Bleu_3", "Bleu_4", "ROUGE_L"].enumerated() {
+            for (n, metric) in (Metric.bleu + [.rougeL]).enumerated() {
                 commit.imageMetrics.append(
                     ImageMetricRecord(imageID: id, metric: metric, value: random.unit() / Double(n + 1)))
             }

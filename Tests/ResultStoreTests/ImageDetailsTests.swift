@@ -1,3 +1,4 @@
+import CaptionMetrics
 import Foundation
 import Testing
 @testable import ResultStore
@@ -17,9 +18,9 @@ import Testing
             let caption = try #require(commits.flatMap(\.captions).first { $0.imageID == id })
             #expect(detail.caption.caption == caption.caption)
             #expect(detail.caption.imageIndex == caption.imageIndex)
-            #expect(detail.caption.metrics["CIDEr"] == populated.cider[run]![id])
-            let bleu1 = commits.flatMap(\.imageMetrics).first { $0.imageID == id && $0.metric == "Bleu_1" }?.value
-            #expect(detail.caption.metrics["Bleu_1"] == bleu1)
+            #expect(detail.caption.metrics[.cider] == populated.cider[run]![id])
+            let bleu1 = commits.flatMap(\.imageMetrics).first { $0.imageID == id && $0.metric == .bleu1 }?.value
+            #expect(detail.caption.metrics[.bleu1] == bleu1)
             #expect(detail.attention.map(\.weights) == commits.flatMap(\.attention).filter { $0.imageID == id }.map(\.weights))
             #expect(detail.attention == (try store.attention(runID: run, imageID: id)))
             #expect(detail.regions == (try store.regions(runID: run, imageID: id)))

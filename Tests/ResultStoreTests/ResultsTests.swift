@@ -1,3 +1,4 @@
+import CaptionMetrics
 import Foundation
 import GRDB
 import TestSupport
@@ -28,11 +29,11 @@ struct PopulatedDatabase {
                 commits[run, default: []].append(commit)
             }
             let perImage = commits[run]!.flatMap(\.captions).map {
-                ImageMetricRecord(imageID: $0.imageID, metric: "CIDEr", value: random.unit() * 3)
+                ImageMetricRecord(imageID: $0.imageID, metric: .cider, value: random.unit() * 3)
             }
             cider[run] = Dictionary(uniqueKeysWithValues: perImage.map { ($0.imageID, $0.value) })
             try store.writeCorpusMetrics(
-                runID: run, corpus: ["CIDEr": perImage.map(\.value).reduce(0, +) / Double(perImage.count)],
+                runID: run, corpus: [.cider: perImage.map(\.value).reduce(0, +) / Double(perImage.count)],
                 perImage: perImage)
             try store.finish(runID: run)
         }
@@ -72,30 +73,62 @@ func pycocoevalcapBleu(_ stats: [BleuStatsRecord]) -> [Double] {
         let id = try store.createRun(Fixture.newRun())
         try store.commitShard(Fixture.shard(runID: id, shard: 0, firstImage: 0, numImages: 4))
         let images = try store.captions(runID: id).map(\.imageID)
-        let bleuBefore = try store.imageMetrics(runID: id, metric: "Bleu_4")
+        let bleuBefore = try store.imageMetrics(runID: id, metric: .bleu4)
 
         try store.writeCorpusMetrics(
-            runID: id, corpus: ["Bleu_4": 0.2, "CIDEr": 0.9, "ROUGE_L": 0.5],
-            perImage: images.map { ImageMetricRecord(imageID: $0, metric: "CIDEr", value: 1) })
-        #expect(try store.runMetrics(runID: id) == ["Bleu_4": 0.2, "CIDEr": 0.9, "ROUGE_L": 0.5])
-        #expect(try store.imageMetrics(runID: id, metric: "CIDEr").map(\.value) == [1, 1, 1, 1])
+            runID: id, corpus: [.bleu4: 0.2, .cider: 0.9, .rougeL: 0.5],
+            perImage: images.map { ImageMetricRecord(imageID: $0, metric: .cider, value: 1) })
+        #expect(try store.runMetrics(runID: id) == [.bleu4: 0.2, .cider: 0.9, .rougeL: 0.5])
+        #expect(try store.imageMetrics(runID: id, metric: .cider).map(\.value) == [1, 1, 1, 1])
 
         try store.writeCorpusMetrics(
-            runID: id, corpus: ["Bleu_4": 0.25, "CIDEr": 1.1],
-            perImage: images.enumerated().map { ImageMetricRecord(imageID: $1, metric: "CIDEr", value: Double($0)) })
-        #expect(try store.runMetrics(runID: id) == ["Bleu_4": 0.25, "CIDEr": 1.1])
-        let cider = try store.imageMetrics(runID: id, metric: "CIDEr")
+            runID: id, corpus: [.bleu4: 0.25, .cider: 1.1],
+            perImage: images.enumerated().map { ImageMetricRecord(imageID: $1, metric: .cider, value: Double($0)) })
+        #expect(try store.runMetrics(runID: id) == [.bleu4: 0.25, .cider: 1.1])
+        let cider = try store.imageMetrics(runID: id, metric: .cider)
         #expect(cider.map(\.imageID) == images)
         #expect(cider.map(\.value) == [0, 1, 2, 3])
         // Per-image rows of other metrics, committed with the shard, are untouched.
-        #expect(try store.imageMetrics(runID: id, metric: "Bleu_4") == bleuBefore)
+        #expect(try store.imageMetrics(runID: id, metric: .bleu4) == bleuBefore)
         #expect(bleuBefore.count == 4)
 
         let withMetrics = try store.captionsWithMetrics(runID: id)
         #expect(withMetrics.map(\.imageID) == images)
-        #expect(withMetrics[2].metrics["CIDEr"] == 2)
-        #expect(withMetrics[2].metrics["Bleu_4"] == bleuBefore[2].value)
-        #expect(Set(withMetrics[0].metrics.keys) == ["Bleu_1", "Bleu_2", "Bleu_3", "Bleu_4", "ROUGE_L", "CIDEr"])
+        #expect(withMetrics[2].metrics[.cider] == 2)
+        #expect(withMetrics[2].metrics[.bleu4] == bleuBefore[2].value)
+        #expect(Set(withMetrics[0].metrics.keys) == Set(Metric.allCases))
+    }
+
+    /// A newer nightcap may store metrics this build does not know (the `metric` columns are text):
+    /// reads leave their rows out instead of failing.
+    @Test func metricsThisBuildDoesNotKnowAreLeftOut() throws {
+        let folder = TemporaryDirectory()
+        let path = folder.path("results.sqlite")
+        let id: Int64
+        let image: String
+        do {
+            let store = try ResultDatabase(path: path)
+            defer { try? store.close() }
+            id = try store.createRun(Fixture.newRun())
+            try store.commitShard(Fixture.shard(runID: id, shard: 0, firstImage: 0, numImages: 4))
+            try store.writeCorpusMetrics(runID: id, corpus: [.bleu4: 0.25, .cider: 1.1], perImage: [])
+            image = try #require(try store.captions(runID: id).first?.imageID)
+        }
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in
+            try db.execute(sql: "INSERT INTO run_metrics (run_id, metric, value) VALUES (?, 'METEOR', 0.3)", arguments: [id])
+            try db.execute(
+                sql: "INSERT INTO image_metrics (run_id, image_id, metric, value) VALUES (?, ?, 'METEOR', 0.3)", arguments: [id, image])
+        }
+        try queue.close()
+        let store = try ResultDatabase(path: path, readOnly: true)
+        defer { try? store.close() }
+        #expect(try store.runMetrics(runID: id) == [.bleu4: 0.25, .cider: 1.1])
+        let captions = try store.captionsWithMetrics(runID: id)
+        #expect(captions.count == 4)
+        #expect(Set(captions[0].metrics.keys) == Set(Metric.bleu + [.rougeL]))
+        let details = try store.imageDetails(runID: id, imageIDs: [image])
+        #expect(details.map { Set($0.caption.metrics.keys) } == [Set(Metric.bleu + [.rougeL])])
     }
 
     @Test func finalizeOfAMissingRunFailsWithoutWriting() throws {
@@ -103,7 +136,7 @@ func pycocoevalcapBleu(_ stats: [BleuStatsRecord]) -> [Double] {
         let store = try ResultDatabase(path: folder.path("results.sqlite"))
         defer { try? store.close() }
         #expect(throws: ResultStoreError.runNotFound(path: store.path, reference: "3")) {
-            try store.writeCorpusMetrics(runID: 3, corpus: ["CIDEr": 1], perImage: [])
+            try store.writeCorpusMetrics(runID: 3, corpus: [.cider: 1], perImage: [])
         }
     }
 

@@ -1,3 +1,4 @@
+import CaptionMetrics
 import Foundation
 import TestSupport
 import Testing
@@ -52,7 +53,7 @@ import Testing
         let b = try store.createRun(Fixture.newRun(name: "b"))
         try store.commitShard(Fixture.shard(runID: a, shard: 0, firstImage: 0, numImages: 4))
         try store.commitShard(Fixture.shard(runID: a, shard: 1, firstImage: 4, numImages: 4, failedImages: [6]))
-        try store.writeCorpusMetrics(runID: a, corpus: ["Bleu_4": 0.31, "CIDEr": 1.02], perImage: [])
+        try store.writeCorpusMetrics(runID: a, corpus: [.bleu4: 0.31, .cider: 1.02], perImage: [])
         try store.finish(runID: a, finalizeSeconds: 0.25)
         try store.setStatus(runID: b, status: .failed, message: "model and features disagree")
 

@@ -77,19 +77,19 @@ final class ReportFixture {
             commit.bleuStats.append(BleuStatsRecord(imageID: id, testlen: 6, reflen: 5, guess: [6, 5, 4, 3], correct: correct))
             let imageBleu = CorpusBleu.imageScores(BleuStatistics(testlen: 6, reflen: 5, guess: [6, 5, 4, 3], correct: correct))
             for order in 0..<4 {
-                commit.imageMetrics.append(ImageMetricRecord(imageID: id, metric: "Bleu_\(order + 1)", value: imageBleu[order]))
+                commit.imageMetrics.append(ImageMetricRecord(imageID: id, metric: Metric.bleu(order: order + 1), value: imageBleu[order]))
             }
-            commit.imageMetrics.append(ImageMetricRecord(imageID: id, metric: "ROUGE_L", value: 0.5 + Self.cider(index, variant: variant) / 10))
-            ciders.append(ImageMetricRecord(imageID: id, metric: "CIDEr", value: Self.cider(index, variant: variant)))
+            commit.imageMetrics.append(ImageMetricRecord(imageID: id, metric: .rougeL, value: 0.5 + Self.cider(index, variant: variant) / 10))
+            ciders.append(ImageMetricRecord(imageID: id, metric: .cider, value: Self.cider(index, variant: variant)))
         }
         commit.failures.append(FailureRecord(imageID: "999", reason: "all regions are padding"))
         try database.commitShard(commit)
         let stats = commit.bleuStats.map {
             BleuStatistics(testlen: $0.testlen, reflen: $0.reflen, guess: $0.guess, correct: $0.correct)
         }
-        var corpus = Dictionary(uniqueKeysWithValues: CorpusBleu.score(stats).enumerated().map { ("Bleu_\($0.offset + 1)", $0.element) })
-        corpus["ROUGE_L"] = commit.imageMetrics.filter { $0.metric == "ROUGE_L" }.map(\.value).reduce(0, +) / Double(Self.images)
-        corpus["CIDEr"] = ciders.map(\.value).reduce(0, +) / Double(Self.images)
+        var corpus = Dictionary(uniqueKeysWithValues: CorpusBleu.score(stats).enumerated().map { (Metric.bleu(order: $0.offset + 1), $0.element) })
+        corpus[.rougeL] = commit.imageMetrics.filter { $0.metric == .rougeL }.map(\.value).reduce(0, +) / Double(Self.images)
+        corpus[.cider] = ciders.map(\.value).reduce(0, +) / Double(Self.images)
         try database.writeCorpusMetrics(runID: runID, corpus: corpus, perImage: ciders)
         try database.finish(runID: runID)
         return try database.run(reference: String(runID))

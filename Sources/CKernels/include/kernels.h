@@ -12,16 +12,18 @@
  * the width changes: 8 floats per instruction instead of 4. KernelTests checks the equality.
  * Nothing here is public API: `Captioner` is the only caller.
  *
- * Its own target (not the OpenBLAS module map, where it lived before) so that the project's C is
- * found in one place with its architecture guard: everything below exists on x86-64 only, and the
- * Swift side calls it only under `#if arch(x86_64)`; other architectures (arm64) run the portable
- * Swift loops. */
+ * Everything below exists on x86-64 only, and the Swift side calls it only under
+ * `#if arch(x86_64)`; other architectures (arm64) run the portable Swift loops. */
 #pragma clang fp contract(off)
 #include <stddef.h>
 #include <string.h>
 
+#include "cpu_features.h"
+
+/* 1 when the CPU and the OS support AVX2, else 0 (always 0 on other architectures). */
+static inline int nightcap_cpu_has_avx2(void) { return (nightcap_cpu_features() & NIGHTCAP_CPU_AVX2) != 0; }
+
 #if defined(__x86_64__)
-#include <cpuid.h>
 
 typedef float nightcap_v8 __attribute__((vector_size(32)));
 typedef int nightcap_i8 __attribute__((vector_size(32)));
@@ -29,19 +31,6 @@ typedef float nightcap_v8u __attribute__((vector_size(32), aligned(4)));
 
 #define NIGHTCAP_AVX2 __attribute__((target("avx2"), always_inline)) static inline
 #define NIGHTCAP_AVX2_ENTRY __attribute__((target("avx2"))) static inline
-
-/* 1 when the CPU and the OS support AVX2 (CPUID and XCR0), else 0. */
-static inline int nightcap_cpu_has_avx2(void) {
-    unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
-    int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1;
-    if (!(osxsave && avx)) return 0;
-    unsigned lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    if ((lo & 6) != 6) return 0; /* XMM and YMM state enabled by the OS */
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
-    return (b >> 5) & 1; /* AVX2 */
-}
 
 NIGHTCAP_AVX2 nightcap_v8 nightcap_load(const float *p) { return *(const nightcap_v8u *)p; }
 NIGHTCAP_AVX2 void nightcap_store(float *p, nightcap_v8 v) { *(nightcap_v8u *)p = v; }
@@ -256,7 +245,5 @@ NIGHTCAP_AVX2_ENTRY void nightcap_lstm_cell_avx2(
     for (; j + 8 <= H; j += 8) nightcap_lstm8(gates, wordGates, c, newC, newH, H, j, 8);
     if (j < H) nightcap_lstm8(gates, wordGates, c, newC, newH, H, j, H - j);
 }
-#else
-static inline int nightcap_cpu_has_avx2(void) { return 0; }
 #endif
 #endif

@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 
 /// Which of OpenBLAS's cores (its kernel sets, one per CPU type) nightcap's products run on.
 ///
@@ -33,7 +34,7 @@ public enum OpenBLASCores {
     /// between threads by rows and columns, never along the sum.)
     public static let selection: Selection = {
         let chosen = String(cString: openblas_get_corename())
-        let inUse = String(cString: nightcap_openblas_select())
+        let inUse = String(cString: nightcap_openblas_select(nightcap_cpu_vector_tier()))
         openblas_set_num_threads(1)
         return Selection(chosenByLibrary: chosen, inUse: inUse)
     }()

@@ -1,8 +1,9 @@
 import CaptionMetrics
 import ResultStore
 
-/// What a run did.
-public struct RunReport: Sendable {
+/// What a run did (`PipelineRun.execute`, `PartMerge.merge`): its outcome, counts and corpus metrics,
+/// as `nightcap run` and `merge` print them. (The HTML report is the `RunReport` module.)
+public struct RunResult: Sendable {
     public enum Outcome: Sendable, Equatable {
         /// Every shard is done and the corpus metrics are stored.
         case completed

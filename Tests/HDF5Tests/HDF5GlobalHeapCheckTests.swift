@@ -3,11 +3,11 @@ import HDF5
 import TestSupport
 import Testing
 
-/// Variable-length strings live in a global heap; HDF5 1.10 trusts the heap's recorded sizes, so a
-/// damaged heap corrupts memory or loops for ever inside the library (found by scripts/fuzz). The
-/// heap is checked before HDF5 reads the strings: each damage is one clear error naming the file
-/// and the dataset.
-@Suite struct DamagedStringHeapTests {
+/// `HDF5GlobalHeapCheck`, through the string reads that run it. Variable-length strings live in a
+/// global heap; HDF5 1.10 trusts the heap's recorded sizes, so a damaged heap corrupts memory or
+/// loops for ever inside the library (found by scripts/fuzz). The heap is checked before HDF5 reads
+/// the strings: each damage is one clear error naming the file and the dataset.
+@Suite struct HDF5GlobalHeapCheckTests {
     let folder = TemporaryDirectory()
     static let strings = ["a cat", "on a mat", "", "two dogs playing", "ünïcödé"]
 
