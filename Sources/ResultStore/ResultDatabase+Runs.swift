@@ -186,7 +186,8 @@ extension ResultDatabase {
                         return .ownedBy(pid: ownerPID, host: ownerHost)
                     }
                 }
-                if ownerPID != pid && isAlive(ownerPID) {
+                // A pid is only meaningful on its own host: another host's owner was settled above.
+                if ownerHost == host && ownerPID != pid && isAlive(ownerPID) {
                     return .ownedBy(pid: ownerPID, host: ownerHost)
                 }
             }
