@@ -62,6 +62,7 @@ public enum PipelineRun {
         let slurmTask = SlurmTask.current(environment: options.environment)
         let what = part.map { "part \($0) of run" } ?? "run"
         let runID: Int64
+        var runName = plan.name
         var resumed = false
         if !options.newRun, let existing = try database.latestRun(fingerprint: plan.fingerprint.value, part: part) {
             if existing.status == .completed {
@@ -81,11 +82,18 @@ public enum PipelineRun {
                         + "; wait for it to finish, or stop it (it resumes where it stopped)")
             }
             runID = existing.runID
+            runName = existing.name
             resumed = true
         } else {
+            // Names are unique in a database: a name given with --name that another run has is
+            // refused; a default or pipeline-file name gets the first free `NAME#2`, `NAME#3`, ...
+            if options.nameGiven, let other = try database.run(named: plan.name) {
+                throw ResultStoreError.nameTaken(path: database.path, name: plan.name, runID: other.runID)
+            }
+            runName = try database.unusedName(plan.name)
             runID = try database.createRun(
                 NewRun(
-                    name: plan.name, fingerprint: plan.fingerprint.value, configJSON: plan.configurationJSON,
+                    name: runName, fingerprint: plan.fingerprint.value, configJSON: plan.configurationJSON,
                     imageCount: plan.features.imageCount, shardSize: settings.shardSize, shardCount: plan.shardCount,
                     featuresPath: settings.featuresPath, modelPath: settings.modelPath, referencesPath: settings.referencesPath,
                     referencesDigest: plan.fingerprint.referencesDigest,
@@ -97,11 +105,11 @@ public enum PipelineRun {
         let todo = planned.filter { !done.contains($0) }
         let plannedImages = planned.reduce(0) { $0 + plan.shardRange($1).count }
         if resumed {
-            options.log("resuming \(what) \(runID) (\(plan.name)): \(done.count)/\(planned.count) shards done")
+            options.log("resuming \(what) \(runID) (\(runName)): \(done.count)/\(planned.count) shards done")
         } else if let part {
-            options.log("part \(part) of run \(runID) (\(plan.name)): shards \(part.firstShard)..<\(part.endShard) of \(plan.shardCount), \(plannedImages) of \(plan.features.imageCount) images in shards of \(settings.shardSize), \(settings.effectiveThreads) threads")
+            options.log("part \(part) of run \(runID) (\(runName)): shards \(part.firstShard)..<\(part.endShard) of \(plan.shardCount), \(plannedImages) of \(plan.features.imageCount) images in shards of \(settings.shardSize), \(settings.effectiveThreads) threads")
         } else {
-            options.log("run \(runID) (\(plan.name)): \(plan.features.imageCount) images in \(plan.shardCount) shards of \(settings.shardSize), \(settings.effectiveThreads) threads")
+            options.log("run \(runID) (\(runName)): \(plan.features.imageCount) images in \(plan.shardCount) shards of \(settings.shardSize), \(settings.effectiveThreads) threads")
         }
 
         let imagesDone = done.reduce(0) { $0 + plan.shardRange($1).count }
@@ -124,7 +132,7 @@ public enum PipelineRun {
             try database.setStatus(runID: runID, status: .interrupted, message: "stopped by signal \(signal)")
             let progressNow = try database.shardProgress(runID: runID)
             options.log("\(what) \(runID) interrupted: \(progressNow.shardsDone)/\(planned.count) shards done; run the same command to resume")
-            return try report(for: runID, name: plan.name, outcome: .interrupted(signal: signal), plan: plan, part: part, started: started)
+            return try report(for: runID, name: runName, outcome: .interrupted(signal: signal), plan: plan, part: part, started: started)
         }
         if part != nil {
             // A part has no corpus metrics of its own: CIDEr-D depends on the whole scored set.
@@ -134,7 +142,7 @@ public enum PipelineRun {
             try RunFinalizer.finalize(
                 runID: runID, database: database, references: plan.references, parallelism: settings.effectiveThreads)
         }
-        return try report(for: runID, name: plan.name, outcome: .completed, plan: plan, part: part, started: started)
+        return try report(for: runID, name: runName, outcome: .completed, plan: plan, part: part, started: started)
     }
 
     /// The reader loop on this thread, `threads` decoder workers and one writer. `early` holds

@@ -50,7 +50,7 @@ import Testing
         for index in 0..<4 {
             let outcome = try part(fixture, "\(index)/4")
             #expect(outcome.status == 0, "\(outcome.standardError)")
-            #expect(outcome.standardOutput.contains("part \(index)/4 of run 1 (model) completed"), "\(outcome.standardOutput)")
+            #expect(outcome.standardOutput.contains("part \(index)/4 of run 1 (\(fixture.runName)) completed"), "\(outcome.standardOutput)")
         }
         let partFile = fixture.path("part-1-of-4.sqlite")
         let runs = try NightcapProcess.run(["runs", "--db", partFile])
@@ -69,7 +69,7 @@ import Testing
         // Any order of the arguments: parts are taken by their index.
         let merge = try NightcapProcess.run(["merge"] + parts.reversed() + ["--db", merged])
         #expect(merge.status == 0, "\(merge.standardError)")
-        #expect(merge.standardOutput.contains("run 1 (model) merged from 4 parts"), "\(merge.standardOutput)")
+        #expect(merge.standardOutput.contains("run 1 (\(fixture.runName)) merged from 4 parts"), "\(merge.standardOutput)")
         #expect(merge.standardOutput.contains("images: 48 captioned into 6 shards; 48 scored"))
         let expected = try RunFixture.snapshot(database: whole)
         #expect(try RunFixture.snapshot(database: merged) == expected)
@@ -92,7 +92,7 @@ import Testing
         try database.close()
         // To `nightcap run`, the merged run is the run of these inputs.
         let rerun = try NightcapProcess.run(fixture.runArguments(database: merged))
-        #expect(rerun.standardOutput.contains("run 1 (model) was already completed"), "\(rerun.standardOutput)")
+        #expect(rerun.standardOutput.contains("run 1 (\(fixture.runName)) was already completed"), "\(rerun.standardOutput)")
     }
 
     @Test func missingAndUnfinishedPartsAreNamedWithTheCommandThatRerunsThem() throws {
@@ -130,7 +130,7 @@ import Testing
         // The killed part resumes its own file; the last part runs; the merge is the one-machine run.
         let resumed = try part(fixture, "1/3", quiet: false)
         #expect(resumed.status == 0)
-        #expect(resumed.standardError.contains("resuming part 1/3 of run 1 (model): 1/2 shards done"), "\(resumed.standardError)")
+        #expect(resumed.standardError.contains("resuming part 1/3 of run 1 (\(fixture.runName)): 1/2 shards done"), "\(resumed.standardError)")
         #expect(try part(fixture, "2/3").status == 0)
         let merge = try NightcapProcess.run(["merge"] + parts + ["--db", merged])
         #expect(merge.status == 0, "\(merge.standardError)")
