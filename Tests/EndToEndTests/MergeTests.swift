@@ -43,6 +43,17 @@ import Testing
         return try NightcapProcess.run(arguments.filter { quiet || $0 != "--quiet" }, environment: environment)
     }
 
+    @Test func aMergeIntoAFileWithARunOfTheSameNameKeepsNamesUnique() throws {
+        let fixture = try RunFixture(images: 16)
+        let results = fixture.path("results.sqlite")
+        #expect(try NightcapProcess.run(fixture.runArguments(database: results, extra: ["--beam-size", "1"])).status == 0)
+        for index in 0..<2 { #expect(try part(fixture, "\(index)/2").status == 0) }
+        let merge = try NightcapProcess.run(["merge", fixture.path("part-0-of-2.sqlite"), fixture.path("part-1-of-2.sqlite"), "--db", results])
+        #expect(merge.status == 0, "\(merge.standardError)")
+        #expect(merge.standardOutput.contains("run 2 (\(fixture.runName)#2) merged from 2 parts"), "\(merge.standardOutput)")
+        #expect(try RunNameTests.names(results) == [fixture.runName, fixture.runName + "#2"])
+    }
+
     @Test func fourPartsMergeToTheOneMachineRunAndMergingTwiceChangesNothing() throws {
         let fixture = try RunFixture()  // 48 images in 6 shards of 8: parts of 1, 2, 1 and 2 shards
         let whole = fixture.path("whole.sqlite")
