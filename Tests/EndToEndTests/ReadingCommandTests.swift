@@ -64,6 +64,26 @@ import Testing
         #expect(compared["gates"] is NSNull)
     }
 
+    @Test func showSaysHowManyOfTheDecodedImagesWereScored() throws {
+        let fixture = try RunFixture(images: 16)
+        // References for 12 of the 16 images: every image is decoded, 12 are scored.
+        let data = try Data(contentsOf: URL(fileURLWithPath: fixture.references))
+        var json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let kept = Set((500_000..<500_012).map { $0 })
+        json["images"] = (json["images"] as? [[String: Any]])?.filter { kept.contains($0["id"] as? Int ?? -1) }
+        json["annotations"] = (json["annotations"] as? [[String: Any]])?.filter { kept.contains($0["image_id"] as? Int ?? -1) }
+        let partial = fixture.path("partial.json")
+        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: partial))
+        let db = fixture.path("r.sqlite")
+        let run = try NightcapProcess.run(fixture.runArguments(database: db, replacing: "--references", with: partial))
+        #expect(run.status == 0, "\(run.standardError)")
+        let show = try NightcapProcess.run(["show", "1", "--db", db])
+        #expect(show.standardOutput.contains("  images       16/16 decoded, 0 failed\n"), "\(show.standardOutput)")
+        #expect(show.standardOutput.contains("\nscoring\n  references   \(partial)\n  images       12 scored of 16 decoded\n"), "\(show.standardOutput)")
+        let runs = try #require(try Self.json(NightcapProcess.run(["runs", "--db", db, "--json"])) as? [[String: Any]])
+        #expect(runs.first?["images_scored"] as? Int == 12 && runs.first?["images_done"] as? Int == 16)
+    }
+
     @Test func aRunWhoseProcessIsGoneIsNotShownRunning() throws {
         let fixture = try RunFixture(images: 8)
         let db = fixture.path("r.sqlite")
