@@ -36,7 +36,7 @@ public final class HDF5File {
             "H5Fis_hdf5", file: path, kind: .notHDF5, message: "cannot be read as HDF5 (unreadable or damaged)"
         ) { H5Fis_hdf5(path) }
         if isHDF5 == 0 {
-            throw HDF5Error(.notHDF5, file: path, message: "not an HDF5 file (no HDF5 signature found); nightcap reads features and models from HDF5 (.h5) files")
+            throw HDF5Error(.notHDF5, file: path, message: "not an HDF5 file (no HDF5 signature found); features files are HDF5 (.h5), models are HDF5 or PyTorch checkpoints (`nightcap inspect FILE` says what a file is)")
         }
         let flags = mode == .readOnly ? nc_H5F_ACC_RDONLY() : nc_H5F_ACC_RDWR()
         do {

@@ -195,6 +195,7 @@ public enum PartMerge {
         defer { try? database.close() }
         let pid = getpid(), host = ProcessInfo.processInfo.hostName
         let runID: Int64
+        var runName = first.name
         if let existing = try database.latestRun(fingerprint: survey.fingerprint) {
             if existing.status == .completed {
                 log("run \(existing.runID) (\(existing.name)) of \(outputPath) holds this run already, complete: nothing to do")
@@ -206,14 +207,17 @@ public enum PartMerge {
                     "run \(existing.runID) of \(outputPath) is being written by process \(ownerPID) on \(ownerHost) (another merge?); wait for it to finish")
             }
             runID = existing.runID
+            runName = existing.name
             log("resuming the merge into run \(runID) of \(outputPath)")
         } else {
             settings.databasePath = outputPath
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
+            // Names are unique in a database: another run of the output file may have the parts' name.
+            runName = try database.unusedName(first.name)
             runID = try database.createRun(
                 NewRun(
-                    name: first.name, fingerprint: first.fingerprint, configJSON: String(decoding: try encoder.encode(settings), as: UTF8.self),
+                    name: runName, fingerprint: first.fingerprint, configJSON: String(decoding: try encoder.encode(settings), as: UTF8.self),
                     imageCount: first.imageCount, shardSize: first.shardSize, shardCount: first.shardCount,
                     featuresPath: first.featuresPath, modelPath: first.modelPath, referencesPath: first.referencesPath,
                     referencesDigest: first.referencesDigest ?? fingerprint.referencesDigest,
@@ -234,7 +238,7 @@ public enum PartMerge {
             try? database.setStatus(runID: runID, status: .failed, message: "merge failed: \(error)")
             throw error
         }
-        return try report(runID: runID, name: first.name, outcome: .merged(parts: survey.count), survey: survey, database: database, references: references, started: started)
+        return try report(runID: runID, name: runName, outcome: .merged(parts: survey.count), survey: survey, database: database, references: references, started: started)
     }
 
     private static func report(

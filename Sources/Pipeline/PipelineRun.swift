@@ -26,15 +26,15 @@ public enum PipelineRun {
         let part = options.part.map { RunPart(index: $0.index, of: $0.count, shardCount: plan.shardCount) }
         let planned = part?.shards ?? 0..<plan.shardCount
         let what = part.map { "part \($0) of run" } ?? "run"
-        let runID: Int64, resumed: Bool
+        let runID: Int64, runName: String, resumed: Bool
         switch try openRun(plan: plan, part: part, what: what, options: options) {
         case .completed(let existing):
             return try report(for: existing.runID, name: existing.name, outcome: .alreadyCompleted, plan: plan, part: part, started: started)
-        case .open(let id, let wasResumed):
-            (runID, resumed) = (id, wasResumed)
+        case .open(let id, let name, let wasResumed):
+            (runID, runName, resumed) = (id, name, wasResumed)
         }
         let done = try database.doneShards(runID: runID).intersection(planned)
-        logStart(runID: runID, plan: plan, part: part, what: what, resumedWith: resumed ? done.count : nil, options: options)
+        logStart(runID: runID, name: runName, plan: plan, part: part, what: what, resumedWith: resumed ? done.count : nil, options: options)
 
         let todo = planned.filter { !done.contains($0) }
         let progress = ProgressReporter(
@@ -48,7 +48,7 @@ public enum PipelineRun {
             failure.record(error)
         }
         progress.finish()
-        return try conclude(runID: runID, plan: plan, part: part, what: what, failure: failure, options: options, started: started)
+        return try conclude(runID: runID, name: runName, plan: plan, part: part, what: what, failure: failure, options: options, started: started)
     }
 
     /// Reports a memory fault inside libhdf5 as a damaged input instead of a crash.
@@ -81,7 +81,7 @@ public enum PipelineRun {
     private enum OpenedRun {
         /// A completed run with these inputs and settings exists: nothing to do.
         case completed(RunRecord)
-        case open(runID: Int64, resumed: Bool)
+        case open(runID: Int64, name: String, resumed: Bool)
     }
 
     private static func openRun(plan: RunPlan, part: RunPart?, what: String, options: RunOptions) throws -> OpenedRun {
@@ -98,7 +98,7 @@ public enum PipelineRun {
                 runID: existing.runID, pid: pid, host: host, slurmTask: slurmTask, slurmJobEnded: SlurmQueue.hasEnded)
             {
             case .claimed:
-                return .open(runID: existing.runID, resumed: true)
+                return .open(runID: existing.runID, name: existing.name, resumed: true)
             case .ownedBy(let ownerPID, let ownerHost):
                 throw PipelineError(
                     .ownership,
@@ -107,35 +107,42 @@ public enum PipelineRun {
                         + "; wait for it to finish, or stop it (it resumes where it stopped)")
             }
         }
+        // Names are unique in a database: a name given with --name that another run has is
+        // refused; a default or pipeline-file name gets the first free `NAME#2`, `NAME#3`, ...
+        if options.nameGiven, let other = try database.run(named: plan.name) {
+            throw ResultStoreError.nameTaken(path: database.path, name: plan.name, runID: other.runID)
+        }
+        let runName = try database.unusedName(plan.name)
         let runID = try database.createRun(
             NewRun(
-                name: plan.name, fingerprint: plan.fingerprint.value, configJSON: plan.configurationJSON,
+                name: runName, fingerprint: plan.fingerprint.value, configJSON: plan.configurationJSON,
                 imageCount: plan.features.imageCount, shardSize: settings.shardSize, shardCount: plan.shardCount,
                 featuresPath: settings.featuresPath, modelPath: settings.modelPath, referencesPath: settings.referencesPath,
                 referencesDigest: plan.fingerprint.referencesDigest,
                 nightcapVersion: NightcapVersion.current, ownerPID: pid, ownerHost: host, part: part,
                 slurmTask: slurmTask))
-        return .open(runID: runID, resumed: false)
+        return .open(runID: runID, name: runName, resumed: false)
     }
 
     /// The status line of a run that starts, or resumes with `resumedWith` shards done.
-    private static func logStart(runID: Int64, plan: RunPlan, part: RunPart?, what: String, resumedWith: Int?, options: RunOptions) {
+    private static func logStart(runID: Int64, name: String, plan: RunPlan, part: RunPart?, what: String, resumedWith: Int?, options: RunOptions) {
         let settings = plan.settings
         let planned = part?.shards ?? 0..<plan.shardCount
         if let done = resumedWith {
-            options.log("resuming \(what) \(runID) (\(plan.name)): \(done)/\(planned.count) shards done")
+            options.log("resuming \(what) \(runID) (\(name)): \(done)/\(planned.count) shards done")
         } else if let part {
             let plannedImages = planned.reduce(0) { $0 + plan.shardRange($1).count }
-            options.log("part \(part) of run \(runID) (\(plan.name)): shards \(part.firstShard)..<\(part.endShard) of \(plan.shardCount), \(plannedImages) of \(plan.features.imageCount) images in shards of \(settings.shardSize), \(settings.effectiveThreads) threads")
+            options.log("part \(part) of run \(runID) (\(name)): shards \(part.firstShard)..<\(part.endShard) of \(plan.shardCount), \(plannedImages) of \(plan.features.imageCount) images in shards of \(settings.shardSize), \(settings.effectiveThreads) threads")
         } else {
-            options.log("run \(runID) (\(plan.name)): \(plan.features.imageCount) images in \(plan.shardCount) shards of \(settings.shardSize), \(settings.effectiveThreads) threads")
+            options.log("run \(runID) (\(name)): \(plan.features.imageCount) images in \(plan.shardCount) shards of \(settings.shardSize), \(settings.effectiveThreads) threads")
         }
     }
 
     /// After the stream: the run failed, was interrupted, or is finished (a whole run's corpus
     /// metrics computed).
     private static func conclude(
-        runID: Int64, plan: RunPlan, part: RunPart?, what: String, failure: FirstError, options: RunOptions, started: Date
+        runID: Int64, name: String, plan: RunPlan, part: RunPart?, what: String, failure: FirstError, options: RunOptions,
+        started: Date
     ) throws -> RunResult {
         let database = plan.database
         if let error = failure.error {
@@ -147,7 +154,7 @@ public enum PipelineRun {
             let progressNow = try database.shardProgress(runID: runID)
             let planned = part?.shards.count ?? plan.shardCount
             options.log("\(what) \(runID) interrupted: \(progressNow.shardsDone)/\(planned) shards done; run the same command to resume")
-            return try report(for: runID, name: plan.name, outcome: .interrupted(signal: signal), plan: plan, part: part, started: started)
+            return try report(for: runID, name: name, outcome: .interrupted(signal: signal), plan: plan, part: part, started: started)
         }
         if part != nil {
             // A part has no corpus metrics of its own: CIDEr-D depends on the whole scored set.
@@ -157,7 +164,7 @@ public enum PipelineRun {
             try RunFinalizer.finalize(
                 runID: runID, database: database, references: plan.references, parallelism: plan.settings.effectiveThreads)
         }
-        return try report(for: runID, name: plan.name, outcome: .completed, plan: plan, part: part, started: started)
+        return try report(for: runID, name: name, outcome: .completed, plan: plan, part: part, started: started)
     }
 
     /// The reader loop on this thread, the decoder workers and one writer. Workers take sub-batches

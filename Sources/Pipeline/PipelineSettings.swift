@@ -32,6 +32,9 @@ public struct PipelineSettings: Sendable, Equatable, Codable {
     public var attention = AttentionStorage.full
     public var databasePath: String?
     public var name: String?
+    /// The model's family (`updown`, `transformer`, ...), recorded in a run's configuration once
+    /// the model is loaded, for `runs` and `show`; never read from a pipeline file or flags.
+    public var modelFamily: String?
     /// The pipeline file the settings came from, if any.
     public var pipelineFile: String?
 
@@ -87,17 +90,46 @@ public struct PipelineSettings: Sendable, Equatable, Codable {
         }
         guard shardSize >= 1 else { throw PipelineError(.configuration, "shard_size must be at least 1, not \(shardSize)") }
         if let threads, threads < 1 { throw PipelineError(.configuration, "threads must be at least 1, not \(threads)") }
+        if let featuresPath, let modelPath, Self.looksLikeCheckpoint(featuresPath) {
+            let flags = pipelineFile == nil ? "--features and --model" : "the features and model paths (or --features and --model)"
+            throw PipelineError(
+                .configuration,
+                "\(featuresPath), given as the features file, is a PyTorch checkpoint (a model), not HDF5 region features: "
+                    + "did you swap \(flags)? The checkpoint goes to --model, and the features file (.h5) to --features (\(modelPath) is given as the model)")
+        }
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: effectiveDatabasePath, isDirectory: &isFolder), isFolder.boolValue {
+            let source = databasePath == nil ? "" : pipelineFile.map { " (--db, or [output] database in \($0))" } ?? " (--db)"
+            throw PipelineError(
+                .configuration,
+                "the results database \(effectiveDatabasePath)\(source) is a folder; pass the path of a database file, for example --db "
+                    + URL(fileURLWithPath: effectiveDatabasePath).appendingPathComponent(Self.defaultDatabaseName).path)
+        }
         return self
     }
 
     /// The number of worker threads to use.
     public var effectiveThreads: Int { threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount) }
 
-    /// The database path, defaulting to `nightcap.sqlite` beside the pipeline file or in the current directory.
+    /// The database path: `--db`, else the pipeline file's `[output] database`, else `nightcap.sqlite`
+    /// in the current folder, the same default as every command that reads a database.
     public var effectiveDatabasePath: String {
         if let databasePath { return databasePath }
-        let folder = pipelineFile.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
-            ?? FileManager.default.currentDirectoryPath
-        return URL(fileURLWithPath: folder).appendingPathComponent("nightcap.sqlite").path
+        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(Self.defaultDatabaseName).path
     }
+
+    /// Whether the file starts as a PyTorch checkpoint does (a zip archive, a pickle, or a
+    /// safetensors header), which no HDF5 features file does; false when it cannot be read.
+    static func looksLikeCheckpoint(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        let head = [UInt8]((try? handle.read(upToCount: 9)) ?? Data())
+        guard head.count >= 2 else { return false }
+        if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head[0] == 0x80 { return true }
+        // safetensors: a little-endian 64-bit header length, then the JSON header.
+        return head.count == 9 && head[8] == UInt8(ascii: "{") && head[6] == 0 && head[7] == 0
+    }
+
+    /// The database file of every command when neither `--db` nor a pipeline's `[output]` names one.
+    public static let defaultDatabaseName = "nightcap.sqlite"
 }

@@ -15,6 +15,10 @@ public struct RunOptions: Sendable {
     /// file and dataset (nil: wait for ever). A read stuck inside libhdf5 cannot be cancelled, so
     /// the process exits with status 1; committed shards stay, and the same command resumes.
     public var readTimeout: Double?
+    /// The run's name was given on the command line (`--name`): when another run has it, the run is
+    /// refused (names are unique in a database) instead of getting a numbered name (`NAME#2`) as a
+    /// default or pipeline-file name does.
+    public var nameGiven = false
     /// Where status lines go (standard error by default).
     public var log: @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
 

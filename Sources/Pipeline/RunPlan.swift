@@ -76,10 +76,9 @@ final class RunPlan {
         fingerprint = try RunFingerprint.compute(
             settings: settings, features: features, modelDigest: try digest.get(), referencesPath: referencesPath,
             infosDigest: try loaded.infosPath.map { try SHA256.file($0) })
-        name = settings.name
-            ?? settings.pipelineFile.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent }
-            ?? URL(fileURLWithPath: modelPath).deletingPathExtension().lastPathComponent
+        name = settings.name ?? RunName.defaultName(modelPath: modelPath)
         var resolved = settings
+        resolved.modelFamily = self.model.family
         resolved.featureNames = features.names
         // The infos file found beside a checkpoint is recorded, so that `nightcap merge` fingerprints
         // the same files the run used.

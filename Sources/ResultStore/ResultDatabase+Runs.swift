@@ -1,4 +1,5 @@
 import Foundation
+import CaptionMetrics
 import GRDB
 
 /// The SQL expression of the current time, as stored in every timestamp column.
@@ -43,6 +44,36 @@ extension ResultDatabase {
         try read("reading run '\(name)'") { db in
             typealias Columns = RunRecord.Columns
             return try RunRecord.filter(Columns.name == name).order(Columns.runID.desc).fetchOne(db)
+        }
+    }
+
+    /// `name` when no run of this file has it, else the first of `name#2`, `name#3`, ... that none has:
+    /// a default name (the model's, or a pipeline file's) stays unique when several runs share it.
+    public func unusedName(_ name: String) throws -> String {
+        try read("choosing a name for '\(name)'") { db in
+            func taken(_ candidate: String) throws -> Bool {
+                try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM runs WHERE name = ?)", arguments: [candidate])!
+            }
+            guard try taken(name) else { return name }
+            var number = 2
+            while try taken("\(name)#\(number)") { number += 1 }
+            return "\(name)#\(number)"
+        }
+    }
+
+    /// Gives a run a new name, unique in the file.
+    ///
+    /// - Throws: `ResultStoreError.nameTaken` when another run has it, `runNotFound` when there is
+    ///   no such run.
+    public func rename(runID: Int64, to name: String) throws {
+        try write("renaming run \(runID)") { db in
+            try requireRun(db, runID)
+            if let other = try Int64.fetchOne(
+                db, sql: "SELECT run_id FROM runs WHERE name = ? AND run_id != ? ORDER BY run_id DESC LIMIT 1", arguments: [name, runID])
+            {
+                throw ResultStoreError.nameTaken(path: path, name: name, runID: other)
+            }
+            try db.execute(sql: "UPDATE runs SET name = ? WHERE run_id = ?", arguments: [name, runID])
         }
     }
 
@@ -92,9 +123,19 @@ extension ResultDatabase {
             try RunSummary.fetchAll(
                 db,
                 sql: """
-                    SELECT s.*, (r.references_path IS NOT NULL OR r.references_digest IS NOT NULL) AS scored
+                    SELECT s.*, (r.references_path IS NOT NULL OR r.references_digest IS NOT NULL) AS scored,
+                        r.owner_pid, r.owner_host, r.config,
+                        (SELECT count(*) FROM image_metrics m WHERE m.run_id = r.run_id AND m.metric = ?) AS images_scored
                     FROM run_summary s JOIN runs r ON r.run_id = s.run_id ORDER BY s.run_id
-                    """)
+                    """, arguments: [Metric.cider.rawValue])
+        }
+    }
+
+    /// How many images of a run have per-image scores (CIDEr rows): 0 for a run not scored.
+    public func imagesScored(runID: Int64) throws -> Int {
+        try read("counting the scored images of run \(runID)") { db in
+            try Int.fetchOne(
+                db, sql: "SELECT count(*) FROM image_metrics WHERE run_id = ? AND metric = ?", arguments: [runID, Metric.cider.rawValue]) ?? 0
         }
     }
 

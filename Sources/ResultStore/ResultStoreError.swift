@@ -14,6 +14,8 @@ public enum ResultStoreError: Error, Equatable, CustomStringConvertible {
     case cannotOpen(path: String, reason: String)
     /// No run has this id or name.
     case runNotFound(path: String, reference: String)
+    /// Another run of the file already has this name (names are unique in a database).
+    case nameTaken(path: String, name: String, runID: Int64)
     /// The shard already has its rows in the database.
     case shardAlreadyCommitted(path: String, runID: Int64, shard: Int)
     /// SQLite refused an operation.
@@ -42,6 +44,9 @@ public enum ResultStoreError: Error, Equatable, CustomStringConvertible {
             return "cannot open results database \(path): \(reason): check that its folder exists and is writable"
         case let .runNotFound(path, reference):
             return "\(path) has no run '\(reference)': `nightcap runs` lists the runs it has"
+        case let .nameTaken(path, name, runID):
+            return "\(path): the name '\(name)' is taken by run \(runID) (names are unique in a database): choose another name, "
+                + "or rename that run first with `nightcap rename \(runID) NEW --db \(path)`"
         case let .shardAlreadyCommitted(path, runID, shard):
             return "\(path): shard \(shard) of run \(runID) is already committed: a second process may be "
                 + "working on the same run; check `nightcap runs`"

@@ -99,6 +99,13 @@ public struct RunSummary: Sendable, Hashable {
     public var cider: Double?
     /// False for a run captioned without references and not scored since.
     public var isScored: Bool
+    /// The process that owns a `running` run, and its host.
+    public var ownerPID: Int32?
+    public var ownerHost: String?
+    /// The resolved configuration, as JSON text (model, decode settings).
+    public var configJSON: String
+    /// Images with per-image metric rows (scored images); 0 for a run not scored.
+    public var imagesScored: Int
 }
 
 /// The result of trying to become a run's owner.

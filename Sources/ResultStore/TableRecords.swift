@@ -65,8 +65,8 @@ extension RunSummary: FetchableRecord {
         case runID = "run_id", name, status, createdAt = "created_at", finishedAt = "finished_at"
         case imageCount = "image_count", shardsDone = "shards_done", shardCount = "shard_count"
         case imagesDone = "images_done", imagesFailed = "images_failed", bleu4 = "bleu_4", cider
-        /// Not a column of the view: `listRuns` selects it from `runs`.
-        case scored
+        /// Not columns of the view: `listRuns` selects them from `runs` and `image_metrics`.
+        case scored, ownerPID = "owner_pid", ownerHost = "owner_host", config, imagesScored = "images_scored"
     }
 
     public init(row: Row) {
@@ -75,7 +75,8 @@ extension RunSummary: FetchableRecord {
             createdAt: row[Columns.createdAt], finishedAt: row[Columns.finishedAt], imageCount: row[Columns.imageCount],
             imagesDone: row[Columns.imagesDone], imagesFailed: row[Columns.imagesFailed],
             shardsDone: row[Columns.shardsDone], shardCount: row[Columns.shardCount], bleu4: row[Columns.bleu4],
-            cider: row[Columns.cider], isScored: row[Columns.scored])
+            cider: row[Columns.cider], isScored: row[Columns.scored], ownerPID: row[Columns.ownerPID],
+            ownerHost: row[Columns.ownerHost], configJSON: row[Columns.config], imagesScored: row[Columns.imagesScored])
     }
 }
 

@@ -125,11 +125,11 @@ struct HTMLPage {
             raw("<th>A</th><th>B</th><th>B − A</th><th>\(percent)% interval</th><th></th></tr>")
             for metric in comparison.metrics {
                 let interval = metric.interval
-                let verdict = interval.map { $0.excludesZero ? ($0.upper < 0 ? "worse" : "better") : "within noise" } ?? ""
+                let verdict = interval.map { $0.verdict } ?? ""
                 raw("<tr><td>\(metric.metric)</td><td>\(metric.a.map { fixed($0) } ?? "-")</td>"
                     + "<td>\(metric.b.map { fixed($0) } ?? "-")</td><td>\(metric.delta.map { signed($0) } ?? "-")</td>"
                     + "<td>\(interval.map { "[\(signed($0.lower)), \(signed($0.upper))]" } ?? "-")</td>"
-                    + "<td class=\"verdict \(verdict == "within noise" ? "noise" : verdict)\">\(verdict)</td></tr>")
+                    + "<td class=\"verdict \(verdict == "better" || verdict == "worse" ? verdict : "noise")\">\(verdict)</td></tr>")
             }
             raw("</table><p class=\"note\">\(escape(comparison.methodDescription)). See docs/metrics.md.</p>")
         } else {

@@ -111,14 +111,28 @@ public enum RunReport {
             }
             let improved = changes.filter { $0.delta > 0 }.sorted { ($1.delta, $0.index) < ($0.delta, $1.index) }
             let worsened = changes.filter { $0.delta < 0 }.sorted { ($0.delta, $0.index) < ($1.delta, $1.index) }
-            return [
+            // "Changed" means what `nightcap compare` counts: a different caption or a different CIDEr.
+            // Captions that changed while CIDEr tied (both 0, say) are a section of their own.
+            let captionB = Dictionary(uniqueKeysWithValues: b.images.map { ($0.imageID, $0.caption) })
+            let captionA = Dictionary(uniqueKeysWithValues: a.images.map { ($0.imageID, $0.caption) })
+            let reworded = changes.filter { $0.delta == 0 && captionA[$0.id] != captionB[$0.id] }.sorted { $0.index < $1.index }
+            let changed = improved.count + worsened.count + reworded.count
+            let note = "\(changed) of \(changes.count) images scored in both runs changed (a different caption or a different CIDEr), as `nightcap compare` counts them."
+            var sections = [
                 Section(
                     title: "Most worsened by CIDEr (\(min(options.worst, worsened.count)) of \(worsened.count) worse in B)",
-                    note: nil, imageIDs: worsened.prefix(options.worst).map(\.id)),
+                    note: note, imageIDs: worsened.prefix(options.worst).map(\.id)),
                 Section(
                     title: "Most improved by CIDEr (\(min(options.best, improved.count)) of \(improved.count) better in B)",
                     note: nil, imageIDs: improved.prefix(options.best).map(\.id)),
             ]
+            if !reworded.isEmpty {
+                let shown = min(max(options.worst, options.best), reworded.count)
+                sections.append(Section(
+                    title: "Caption changed, CIDEr equal (\(shown) of \(reworded.count))", note: nil,
+                    imageIDs: reworded.prefix(shown).map(\.id)))
+            }
+            return sections
         }
         let scored = a.images.compactMap { image in image.metrics[.cider].map { (id: image.imageID, index: image.imageIndex, cider: $0) } }
         if scored.isEmpty {
@@ -128,10 +142,14 @@ public enum RunReport {
                 imageIDs: a.images.prefix(options.worst + options.best).map(\.imageID))]
         }
         let ascending = scored.sorted { ($0.cider, $0.index) < ($1.cider, $1.index) }
+        let worst = Array(ascending.prefix(options.worst).map(\.id))
+        // With fewer images than --worst + --best the lists would overlap: an image is in one only.
+        let shownWorst = Set(worst)
         let descending = scored.sorted { ($1.cider, $0.index) < ($0.cider, $1.index) }
+        let best = Array(descending.lazy.filter { !shownWorst.contains($0.id) }.prefix(options.best).map(\.id))
         return [
-            Section(title: "Worst \(min(options.worst, scored.count)) by CIDEr", note: nil, imageIDs: ascending.prefix(options.worst).map(\.id)),
-            Section(title: "Best \(min(options.best, scored.count)) by CIDEr", note: nil, imageIDs: descending.prefix(options.best).map(\.id)),
+            Section(title: "Worst \(worst.count) by CIDEr", note: nil, imageIDs: worst),
+            Section(title: "Best \(best.count) by CIDEr", note: nil, imageIDs: best),
         ]
     }
 }

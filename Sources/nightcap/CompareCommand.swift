@@ -33,6 +33,7 @@ extension Nightcap {
         var significant = false
         @OptionGroup var bootstrapOptions: BootstrapOptions
         @OptionGroup var database: DatabaseOption
+        @Flag(help: "Print the comparison as JSON (keys: docs/database.md); the exit codes stay.") var json = false
 
         func validate() throws {
             if significant && maxDrop.isEmpty {
@@ -52,6 +53,7 @@ extension Nightcap {
             let percent = bootstrapOptions.confidence * 100
             let level = percent == percent.rounded() ? String(Int(percent)) : String(format: "%.1f", percent)
             var rows = [["metric", "A", "B", "B - A", "\(level)% interval", "verdict"]]
+            var metricObjects: [[String: Any]] = []
             for metric in Metric.allCases {
                 guard metricsA[metric] != nil || metricsB[metric] != nil else { continue }
                 let delta = metricsA[metric].flatMap { x in metricsB[metric].map { $0 - x } }
@@ -59,7 +61,12 @@ extension Nightcap {
                 rows.append([
                     metric.rawValue, format(metricsA[metric]), format(metricsB[metric]), delta.map { String(format: "%+.3f", $0) } ?? "-",
                     interval.map { String(format: "[%+.3f, %+.3f]", $0.lower, $0.upper) } ?? "-",
-                    interval.map { $0.excludesZero ? ($0.upper < 0 ? "worse" : "better") : "within noise" } ?? "",
+                    interval.map { $0.verdict } ?? "",
+                ])
+                metricObjects.append([
+                    "metric": metric.rawValue, "a": JSONOutput.orNull(metricsA[metric]), "b": JSONOutput.orNull(metricsB[metric]),
+                    "delta": JSONOutput.orNull(delta), "lower": JSONOutput.orNull(interval?.lower),
+                    "upper": JSONOutput.orNull(interval?.upper), "verdict": JSONOutput.orNull(interval?.verdict),
                 ])
             }
             lines.append(table(rows))
@@ -84,7 +91,7 @@ extension Nightcap {
             var failed: [String] = [], notes: [String] = []
             for gate in maxDrop {
                 guard let before = metricsA[gate.metric], let after = metricsB[gate.metric] else {
-                    failed.append("\(gate.metric): not computed for both runs")
+                    failed.append("\(gate.metric): " + Self.missingMetric(gate.metric, a: a, metricsA: metricsA, b: b, metricsB: metricsB))
                     continue
                 }
                 if before - after > gate.value {
@@ -107,7 +114,7 @@ extension Nightcap {
             }
             for gate in minimum {
                 guard let after = metricsB[gate.metric] else {
-                    failed.append("\(gate.metric): not computed for run B")
+                    failed.append("\(gate.metric): " + Self.missingMetric(gate.metric, a: a, metricsA: metricsA, b: b, metricsB: metricsB))
                     continue
                 }
                 if after < gate.value { failed.append("\(gate.metric) is \(String(format: "%.4f", after)), below \(gate.value)") }
@@ -117,9 +124,39 @@ extension Nightcap {
                 lines.append(failed.isEmpty ? "gates: all passed" : "gates failed:\n" + failed.map { "  \($0)" }.joined(separator: "\n"))
                 lines += notes.map { "  \($0)" }
             }
-            print(lines.joined(separator: "\n"))
+            if json {
+                func side(_ run: RunRecord) -> [String: Any] { ["run_id": run.runID, "name": run.name, "status": run.status.rawValue] }
+                print(JSONOutput.render([
+                    "a": side(a), "b": side(b), "metrics": metricObjects, "confidence": bootstrapOptions.confidence,
+                    "paired_images": comparison.pairedImages, "changed_by": by.rawValue, "images_compared": imagesB.count,
+                    "images_changed": changed.count,
+                    "changed": changed.prefix(top).map { item -> [String: Any] in
+                        [
+                            "image_id": item.id, "a": JSONOutput.orNull(item.a.metrics[by]), "b": JSONOutput.orNull(item.b.metrics[by]),
+                            "delta": item.delta, "caption_a": item.a.caption, "caption_b": item.b.caption,
+                        ]
+                    },
+                    "gates": JSONOutput.orNull(maxDrop.isEmpty && minimum.isEmpty ? nil : ["passed": failed.isEmpty, "failed": failed, "notes": notes] as [String: Any]),
+                ] as [String: Any]))
+            } else {
+                print(lines.joined(separator: "\n"))
+            }
             if !failed.isEmpty { throw ExitCode(3) }
         }
+    }
+}
+
+extension Nightcap.Compare {
+    /// Which run lacks a gate's metric, and why: not finished (interrupted, failed, running) or not scored.
+    static func missingMetric(_ metric: Metric, a: RunRecord, metricsA: [Metric: Double], b: RunRecord, metricsB: [Metric: Double]) -> String {
+        func why(_ run: RunRecord) -> String {
+            if run.status != .completed { return "it is \(run.status.rawValue); finish it with the same `nightcap run` command" }
+            if !run.isScored { return "it is not scored; `nightcap score \(run.runID) --references FILE` scores it" }
+            return "it has no \(metric)"
+        }
+        let lacking = [(label: "A", run: a, has: metricsA[metric] != nil), (label: "B", run: b, has: metricsB[metric] != nil)]
+            .filter { !$0.has }
+        return lacking.map { "not computed for run \($0.label) = \($0.run.runID) (\($0.run.name)): \(why($0.run))" }.joined(separator: "; ")
     }
 }
 

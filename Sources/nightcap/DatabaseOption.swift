@@ -1,13 +1,20 @@
 import ArgumentParser
 import Foundation
+import Pipeline
 import ResultStore
 
 /// Opens a results database for reading, with a message that says what to do when there is none. A
 /// file from an older nightcap is upgraded to this schema first (said on standard error).
 func openResults(_ option: DatabaseOption) throws -> ResultDatabase {
     let path = option.path
-    guard FileManager.default.fileExists(atPath: path) else {
+    var isFolder: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
         throw CommandFailure("no results database at \(path); run `nightcap run` first, or pass --db with the database it wrote")
+    }
+    if isFolder.boolValue {
+        throw CommandFailure(
+            "--db \(path) is a folder, not a results database; pass the database file itself, for example --db "
+                + URL(fileURLWithPath: path).appendingPathComponent(PipelineSettings.defaultDatabaseName).path)
     }
     do {
         return try ResultDatabase(path: path, readOnly: true)
@@ -28,9 +35,11 @@ func openResults(_ option: DatabaseOption) throws -> ResultDatabase {
 
 /// `--db`, shared by every command that reads or writes a results database.
 struct DatabaseOption: ParsableArguments {
-    @Option(name: .customLong("db"), help: "The results database (SQLite). Default: the pipeline's [output] database, else ./nightcap.sqlite.")
+    @Option(
+        name: .customLong("db"),
+        help: "The results database (SQLite). Default: nightcap.sqlite in the current folder; `run` and `slurm` use a pipeline file's [output] database when it names one.")
     var db: String?
 
-    /// The database a reading command opens.
-    var path: String { db ?? "nightcap.sqlite" }
+    /// The database a reading command opens: `--db`, else `nightcap.sqlite` in the current folder.
+    var path: String { db ?? PipelineSettings.defaultDatabaseName }
 }

@@ -70,14 +70,33 @@ extension Nightcap {
             print(output)
         }
 
+        /// The first 40 characters of `text` on one line, quoted, with `...` when there is more.
+        static func excerpt(_ text: String) -> String {
+            let start = text.drop(while: \.isWhitespace)
+            let head = String(start.prefix(40)).replacingOccurrences(of: "\n", with: " ")
+            return "'\(head)\(start.count > 40 ? "..." : "")'"
+        }
+
         /// Image ids, one per line; blank lines and lines starting with # are skipped.
         static func readIDs(_ path: String) throws -> [String] {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw CommandFailure("\(path): cannot read the ids file; pass --ids a text file with one image id per line")
             }
-            let ids = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline)
+            let text = String(decoding: data, as: UTF8.self)
+            // A JSON file (references, results) given by mistake: its first line can be megabytes,
+            // so the message names the file and shows only an excerpt.
+            if let first = text.first(where: { !$0.isWhitespace }), first == "{" || first == "[" {
+                throw CommandFailure(
+                    "\(path) looks like a JSON file (it starts with \(excerpt(text))), not a list of image ids; pass --ids a text file "
+                        + "with one image id per line (`nightcap export RUN --format csv` shows the ids a run has)")
+            }
+            let ids = text.split(whereSeparator: \.isNewline)
                 .map { $0.trimmingCharacters(in: .whitespaces) }
                 .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+            if let long = ids.first(where: { $0.count > 200 }) {
+                throw CommandFailure(
+                    "\(path): a line of \(long.count) characters (\(excerpt(long))) is not an image id; pass --ids a text file with one image id per line")
+            }
             guard !ids.isEmpty else {
                 throw CommandFailure("\(path): no image ids in the file; write one image id per line")
             }

@@ -38,6 +38,8 @@ extension Nightcap {
         var pooledDataset: String?
         @OptionGroup var database: DatabaseOption
         @Option(name: .customLong("beam-size"), help: "Beam size; 1 is greedy (default 3).") var beamSize: Int?
+        // `--beam` is no flag: ArgumentParser's closest match by edit distance would be `--name`.
+        @Option(name: .customLong("beam"), help: .hidden) var misspelledBeam: String?
         @Option(name: .customLong("max-length"), help: "Most words per caption (default 20).") var maxLength: Int?
         @Option(
             name: .customLong("length-penalty"),
@@ -54,10 +56,18 @@ extension Nightcap {
         var shardSize: Int?
         @Option(help: "Attention to keep per word: full, top-K or none (default full).", transform: AttentionStorage.parse)
         var attention: AttentionStorage?
-        @Option(help: "A name for the run (default: the pipeline file's name).") var name: String?
+        @Option(
+            help: """
+                A name for the run, unique in its database (default: the pipeline's [run] name, else the model's folder and \
+                file stem: log_updown/model-best for log_updown/model-best.pth, the stem alone for a model in the current \
+                folder; a default already taken gets #2, #3...). A name another run has is refused; `nightcap rename` \
+                renames a stored run.
+                """)
+        var name: String?
         @Flag(name: .customLong("new-run"), help: "Start a new run even if one with the same fingerprint exists.")
         var newRun = false
         @Flag(help: "No progress output.") var quiet = false
+        @Flag(help: "Print the final summary as JSON (keys: docs/database.md).") var json = false
         @Option(
             help: ArgumentHelp(
                 "Run only part I (0-based) of N: the I-th of N contiguous blocks of shards, into its own --db; `nightcap merge` joins the N part files.",
@@ -70,6 +80,9 @@ extension Nightcap {
         var readTimeout: Double?
 
         func validate() throws {
+            if let misspelledBeam {
+                throw ValidationError("Unknown option '--beam'. Did you mean '--beam-size'? (--beam-size \(misspelledBeam): the beam size; 1 is greedy)")
+            }
             if pipeline == nil && (features == nil || model == nil) {
                 throw ValidationError("Please give a pipeline file, or --features and --model (and --references to score the run).")
             }
@@ -117,15 +130,26 @@ extension Nightcap {
             options.part = part
             options.readTimeout = readTimeout
             options.interrupt = trap.flag
+            options.nameGiven = name != nil
             if quiet {
                 options.progress = .quiet
                 options.log = { _ in }
             }
             let report = try PipelineRun.execute(settings, options: options)
+            if let name, report.name != name {
+                // The run existed with these inputs and settings under another name (a new run takes
+                // the name or is refused): said even with --quiet, since the name is not where the user
+                // will look for it.
+                let what = report.part.map { "part \($0) of run" } ?? "run"
+                FileHandle.standardError.write(Data((
+                    "the name '\(name)' was not used: \(what) \(report.runID) with these inputs and settings is named '\(report.name)'; "
+                    + "`nightcap rename \(report.runID) \(name) --db \(report.databasePath)` renames it (--new-run starts a new run instead)\n").utf8))
+            }
+            if json { print(RunReportText.json(report)) }
             if case .interrupted(let signal) = report.outcome {
                 throw ExitCode(128 + signal)
             }
-            print(RunReportText.render(report))
+            if !json { print(RunReportText.render(report)) }
         }
     }
 }

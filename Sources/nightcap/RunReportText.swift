@@ -43,4 +43,23 @@ enum RunReportText {
         lines.append("results: \(report.databasePath)")
         return lines.joined(separator: "\n")
     }
+
+    /// `run --json`: the run it made, resumed or found, and what it holds.
+    static func json(_ report: RunResult) -> String {
+        let status: String
+        switch report.outcome {
+        case .completed: status = "completed"
+        case .alreadyCompleted: status = "already_completed"
+        case .interrupted: status = "interrupted"
+        case .merged: status = "merged"
+        }
+        var object: [String: Any] = [
+            "run_id": report.runID, "name": report.name, "status": status, "database": report.databasePath,
+            "images_captioned": report.imageCount, "images_scored": report.imagesScored, "images_failed": report.imagesFailed,
+            "scored": report.scored, "seconds": report.seconds,
+            "metrics": JSONOutput.metrics(Dictionary(uniqueKeysWithValues: report.metrics.map { ($0.metric, $0.value) })),
+        ]
+        object["part"] = JSONOutput.orNull(report.part.map { "\($0)" })
+        return JSONOutput.render(object)
+    }
 }

@@ -75,7 +75,7 @@ extension Nightcap {
         @Option(parsing: .unconditional, help: "More sbatch options for the array tasks, separated by spaces (e.g. '--gres=gpu:1 --qos=low').")
         var extra: String?
         @Option(help: "Folder for the scripts, part files and logs (default: ./nightcap-slurm/NAME).") var dir: String?
-        @Option(name: .customLong("db"), help: "The results database the merge job writes (default: the pipeline's [output] database).")
+        @Option(name: .customLong("db"), help: "The results database the merge job writes (default: the pipeline's [output] database, else nightcap.sqlite in the current folder).")
         var db: String?
         @Option(name: .customLong("stop-before"), help: "Seconds before the time limit at which a task stops at a shard boundary and requeues itself.")
         var stopBefore = 300

@@ -4,6 +4,16 @@ import Testing
 
 /// The paired bootstrap of `compare` and the report's `--vs`.
 @Suite struct PairedBootstrapTests {
+    @Test func aVerdictNeedsADifference() {
+        // Sums of the same scores in another order: last-bit noise is no difference, not `better`.
+        #expect(DeltaInterval(delta: 1e-17, lower: 1e-17, upper: 3e-17).verdict == "no difference")
+        #expect(DeltaInterval(delta: 0, lower: 0, upper: 0).verdict == "no difference")
+        #expect(DeltaInterval(delta: 0.01, lower: 0.002, upper: 0.02).verdict == "better")
+        #expect(DeltaInterval(delta: -0.01, lower: -0.02, upper: -0.002).verdict == "worse")
+        #expect(DeltaInterval(delta: 0.01, lower: -0.002, upper: 0.02).verdict == "within noise")
+        #expect(DeltaInterval(delta: 1e-12, lower: -1e-12, upper: 1e-12).verdict == "no difference")
+    }
+
     /// The generator's outputs, from an independent Python implementation of SplitMix64 seeding
     /// xoshiro256** and Lemire's bounded draw (see `PairedBootstrap` for the method).
     @Test func generatorMatchesAnIndependentImplementation() {

@@ -79,6 +79,38 @@ struct InspectCheckpointTests {
         #expect(outcome.standardOutput.contains("family           updown (from the tensor names; no infos)"))
     }
 
+    @Test func aCheckpointWithoutItsInfosPointsAtTheOneBesideIt() throws {
+        // A legacy `model.pth` beside only the best checkpoint's infos: the message names that file
+        // and the flag, instead of only saying there is none.
+        let model = try logFolder(("updown_legacy.pth", "model.pth"), infos: [("infos_protocol2.pkl", "infos_fixture-best.pkl")])
+        let outcome = try NightcapProcess.run(["inspect", model])
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        let best = folder.url.appendingPathComponent("log_fixture/infos_fixture-best.pkl").path
+        #expect(
+            outcome.standardOutput.contains(
+                "there is no infos_*.pkl (without -best) (the folder has infos_fixture-best.pkl, of other checkpoints); "
+                    + "name it with --infos (or [model] infos in the pipeline file), for example --infos \(best) if it is this checkpoint's"),
+            "\(outcome.standardOutput)")
+    }
+
+    @Test func historyCheckpointsPairWithTheInfosOfTheirIteration() throws {
+        // self-critical.pytorch's save_history_ckpt: `model_1200.pth` was saved with
+        // `infos_<id>_1200.pkl`, beside the latest `model.pth` and `infos_<id>.pkl`. The plain infos
+        // here is no pickle, so the test fails if the history checkpoint takes it.
+        let model = try logFolder(("updown_zip.pth", "model_1200.pth"), infos: [("infos_protocol2.pkl", "infos_heldout_1200.pkl")])
+        try "not the infos of model_1200".write(toFile: folder.path("log_fixture/infos_heldout.pkl"), atomically: true, encoding: .utf8)
+        let outcome = try NightcapProcess.run(["inspect", model])
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        #expect(!outcome.standardOutput.contains("there are 2"), "\(outcome.standardOutput)")
+        #expect(outcome.standardOutput.contains("  caption_model        'updown'"), "\(outcome.standardOutput)")
+
+        // The latest checkpoint takes the plain infos (which fails to load here), not the history one.
+        try FileManager.default.copyItem(atPath: Self.fixture("updown_zip.pth"), toPath: folder.path("log_fixture/model.pth"))
+        let latest = try NightcapProcess.run(["inspect", folder.path("log_fixture/model.pth")])
+        #expect(latest.status == 1)
+        #expect(latest.standardError.contains("\(folder.path("log_fixture/infos_heldout.pkl")): pickle byte 0"), "\(latest.standardError)")
+    }
+
     @Test func torchScriptIsRefusedWithTheFix() throws {
         let path = Self.fixture("torchscript.pt")
         let outcome = try NightcapProcess.run(["inspect", path])

@@ -43,6 +43,17 @@ import Testing
         return try NightcapProcess.run(arguments.filter { quiet || $0 != "--quiet" }, environment: environment)
     }
 
+    @Test func aMergeIntoAFileWithARunOfTheSameNameKeepsNamesUnique() throws {
+        let fixture = try RunFixture(images: 16)
+        let results = fixture.path("results.sqlite")
+        #expect(try NightcapProcess.run(fixture.runArguments(database: results, extra: ["--beam-size", "1"])).status == 0)
+        for index in 0..<2 { #expect(try part(fixture, "\(index)/2").status == 0) }
+        let merge = try NightcapProcess.run(["merge", fixture.path("part-0-of-2.sqlite"), fixture.path("part-1-of-2.sqlite"), "--db", results])
+        #expect(merge.status == 0, "\(merge.standardError)")
+        #expect(merge.standardOutput.contains("run 2 (\(fixture.runName)#2) merged from 2 parts"), "\(merge.standardOutput)")
+        #expect(try RunNameTests.names(results) == [fixture.runName, fixture.runName + "#2"])
+    }
+
     @Test func fourPartsMergeToTheOneMachineRunAndMergingTwiceChangesNothing() throws {
         let fixture = try RunFixture()  // 48 images in 6 shards of 8: parts of 1, 2, 1 and 2 shards
         let whole = fixture.path("whole.sqlite")
@@ -50,7 +61,7 @@ import Testing
         for index in 0..<4 {
             let outcome = try part(fixture, "\(index)/4")
             #expect(outcome.status == 0, "\(outcome.standardError)")
-            #expect(outcome.standardOutput.contains("part \(index)/4 of run 1 (model) completed"), "\(outcome.standardOutput)")
+            #expect(outcome.standardOutput.contains("part \(index)/4 of run 1 (\(fixture.runName)) completed"), "\(outcome.standardOutput)")
         }
         let partFile = fixture.path("part-1-of-4.sqlite")
         let runs = try NightcapProcess.run(["runs", "--db", partFile])
@@ -69,7 +80,7 @@ import Testing
         // Any order of the arguments: parts are taken by their index.
         let merge = try NightcapProcess.run(["merge"] + parts.reversed() + ["--db", merged])
         #expect(merge.status == 0, "\(merge.standardError)")
-        #expect(merge.standardOutput.contains("run 1 (model) merged from 4 parts"), "\(merge.standardOutput)")
+        #expect(merge.standardOutput.contains("run 1 (\(fixture.runName)) merged from 4 parts"), "\(merge.standardOutput)")
         #expect(merge.standardOutput.contains("images: 48 captioned into 6 shards; 48 scored"))
         let expected = try RunFixture.snapshot(database: whole)
         #expect(try RunFixture.snapshot(database: merged) == expected)
@@ -92,7 +103,7 @@ import Testing
         try database.close()
         // To `nightcap run`, the merged run is the run of these inputs.
         let rerun = try NightcapProcess.run(fixture.runArguments(database: merged))
-        #expect(rerun.standardOutput.contains("run 1 (model) was already completed"), "\(rerun.standardOutput)")
+        #expect(rerun.standardOutput.contains("run 1 (\(fixture.runName)) was already completed"), "\(rerun.standardOutput)")
     }
 
     @Test func missingAndUnfinishedPartsAreNamedWithTheCommandThatRerunsThem() throws {
@@ -130,7 +141,7 @@ import Testing
         // The killed part resumes its own file; the last part runs; the merge is the one-machine run.
         let resumed = try part(fixture, "1/3", quiet: false)
         #expect(resumed.status == 0)
-        #expect(resumed.standardError.contains("resuming part 1/3 of run 1 (model): 1/2 shards done"), "\(resumed.standardError)")
+        #expect(resumed.standardError.contains("resuming part 1/3 of run 1 (\(fixture.runName)): 1/2 shards done"), "\(resumed.standardError)")
         #expect(try part(fixture, "2/3").status == 0)
         let merge = try NightcapProcess.run(["merge"] + parts + ["--db", merged])
         #expect(merge.status == 0, "\(merge.standardError)")

@@ -47,7 +47,7 @@ import Testing
         // The same command again finds the completed run: a reference-less run has a stable fingerprint.
         let again = try NightcapProcess.run(Self.captionOnlyArguments(fixture, database: db))
         #expect(again.status == 0)
-        #expect(again.standardOutput.contains("run 1 (model) was already completed"))
+        #expect(again.standardOutput.contains("run 1 (\(fixture.runName)) was already completed"))
     }
 
     @Test func partsWithoutReferencesMergeToARunScoredLater() throws {
@@ -107,7 +107,7 @@ import Testing
         #expect(try NightcapProcess.run(Self.captionOnlyArguments(fixture, database: later)).status == 0)
         let score = try NightcapProcess.run(["score", "1", "--db", later, "--references", fixture.references])
         #expect(score.status == 0, "\(score.standardError)")
-        #expect(score.standardOutput.contains("run 1 (model) scored: 48 images against \(fixture.references)"))
+        #expect(score.standardOutput.contains("run 1 (\(fixture.runName)) scored: 48 images against \(fixture.references)"))
         #expect(score.standardOutput.contains("CIDEr"))
         // Captions, attention, regions, every per-image metric and BLEU statistic, corpus metrics.
         #expect(try RunFixture.snapshot(database: later) == RunFixture.snapshot(database: scored))
@@ -145,7 +145,7 @@ import Testing
         #expect(refused.status == 1)
         #expect(
             refused.standardError.contains(
-                "run 1 (model) is already scored against \(fixture.references); scoring it against \(other) would replace its metrics: pass --replace to do so"))
+                "run 1 (\(fixture.runName)) is already scored against \(fixture.references); scoring it against \(other) would replace its metrics: pass --replace to do so"))
         let before = try RunFixture.snapshot(database: db)
 
         let replaced = try NightcapProcess.run(["score", "1", "--db", db, "--references", other, "--replace"])
@@ -173,7 +173,7 @@ import Testing
         #expect(unfinished.status == 1)
         #expect(
             unfinished.standardError.contains(
-                "run 1 (model) is interrupted, not completed: finish it first with the same `nightcap run` command (it resumes), then score it"))
+                "run 1 (\(fixture.runName)) is interrupted, not completed: finish it first with the same `nightcap run` command (it resumes), then score it"))
         let unknown = try NightcapProcess.run(["score", "7", "--db", db, "--references", fixture.references])
         #expect(unknown.status == 1)
         #expect(unknown.standardError.contains("7"))

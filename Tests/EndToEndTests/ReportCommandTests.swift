@@ -1,5 +1,6 @@
 import CaptionMetrics
 import Foundation
+import GRDB
 import ResultStore
 import TestSupport
 import Testing
@@ -19,10 +20,10 @@ import Testing
         let again = try NightcapProcess.run(["compare", "1", "2", "--db", db, "--seed", "5"])
         #expect(again.standardOutput == compared.standardOutput)
 
-        // A run against itself: every delta is 0 with the interval [0, 0]. A gate that allows no
+        // A run against itself: every delta is 0 with the interval [0, 0], and no verdict. A gate that allows no
         // drop at all (-1: B must be 1 above A) fails plainly, but passes with --significant.
         let itself = try NightcapProcess.run(["compare", "1", "1", "--db", db, "--bootstrap", "200", "--confidence", "0.9"])
-        #expect(itself.standardOutput.contains("+0.000  [+0.000, +0.000]  within noise"))
+        #expect(itself.standardOutput.contains("+0.000  [+0.000, +0.000]  no difference"))
         #expect(itself.standardOutput.contains("90% paired bootstrap intervals over the 24 images both runs captioned (200 resamples, seed 0)"))
         let plain = try NightcapProcess.run(["compare", "1", "1", "--db", db, "--max-drop", "CIDEr=-1"])
         #expect(plain.status == 3)
@@ -79,6 +80,50 @@ import Testing
         let tiny = try NightcapProcess.run(["report", "1", "--db", db, "--image-size", "0", "--out", page])
         #expect(tiny.status == 2)
         #expect(tiny.standardError.contains("Please give --image-size as a number of pixels from 16 to 4096 (default 480)."))
+    }
+
+    @Test func reportAndCompareAgreeOnWhatChangedWhenCIDErTies() throws {
+        let fixture = try RunFixture(images: 24)
+        let db = fixture.path("r.sqlite")
+        #expect(try NightcapProcess.run(fixture.runArguments(database: db)).status == 0)
+        #expect(try NightcapProcess.run(fixture.runArguments(database: db, extra: ["--new-run"])).status == 0)
+        // Five captions of run 2 reworded with their scores kept: CIDEr ties on every image.
+        let queue = try DatabaseQueue(path: db)
+        try queue.write { db in try db.execute(sql: "UPDATE captions SET caption = caption || ' again' WHERE run_id = 2 AND image_index < 5") }
+        try queue.close()
+
+        let compared = try NightcapProcess.run(["compare", "1", "2", "--db", db])
+        #expect(compared.status == 0, "\(compared.standardError)")
+        #expect(compared.standardOutput.contains("5 of 24 images changed caption or CIDEr"), "\(compared.standardOutput)")
+        // Identical scores: a zero delta gets no verdict.
+        #expect(compared.standardOutput.contains("+0.000  [+0.000, +0.000]  no difference"), "\(compared.standardOutput)")
+        #expect(!compared.standardOutput.contains("better") && !compared.standardOutput.contains("worse"))
+
+        let page = fixture.path("vs.html")
+        let report = try NightcapProcess.run(["report", "1", "--vs", "2", "--db", db, "--out", page])
+        #expect(report.status == 0, "\(report.standardError)")
+        let html = try String(contentsOfFile: page, encoding: .utf8)
+        #expect(html.contains("5 of 24 images scored in both runs changed (a different caption or a different CIDEr), as `nightcap compare` counts them."))
+        #expect(html.contains("Caption changed, CIDEr equal (5 of 5)"))
+        #expect(html.components(separatedBy: "<article class=\"image\"").count == 6)
+    }
+
+    @Test func worstAndBestNeverShowTheSameImage() throws {
+        let fixture = try RunFixture(images: 12)
+        let db = fixture.path("r.sqlite")
+        #expect(try NightcapProcess.run(fixture.runArguments(database: db)).status == 0)
+        let page = fixture.path("report.html")
+        // The defaults (20 worst, 20 best) on 12 images: each image once.
+        let outcome = try NightcapProcess.run(["report", "1", "--db", db, "--out", page])
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        let html = try String(contentsOfFile: page, encoding: .utf8)
+        #expect(html.contains("Worst 12 by CIDEr") && html.contains("Best 0 by CIDEr"))
+        let headings = html.components(separatedBy: "<h3>image ").dropFirst().map { $0.prefix(while: { $0 != " " && $0 != "<" }) }
+        #expect(headings.count == 12 && Set(headings).count == 12, "\(headings)")
+        let split = try NightcapProcess.run(["report", "1", "--db", db, "--worst", "8", "--best", "8", "--out", page])
+        #expect(split.status == 0)
+        let splitHTML = try String(contentsOfFile: page, encoding: .utf8)
+        #expect(splitHTML.contains("Worst 8 by CIDEr") && splitHTML.contains("Best 4 by CIDEr"))
     }
 }
 

@@ -11,7 +11,7 @@ import Testing
         let db = fixture.path("results.sqlite")
         let outcome = try NightcapProcess.run(fixture.runArguments(database: db))
         #expect(outcome.status == 0, "\(outcome.standardError)")
-        #expect(outcome.standardOutput.contains("run 1 (model) completed"))
+        #expect(outcome.standardOutput.contains("run 1 (\(fixture.runName)) completed"))
         #expect(outcome.standardOutput.contains("images: 48 captioned into 6 shards; 48 scored"))
         #expect(outcome.standardOutput.contains("CIDEr"))
 
@@ -107,7 +107,7 @@ import Testing
         arguments.removeAll { $0 == "--quiet" }
         let resumed = try NightcapProcess.run(arguments)
         #expect(resumed.status == 0, "\(resumed.standardError)")
-        #expect(resumed.standardError.contains("resuming run 1 (model): 4/6 shards done"))
+        #expect(resumed.standardError.contains("resuming run 1 (\(fixture.runName)): 4/6 shards done"))
         #expect(try RunFixture.snapshot(database: db) == RunFixture.snapshot(database: reference))
     }
 
@@ -156,12 +156,12 @@ import Testing
         #expect(try NightcapProcess.run(fixture.runArguments(database: db)).status == 0)
         let again = try NightcapProcess.run(fixture.runArguments(database: db))
         #expect(again.status == 0)
-        #expect(again.standardOutput.contains("run 1 (model) was already completed"))
+        #expect(again.standardOutput.contains("run 1 (\(fixture.runName)) was already completed"))
         let fresh = try NightcapProcess.run(fixture.runArguments(database: db, extra: ["--new-run", "--name", "second"]))
         #expect(fresh.standardOutput.contains("run 2 (second) completed"))
         // Different decode settings: a different fingerprint, a new run.
         let greedy = try NightcapProcess.run(fixture.runArguments(database: db, extra: ["--beam-size", "1"]))
-        #expect(greedy.standardOutput.contains("run 3 (model) completed"))
+        #expect(greedy.standardOutput.contains("run 3 (\(fixture.runName)#2) completed"))
         let runs = try NightcapProcess.run(["runs", "--db", db])
         #expect(runs.standardOutput.split(separator: "\n").count == 4)
     }
@@ -178,6 +178,6 @@ import Testing
         try database.close()
         let refused = try NightcapProcess.run(fixture.runArguments(database: db))
         #expect(refused.status == 1)
-        #expect(refused.standardError.contains("run 1 (model) is being processed by process \(getpid()) on \(host); wait for it to finish"))
+        #expect(refused.standardError.contains("run 1 (\(fixture.runName)) is being processed by process \(getpid()) on \(host); wait for it to finish"))
     }
 }

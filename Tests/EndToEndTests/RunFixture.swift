@@ -40,6 +40,10 @@ struct RunFixture {
 
     func path(_ name: String) -> String { folder.path(name) }
 
+    /// The default name of a run of this fixture's model (`nightcap run` without `--name`): the
+    /// model's folder and stem.
+    var runName: String { URL(fileURLWithPath: model).deletingLastPathComponent().resolvingSymlinksInPath().lastPathComponent + "/model" }
+
     /// `nightcap run` arguments for these inputs.
     func runArguments(database: String, extra: [String] = []) -> [String] {
         // Two decoder threads unless a test chooses: parallel suites must not oversubscribe the cores.

@@ -50,6 +50,19 @@ import Testing
         }
     }
 
+    @Test func misspelledFlagsAndHelpTopics() {
+        // ArgumentParser's nearest flag to `--beam` by edit distance is `--name`.
+        #expect(parseFailure(Nightcap.Run.self, ["p.toml", "--beam", "5"])
+            == "Unknown option '--beam'. Did you mean '--beam-size'? (--beam-size 5: the beam size; 1 is greedy)")
+        #expect(parseFailure(Nightcap.Run.self, ["p.toml", "--beam-size", "5"]) == nil)
+        #expect(Nightcap.unknownHelpTopic(["help", "bogus"])?.hasPrefix("Error: 'nightcap bogus' is not a command; the commands are run, runs, show, rename,") == true)
+        #expect(Nightcap.unknownHelpTopic(["help", "show", "extra"]) == "Error: 'nightcap show extra' is not a command; `nightcap show --help` shows its options")
+        #expect(Nightcap.unknownHelpTopic(["help", "show"]) == nil)
+        #expect(Nightcap.unknownHelpTopic(["help"]) == nil)
+        #expect(Nightcap.unknownHelpTopic(["show", "bogus"]) == nil)
+        #expect(Nightcap.Rename.configuration.discussion.contains("`nightcap rename 3 tonight`, then `nightcap show tonight`"))
+    }
+
     @Test func validationMessagesReadLikeAdvice() {
         #expect(parseFailure(Nightcap.Run.self, ["--features", "f.h5"]) == "Please give a pipeline file, or --features and --model (and --references to score the run).")
         #expect(parseFailure(Nightcap.Run.self, ["p.toml", "--attention", "most"])
