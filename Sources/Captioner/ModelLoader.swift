@@ -8,6 +8,9 @@ public enum ModelLoader {
     public struct Loaded: Sendable {
         public var model: any CaptioningModel
         public var infosPath: String?
+        /// The training step, epoch and best validation score the checkpoint (first) or its infos
+        /// record; empty when neither does.
+        public var progress = TrainingProgress()
     }
 
     /// Loads `path`. `infos` names self-critical.pytorch's infos file; without it the one beside the
@@ -16,7 +19,8 @@ public enum ModelLoader {
     public static func load(path: String, infos: String? = nil) throws -> Loaded {
         switch try CheckpointFormat.detect(path: path) {
         case .hdf5:
-            return Loaded(model: try CaptionModel.load(path: path), infosPath: nil)
+            let model = try CaptionModel.load(path: path)
+            return Loaded(model: model, infosPath: nil, progress: TrainingProgress.read(nightcapModelFile: path))
         case .torchZip, .torchLegacy, .safetensors:
             let checkpoint = try TorchCheckpoint.load(path: path)
             let trainingInfos: TrainingInfos
@@ -37,7 +41,7 @@ public enum ModelLoader {
             } else {
                 model = try UpDownModel(stateDict: checkpoint.stateDict, infos: trainingInfos, path: path)
             }
-            return Loaded(model: model, infosPath: infosPath)
+            return Loaded(model: model, infosPath: infosPath, progress: checkpoint.progress.filled(from: trainingInfos.progress))
         case .pickle:
             throw ModelFileError(
                 .unreadable, file: path,
