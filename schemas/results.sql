@@ -194,7 +194,7 @@ PRAGMA user_version = 3;
 -- nightcap results database: schema version 4 (the nightly series, docs/nightly.md).
 
 -- The series a run belongs to: by default its pipeline's name and decode settings, e.g.
--- 'demo:beam_size=3,max_length=20,length_penalty=0.0'; `nightcap run --series NAME` sets it.
+-- 'demo/beam_size=3/max_length=20/length_penalty=0.0'; `nightcap run --series NAME` sets it.
 -- NULL for runs started before version 4 (`nightcap history` groups those by their name).
 ALTER TABLE runs ADD COLUMN series TEXT;
 CREATE INDEX runs_by_series ON runs (series, run_id);

@@ -32,6 +32,9 @@ public struct PipelineSettings: Sendable, Equatable, Codable {
     public var attention = AttentionStorage.full
     public var databasePath: String?
     public var name: String?
+    /// The series the run belongs to (`[run] series`, `--series`); nil: the pipeline's name and
+    /// decode settings (docs/nightly.md).
+    public var series: String?
     /// The pipeline file the settings came from, if any.
     public var pipelineFile: String?
 
