@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(
             name: "RunReportTests",
             dependencies: ["RunReport", "Pictures", "ResultStore", "CaptionMetrics", "TestSupport"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "HDF5", "RegionFeatures", "ResultStore", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "HDF5", "RegionFeatures", "PythonFiles", "ResultStore", "TestSupport"]),
         .testTarget(name: "NightcapCLITests", dependencies: ["nightcap", "CaptionMetrics", "Pipeline", "TestSupport"]),
         .testTarget(
             name: "EndToEndTests",

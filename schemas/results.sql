@@ -190,3 +190,28 @@ ALTER TABLE shards ADD COLUMN host TEXT;
 ALTER TABLE shards ADD COLUMN kernels TEXT; -- e.g. 'OpenBLAS 0.3.21 SkylakeX (library chose Prescott), vector loops avx2'
 
 PRAGMA user_version = 3;
+
+-- nightcap results database: schema version 4 (the nightly series, docs/nightly.md).
+
+-- The series a run belongs to: by default its pipeline's name and decode settings, e.g.
+-- 'demo/beam_size=3/max_length=20/length_penalty=0.0'; `nightcap run --series NAME` sets it.
+-- NULL for runs started before version 4 (`nightcap history` groups those by their name).
+ALTER TABLE runs ADD COLUMN series TEXT;
+CREATE INDEX runs_by_series ON runs (series, run_id);
+
+-- The checkpoint a run evaluated, as it was when the run started: its file and how far
+-- training had gone, where the file or its infos record it (self-critical.pytorch infos:
+-- iter, epoch, best_val_score; Lightning: global_step, epoch; Meshed-Memory Transformer:
+-- epoch, val_cider; nightcap model files: the root attributes iter, epoch, best_val_score).
+-- Runs started before version 4 have no row.
+CREATE TABLE run_checkpoints (
+    run_id             INTEGER PRIMARY KEY REFERENCES runs (run_id) ON DELETE CASCADE,
+    path               TEXT    NOT NULL, -- absolute path of the model file
+    size_bytes         INTEGER CHECK (size_bytes >= 0),
+    modified_at        TEXT,             -- the file's modification time, ISO-8601 UTC
+    training_step      INTEGER,          -- iter or global_step
+    epoch              INTEGER,
+    best_val_score     REAL              -- best_val_score or val_cider
+);
+
+PRAGMA user_version = 4;

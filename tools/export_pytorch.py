@@ -284,8 +284,44 @@ def export(checkpoint: str, out: str, fmt: str = "auto", vocab_path=None, word_m
         if os.path.exists(out):
             os.remove(out)
         raise ExportError(str(e))
+    progress = training_progress(meta)
+    if progress:
+        import h5py
+        with h5py.File(out, "a") as f:
+            for key, value in progress.items():
+                f.attrs[key] = value
     return {"format": fmt, "activation": act, "vocab_size": len(vocab), **ids,
-            "f_beta": "f_beta.weight" in state, "float16": float16}
+            "f_beta": "f_beta.weight" in state, "float16": float16, **progress}
+
+
+def training_progress(meta) -> dict:
+    """The checkpoint's training step, epoch and best validation score, as the model file's optional
+    root attributes `iter`, `epoch`, `best_val_score` (schemas/model-format.md), which `nightcap run`
+    records with the run: `iter` (or `global_step`), `epoch`, `best_val_score` of a checkpoint dict.
+    Values that are not plain numbers are left out."""
+    import numpy as np
+    if not isinstance(meta, dict):
+        return {}
+    def number(key, kind):
+        value = meta.get(key)
+        if isinstance(value, torch.Tensor) and value.numel() == 1:
+            value = value.item()
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            return None
+        return np.int64(value) if kind is int else np.float64(value)
+    out = {}
+    step = number("iter", int)
+    if step is None:
+        step = number("global_step", int)
+    if step is not None:
+        out["iter"] = step
+    epoch = number("epoch", int)
+    if epoch is not None:
+        out["epoch"] = epoch
+    score = number("best_val_score", float)
+    if score is not None:
+        out["best_val_score"] = score
+    return out
 
 
 def main(argv=None):

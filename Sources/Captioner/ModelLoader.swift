@@ -11,6 +11,9 @@ public enum ModelLoader {
     public struct Loaded: Sendable {
         public var model: any CaptioningModel
         public var infosPath: String?
+        /// The training step, epoch and best validation score the checkpoint (first) or its infos
+        /// record; empty when neither does.
+        public var progress = TrainingProgress()
     }
 
     /// Loads `path`. `infos` names self-critical.pytorch's infos file; without it the infos the
@@ -21,12 +24,14 @@ public enum ModelLoader {
             guard let family = ModelFamilies.modelFileFamily else {
                 throw ModelFileError(.wrongModelType, file: path, message: "is an HDF5 file, and no family of nightcap reads model files")
             }
-            return Loaded(model: try family.load(.modelFile(path: path)), infosPath: nil)
+            return Loaded(model: try family.load(.modelFile(path: path)), infosPath: nil, progress: TrainingProgress.read(nightcapModelFile: path))
         case .torchZip, .torchLegacy, .safetensors:
             let checkpoint = try TorchCheckpoint.load(path: path)
             let found = try TrainingInfos.forCheckpoint(checkpoint, given: infos)
             let family = try ModelFamilies.family(checkpoint: path, infos: found.infos)
-            return Loaded(model: try family.load(.checkpoint(checkpoint, infos: found.infos)), infosPath: found.path)
+            return Loaded(
+                model: try family.load(.checkpoint(checkpoint, infos: found.infos)), infosPath: found.path,
+                progress: checkpoint.progress.filled(from: found.infos.progress))
         case .pickle:
             throw ModelFileError(
                 .unreadable, file: path,

@@ -222,6 +222,14 @@ public enum PartMerge {
                     featuresPath: first.featuresPath, modelPath: first.modelPath, referencesPath: first.referencesPath,
                     referencesDigest: first.referencesDigest ?? fingerprint.referencesDigest,
                     nightcapVersion: NightcapVersion.current, ownerPID: pid, ownerHost: host))
+            // The merged run belongs to the parts' series and checkpoint (parts from before schema
+            // version 4 record none).
+            if let part = try? ResultDatabase(path: survey.parts[0].path, readOnly: true) {
+                defer { try? part.close() }
+                if let series = try? part.series(runID: first.runID) {
+                    try database.recordProvenance(runID: runID, series: series, checkpoint: try? part.checkpoint(runID: first.runID))
+                }
+            }
         }
         do {
             for state in survey.parts {

@@ -12,7 +12,7 @@ public enum PipelineFile {
         "model": ["path", "infos"],
         "references": ["path", "format", "split"],
         "decode": ["beam_size", "max_length", "length_penalty", "remove_bad_endings", "suppress_unk"],
-        "run": ["name", "shard_size", "threads", "attention"],
+        "run": ["name", "series", "shard_size", "threads", "attention"],
         "output": ["database"],
     ]
 
@@ -146,6 +146,7 @@ public enum PipelineFile {
     /// `[run]`: name, shard size, threads and attention storage.
     private static func readRun(_ reader: SectionReader, into settings: inout PipelineSettings) throws {
         settings.name = try reader.string("name")
+        settings.series = try reader.string("series")
         if let value = try reader.int("shard_size") { settings.shardSize = value }
         if let value = try reader.int("threads") { settings.threads = value == 0 ? nil : value }
         if let text = try reader.string("attention") {

@@ -121,6 +121,9 @@ public enum PipelineRun {
                 referencesDigest: plan.fingerprint.referencesDigest,
                 nightcapVersion: NightcapVersion.current, ownerPID: pid, ownerHost: host, part: part,
                 slurmTask: slurmTask))
+        try database.recordProvenance(
+            runID: runID, series: RunProvenance.series(of: settings),
+            checkpoint: RunProvenance.checkpoint(path: settings.modelPath!, progress: plan.trainingProgress))
         return .open(runID: runID, name: runName, resumed: false)
     }
 

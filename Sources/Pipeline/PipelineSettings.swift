@@ -35,6 +35,9 @@ public struct PipelineSettings: Sendable, Equatable, Codable {
     /// The model's family (`updown`, `transformer`, ...), recorded in a run's configuration once
     /// the model is loaded, for `runs` and `show`; never read from a pipeline file or flags.
     public var modelFamily: String?
+    /// The series the run belongs to (`[run] series`, `--series`); nil: the pipeline's name and
+    /// decode settings (docs/nightly.md).
+    public var series: String?
     /// The pipeline file the settings came from, if any.
     public var pipelineFile: String?
 

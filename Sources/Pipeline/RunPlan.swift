@@ -12,6 +12,8 @@ final class RunPlan {
     let settings: PipelineSettings
     let features: RegionFeatureFile
     let model: any CaptioningModel
+    /// What the checkpoint or its infos record of training (step, epoch, best validation score).
+    let trainingProgress: TrainingProgress
     /// Nil for a run without references (captions only, no metrics).
     let references: ReferenceIndex?
     let database: ResultDatabase
@@ -64,6 +66,7 @@ final class RunPlan {
         }
         let loaded = try model.get()
         self.model = loaded.model
+        trainingProgress = loaded.progress
         try self.model.validate(featureDimension: features.dimension, featuresFile: featuresPath)
         if let pooled = features.names.pooled, !self.model.takesPooledFeatures {
             throw PipelineError(

@@ -41,6 +41,8 @@ public struct TrainingInfos: Sendable {
     public var options: [String: TrainingOption]
     /// Word of each vocabulary index `1...V`.
     public var vocabulary: [Int: String]
+    /// `iter`, `epoch` and `best_val_score` of the infos dict, when it has them.
+    public var progress = TrainingProgress()
 
     public init(source: String, options: [String: TrainingOption], vocabulary: [Int: String]) {
         self.source = source

@@ -25,6 +25,10 @@ public struct TorchCheckpoint: Sendable {
     public var skippedEntries: [String]
     /// Options and vocabulary stored in the checkpoint itself (Lightning's `_opt`/`_vocab`).
     public var embeddedInfos: TrainingInfos?
+    /// The training step, epoch and validation score of the checkpoint's top-level dict
+    /// (Lightning's `global_step` and `epoch`; the Meshed-Memory Transformer's `epoch` and
+    /// `val_cider`); empty for a bare state dict and for safetensors.
+    public var progress = TrainingProgress()
 
     /// Reads `path`, whichever of the three formats it is.
     public static func load(path: String) throws -> TorchCheckpoint {
@@ -165,6 +169,7 @@ extension TorchCheckpoint {
         self.pickleProtocol = pickleProtocol
         let (dict, container) = try Self.locateStateDict(top, path: path)
         self.container = container
+        if case .dict(let topDict) = top, container != "state dict" { self.progress = TrainingProgress(dict: topDict) }
 
         var tensors: [String: CheckpointTensor] = [:]
         var names: [String] = []

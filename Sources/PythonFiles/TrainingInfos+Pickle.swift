@@ -37,9 +37,11 @@ extension TrainingInfos {
                 .badInfos, file: path, object: "opt",
                 message: "the infos file has no 'opt' (the training options); pass the infos_<id>-best.pkl that training wrote beside the checkpoint")
         }
-        return TrainingInfos(
+        var loaded = TrainingInfos(
             source: path, options: try options(from: opt, source: path, object: "opt"),
             vocabulary: try vocabulary(from: vocab, source: path, object: "vocab"))
+        loaded.progress = TrainingProgress(dict: infos)
+        return loaded
     }
 
     /// The options and vocabulary of a Lightning checkpoint: `_vocab` and `_opt` are uint8 tensors

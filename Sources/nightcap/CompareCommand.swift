@@ -14,11 +14,18 @@ extension Nightcap {
                 --min Bleu_4=0.30 fails when B's Bleu_4 is below 0.30. A failed gate exits with code 3. \
                 Each delta has a paired bootstrap confidence interval over the images both runs captioned \
                 (BLEU from the per-image n-gram statistics, CIDEr and ROUGE_L from the per-image scores); \
-                with --significant a drop beyond --max-drop fails only when its interval excludes zero.
+                with --significant a drop beyond --max-drop fails only when its interval excludes zero. \
+                With --against best|previous and one RUN, A is the best run of RUN's series (by CIDEr unless \
+                --best-by says otherwise) or the run before RUN in the series (docs/nightly.md).
                 """)
 
-        @Argument(help: "The baseline run (id or name).") var runA: String
-        @Argument(help: "The run compared with it (id or name).") var runB: String
+        @Argument(help: "The baseline run (id or name); with --against, the run to check (B).") var runA: String
+        @Argument(help: "The run compared with it (id or name); not with --against.") var runB: String?
+        @Option(help: "Compare the one RUN given with its series' best run or the run before it: best or previous.")
+        var against: SeriesBaseline?
+        @Option(help: "With --against: the series (default: RUN's own series).") var series: String?
+        @Option(name: .customLong("best-by"), help: "With --against best: the metric that decides the best run (default CIDEr).")
+        var bestBy: Metric?
         @Option(help: "Images to list, ordered by the change of --by (default 10).") var top = 10
         @Option(help: "The per-image metric that orders the changed images (default CIDEr).") var by = Metric.cider
         @Option(
@@ -36,6 +43,7 @@ extension Nightcap {
         @Flag(help: "Print the comparison as JSON (keys: docs/database.md); the exit codes stay.") var json = false
 
         func validate() throws {
+            try validateAgainst()
             if significant && maxDrop.isEmpty {
                 throw ValidationError("Please use --significant with a --max-drop gate (it decides when a drop fails).")
             }
@@ -44,9 +52,11 @@ extension Nightcap {
         func run() throws {
             let results = try openResults(database)
             defer { try? results.close() }
-            let a = try results.run(reference: runA), b = try results.run(reference: runB)
+            guard let resolved = try resolveRuns(results) else { return }
+            let (a, b, baseline) = resolved
             let metricsA = try results.runMetrics(runID: a.runID), metricsB = try results.runMetrics(runID: b.runID)
             var lines = ["A = run \(a.runID) (\(a.name), \(a.status.rawValue)), B = run \(b.runID) (\(b.name), \(b.status.rawValue))", ""]
+            if let baseline { lines.insert(baseline, at: 0) }
             let comparison = try RunComparison(
                 database: results, runA: a, runB: b, bootstrap: bootstrapOptions.pairedBootstrap)
             let intervals = Dictionary(uniqueKeysWithValues: comparison.metrics.map { ($0.metric, $0.interval) })

@@ -17,10 +17,14 @@ extension Nightcap {
                 <id>.jpeg, <id>.png, or for numeric ids COCO_val2014_<12 digits>.jpg (also train2014, test2014, \
                 test2015) and <12 digits>.jpg; each is embedded scaled down to --image-size pixels on its longest \
                 side and re-encoded as JPEG (quality 80), or as it is when it already fits. A picture that is not \
-                a whole JPEG or PNG is left out with a note on its card.
+                a whole JPEG or PNG is left out with a note on its card. \
+                With --history (and no RUN): the page of a series instead, one line chart per metric over its runs \
+                (`nightcap history` lists them), the best point marked and each drop beyond its bootstrap noise flagged.
                 """)
 
-        @Argument(help: "The run (id or name).") var runReference: String
+        @Argument(help: "The run (id or name); not with --history.") var runReference: String?
+        @Flag(help: "Write the page of a series of runs (`nightcap history`) instead of a run's.") var history = false
+        @Option(help: "With --history: the series (default: the file's only series).") var series: String?
         @Option(name: .customLong("vs"), help: "A second run to compare with (id or name): B in the deltas.")
         var versus: String?
         @Option(help: "A directory with the pictures, to draw the boxes over them.") var images: String?
@@ -35,6 +39,7 @@ extension Nightcap {
         @OptionGroup var database: DatabaseOption
 
         func validate() throws {
+            try validateHistory()
             guard worst >= 0, best >= 0 else { throw ValidationError("Please give --worst and --best as counts of 0 or more.") }
             guard imageSize >= 16, imageSize <= 4096 else {
                 throw ValidationError("Please give --image-size as a number of pixels from 16 to 4096 (default 480).")
@@ -42,6 +47,8 @@ extension Nightcap {
         }
 
         func run() throws {
+            if history { return try writeHistory() }
+            guard let runReference else { return }
             let imageIDs = try ids.map(Self.readIDs)
             if let images {
                 var isDirectory: ObjCBool = false

@@ -64,6 +64,9 @@ extension Nightcap {
                 renames a stored run.
                 """)
         var name: String?
+        @Option(
+            help: "The series the run belongs to, for `nightcap history` and `compare --against` (default: the pipeline's name and decode settings).")
+        var series: String?
         @Flag(name: .customLong("new-run"), help: "Start a new run even if one with the same fingerprint exists.")
         var newRun = false
         @Flag(help: "No progress output.") var quiet = false
@@ -88,6 +91,9 @@ extension Nightcap {
             }
             if let readTimeout, !(readTimeout > 0 && readTimeout.isFinite) {
                 throw ValidationError("Please give --read-timeout a number of seconds above 0, not \(readTimeout).")
+            }
+            if let series, series.trimmingCharacters(in: .whitespaces).isEmpty {
+                throw ValidationError("Please give --series a name that is not blank.")
             }
             if let lengthPenalty, PipelineSettings.lengthPenalty(from: lengthPenalty) == nil {
                 throw ValidationError("Please use a number, wu_A or avg_A (A a number) for --length-penalty, not \(lengthPenalty).")
@@ -118,6 +124,7 @@ extension Nightcap {
             if let shardSize { settings.shardSize = shardSize }
             if let attention { settings.attention = attention }
             if let name { settings.name = name }
+            if let series { settings.series = series }
             return settings
         }
 

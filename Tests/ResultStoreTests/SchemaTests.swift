@@ -22,7 +22,7 @@ import Testing
             #expect(
                 tables == [
                     "runs", "shards", "captions", "attention", "regions", "image_metrics", "run_metrics",
-                    "bleu_stats", "failed_images", "run_parts", "run_slurm_owners",
+                    "bleu_stats", "failed_images", "run_parts", "run_slurm_owners", "run_checkpoints",
                 ])
         }
     }

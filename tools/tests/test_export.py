@@ -202,3 +202,24 @@ def test_exported_model_decodes_like_sgrvinod_math(tmp_path, word_map):
     feats, mask, ip, h0, c0 = m.prepare(enc, torch.tensor([5]))
     lp, _, _, al = m.step(torch.tensor([9]), h0, c0, feats, ip, mask)
     assert torch.allclose(lp, logp, atol=1e-10) and torch.allclose(al, alpha, atol=1e-12)
+
+
+def test_training_progress_becomes_model_file_attributes(tmp_path, word_map):
+    """A checkpoint's iter/epoch/best_val_score become the model file's optional root attributes,
+    which `nightcap run` records with the run; a checkpoint without them writes none."""
+    import h5py
+    sd = sgrvinod_state(4)
+    ck = tmp_path / "ck.pth.tar"
+    torch.save({"epoch": 7, "iter": 42000, "best_val_score": np.float64(1.125), "decoder": sd}, ck)
+    out = tmp_path / "m.h5"
+    info = ex.export(str(ck), str(out), word_map=word_map)
+    assert (info["iter"], info["epoch"], info["best_val_score"]) == (42000, 7, 1.125)
+    with h5py.File(out, "r") as f:
+        assert int(f.attrs["iter"]) == 42000 and int(f.attrs["epoch"]) == 7
+        assert float(f.attrs["best_val_score"]) == 1.125
+    bare = tmp_path / "bare.pth"
+    torch.save({"decoder": sd, "epoch": "three"}, bare)
+    out2 = tmp_path / "m2.h5"
+    ex.export(str(bare), str(out2), word_map=word_map)
+    with h5py.File(out2, "r") as f:
+        assert not {"iter", "epoch", "best_val_score"} & set(f.attrs)
