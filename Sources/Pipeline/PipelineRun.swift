@@ -37,16 +37,15 @@ public enum PipelineRun {
         // anyone. A read error here only ends the early reading; the shard is read again in
         // `stream`, which reports the error as it would have.
         var early: [Int: FeatureShard] = [:]
-        let plan = try RunPlan(settings: settings) { features in
+        let plan = try RunPlan(settings: settings) { features, rows in
             let shardSize = settings.shardSize
-            let shardCount = (features.imageCount + shardSize - 1) / shardSize
+            let shardCount = RunPlan.shardCount(images: rows.count, shardSize: shardSize)
             let planned = options.part.map { RunPart(index: $0.index, of: $0.count, shardCount: shardCount).shards } ?? 0..<shardCount
             // As many shards as the decoder threads will hold at once (SubBatchScheduler), not one per
             // thread: with every thread on the same shard, `--threads 64` needs two shards, not 64.
             for index in planned.prefix(SubBatchScheduler.capacity(threads: settings.effectiveThreads, shardSize: shardSize)) {
-                guard !options.interrupt.isRaised,
-                    let shard = try? features.read((index * shardSize)..<min((index + 1) * shardSize, features.imageCount))
-                else { break }
+                let positions = RunPlan.shardPositions(index, images: rows.count, shardSize: shardSize)
+                guard !options.interrupt.isRaised, let shard = try? features.read(rows: Array(rows[positions])) else { break }
                 early[index] = shard
             }
         }
@@ -86,25 +85,29 @@ public enum PipelineRun {
             runID = try database.createRun(
                 NewRun(
                     name: plan.name, fingerprint: plan.fingerprint.value, configJSON: plan.configurationJSON,
-                    imageCount: plan.features.imageCount, shardSize: settings.shardSize, shardCount: plan.shardCount,
+                    imageCount: plan.imageRows.count, shardSize: settings.shardSize, shardCount: plan.shardCount,
                     featuresPath: settings.featuresPath, modelPath: settings.modelPath, referencesPath: settings.referencesPath,
                     referencesDigest: plan.fingerprint.referencesDigest,
                     nightcapVersion: NightcapVersion.current, ownerPID: pid, ownerHost: host, part: part,
                     slurmTask: slurmTask))
         }
 
+        // With a split, say that the other images of the file are left alone.
+        let splitNote = settings.referencesSplit.map {
+            " of split \"\($0)\" (\(plan.features.imageCount - plan.imageRows.count) other images of the features file are not read)"
+        } ?? ""
         let done = try database.doneShards(runID: runID).intersection(planned)
         let todo = planned.filter { !done.contains($0) }
-        let plannedImages = planned.reduce(0) { $0 + plan.shardRange($1).count }
+        let plannedImages = planned.reduce(0) { $0 + plan.shardImageCount($1) }
         if resumed {
             options.log("resuming \(what) \(runID) (\(plan.name)): \(done.count)/\(planned.count) shards done")
         } else if let part {
-            options.log("part \(part) of run \(runID) (\(plan.name)): shards \(part.firstShard)..<\(part.endShard) of \(plan.shardCount), \(plannedImages) of \(plan.features.imageCount) images in shards of \(settings.shardSize), \(settings.effectiveThreads) threads")
+            options.log("part \(part) of run \(runID) (\(plan.name)): shards \(part.firstShard)..<\(part.endShard) of \(plan.shardCount), \(plannedImages) of \(plan.imageRows.count) images\(splitNote) in shards of \(settings.shardSize), \(settings.effectiveThreads) threads")
         } else {
-            options.log("run \(runID) (\(plan.name)): \(plan.features.imageCount) images in \(plan.shardCount) shards of \(settings.shardSize), \(settings.effectiveThreads) threads")
+            options.log("run \(runID) (\(plan.name)): \(plan.imageRows.count) images\(splitNote) in \(plan.shardCount) shards of \(settings.shardSize), \(settings.effectiveThreads) threads")
         }
 
-        let imagesDone = done.reduce(0) { $0 + plan.shardRange($1).count }
+        let imagesDone = done.reduce(0) { $0 + plan.shardImageCount($1) }
         let progress = ProgressReporter(style: options.progress, totalImages: plannedImages, totalShards: planned.count)
         progress.start(imagesDone: imagesDone, shardsDone: done.count)
         let failure = FirstError()
@@ -147,7 +150,7 @@ public enum PipelineRun {
         guard !shards.isEmpty else { return }
         let size = plan.model.imagesPerSubBatch(settings: plan.settings.decodeSettings) ?? ShardProcessor.decodeBatchSize
         // Threads beyond the sub-batches there are would have nothing to do.
-        let subBatches = shards.reduce(0) { $0 + ShardProcessor.subBatches(imageCount: plan.shardRange($1).count, size: size).count }
+        let subBatches = shards.reduce(0) { $0 + ShardProcessor.subBatches(imageCount: plan.shardImageCount($1), size: size).count }
         let threads = max(1, min(plan.settings.effectiveThreads, subBatches))
         // Enough shards held to give every worker a sub-batch, and one more being read or started
         // while the others end; every shard more would be another shard of features in memory.
@@ -213,7 +216,7 @@ public enum PipelineRun {
         }
         for index in shards {
             if shouldStop() { break }
-            let shard = try early.removeValue(forKey: index) ?? plan.features.read(plan.shardRange(index))
+            let shard = try early.removeValue(forKey: index) ?? plan.features.read(rows: plan.shardRows(index))
             if !work.push(index: index, shard: shard) { break }
         }
     }
@@ -227,7 +230,7 @@ public enum PipelineRun {
         let scored = try plan.database.bleuStatistics(runID: runID).count
         return RunReport(
             outcome: outcome, runID: runID, name: name, databasePath: plan.database.path, metrics: ordered,
-            imageCount: part.map { $0.shards.reduce(0) { $0 + plan.shardRange($1).count } } ?? plan.features.imageCount, imagesScored: scored, imagesFailed: progress.imagesFailed,
+            imageCount: part.map { $0.shards.reduce(0) { $0 + plan.shardImageCount($1) } } ?? plan.imageRows.count, imagesScored: scored, imagesFailed: progress.imagesFailed,
             imagesWithoutReferences: plan.references?.imagesWithoutReferences.count ?? 0,
             referencesWithoutImages: plan.references?.referencesWithoutImages ?? 0, scored: plan.references != nil, shardsDone: progress.shardsDone,
             shardCount: part?.shards.count ?? plan.shardCount, part: part, seconds: Date().timeIntervalSince(started))
