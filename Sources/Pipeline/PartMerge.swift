@@ -178,18 +178,22 @@ public enum PartMerge {
         // model) are still what the parts used.
         let referencesPath = settings.referencesPath
         let features = try RunPlan.openFeatures(settings)
+        let loadReferences = { (path: String) in
+            try ReferenceIndex.load(
+                path: path, format: settings.referencesFormat, split: settings.referencesSplit,
+                featureImageIDs: features.imageIDs, featuresPath: featuresPath)
+        }
+        // With a split, the references say which rows the run decoded (its plan, in the fingerprint).
+        let splitPlan = settings.referencesSplit == nil ? nil : try referencesPath.map(loadReferences)
         let fingerprint = try RunFingerprint.compute(
             settings: settings, features: features, modelDigest: try SHA256.file(modelPath), referencesPath: referencesPath,
-            infosDigest: try settings.infosPath.map { try SHA256.file($0) })
+            infosDigest: try settings.infosPath.map { try SHA256.file($0) }, splitRows: splitPlan?.rows)
         guard fingerprint.value == survey.fingerprint else {
             throw PipelineError(
                 .validation,
                 "the inputs of the parts changed since they ran (\(featuresPath), \(modelPath), \(referencesPath ?? "no references")): their fingerprint is \(survey.fingerprint.prefix(12)), these files give \(fingerprint.value.prefix(12)); restore the files the parts used, or rerun all parts")
         }
-        let references = try referencesPath.map { path in
-            let captions = try CaptionFileReader.references(at: path, format: settings.referencesFormat, split: settings.referencesSplit)
-            return try ReferenceIndex(references: captions, featureImageIDs: features.imageIDs, featuresPath: featuresPath)
-        }
+        let references = try splitPlan?.index ?? referencesPath.map(loadReferences)?.index
 
         let database = try ResultDatabase(path: outputPath)
         defer { try? database.close() }

@@ -17,7 +17,7 @@ public enum PipelineRun {
         try startReadWatch(options)
         defer { if options.readTimeout != nil { HDF5ReadWatch.stop() } }
         var reader = ShardReader()
-        let plan = try RunPlan(settings: settings) { features in reader.readAhead(features, settings: settings, options: options) }
+        let plan = try RunPlan(settings: settings) { features, rows in reader.readAhead(features, rows: rows, settings: settings, options: options) }
         let database = plan.database
         defer { try? database.close() }
 
@@ -38,8 +38,8 @@ public enum PipelineRun {
 
         let todo = planned.filter { !done.contains($0) }
         let progress = ProgressReporter(
-            style: options.progress, totalImages: planned.reduce(0) { $0 + plan.shardRange($1).count }, totalShards: planned.count)
-        progress.start(imagesDone: done.reduce(0) { $0 + plan.shardRange($1).count }, shardsDone: done.count)
+            style: options.progress, totalImages: planned.reduce(0) { $0 + plan.shardImageCount($1) }, totalShards: planned.count)
+        progress.start(imagesDone: done.reduce(0) { $0 + plan.shardImageCount($1) }, shardsDone: done.count)
         let failure = FirstError()
         do {
             reader.keep(todo)
@@ -116,7 +116,7 @@ public enum PipelineRun {
         let runID = try database.createRun(
             NewRun(
                 name: runName, fingerprint: plan.fingerprint.value, configJSON: plan.configurationJSON,
-                imageCount: plan.features.imageCount, shardSize: settings.shardSize, shardCount: plan.shardCount,
+                imageCount: plan.imageRows.count, shardSize: settings.shardSize, shardCount: plan.shardCount,
                 featuresPath: settings.featuresPath, modelPath: settings.modelPath, referencesPath: settings.referencesPath,
                 referencesDigest: plan.fingerprint.referencesDigest,
                 nightcapVersion: NightcapVersion.current, ownerPID: pid, ownerHost: host, part: part,
@@ -131,13 +131,17 @@ public enum PipelineRun {
     private static func logStart(runID: Int64, name: String, plan: RunPlan, part: RunPart?, what: String, resumedWith: Int?, options: RunOptions) {
         let settings = plan.settings
         let planned = part?.shards ?? 0..<plan.shardCount
+        // With a split, say that the other images of the file are left alone.
+        let splitNote = settings.referencesSplit.map {
+            " of split \"\($0)\" (\(plan.features.imageCount - plan.imageRows.count) other images of the features file are not read)"
+        } ?? ""
         if let done = resumedWith {
             options.log("resuming \(what) \(runID) (\(name)): \(done)/\(planned.count) shards done")
         } else if let part {
-            let plannedImages = planned.reduce(0) { $0 + plan.shardRange($1).count }
-            options.log("part \(part) of run \(runID) (\(name)): shards \(part.firstShard)..<\(part.endShard) of \(plan.shardCount), \(plannedImages) of \(plan.features.imageCount) images in shards of \(settings.shardSize), \(settings.effectiveThreads) threads")
+            let plannedImages = planned.reduce(0) { $0 + plan.shardImageCount($1) }
+            options.log("part \(part) of run \(runID) (\(name)): shards \(part.firstShard)..<\(part.endShard) of \(plan.shardCount), \(plannedImages) of \(plan.imageRows.count) images\(splitNote) in shards of \(settings.shardSize), \(settings.effectiveThreads) threads")
         } else {
-            options.log("run \(runID) (\(name)): \(plan.features.imageCount) images in \(plan.shardCount) shards of \(settings.shardSize), \(settings.effectiveThreads) threads")
+            options.log("run \(runID) (\(name)): \(plan.imageRows.count) images\(splitNote) in \(plan.shardCount) shards of \(settings.shardSize), \(settings.effectiveThreads) threads")
         }
     }
 
@@ -180,7 +184,7 @@ public enum PipelineRun {
         guard !shards.isEmpty else { return }
         let size = plan.model.imagesPerSubBatch(settings: plan.settings.decodeSettings) ?? ShardProcessor.decodeBatchSize
         // Threads beyond the sub-batches there are would have nothing to do.
-        let subBatches = shards.reduce(0) { $0 + ShardProcessor.subBatches(imageCount: plan.shardRange($1).count, size: size).count }
+        let subBatches = shards.reduce(0) { $0 + ShardProcessor.subBatches(imageCount: plan.shardImageCount($1), size: size).count }
         let threads = max(1, min(plan.settings.effectiveThreads, subBatches))
         // Enough shards held to give every worker a sub-batch, and one more being read or started
         // while the others end; every shard more would be another shard of features in memory.
@@ -211,7 +215,7 @@ public enum PipelineRun {
         let scored = try plan.database.bleuStatistics(runID: runID).count
         return RunResult(
             outcome: outcome, runID: runID, name: name, databasePath: plan.database.path, metrics: ordered,
-            imageCount: part.map { $0.shards.reduce(0) { $0 + plan.shardRange($1).count } } ?? plan.features.imageCount, imagesScored: scored, imagesFailed: progress.imagesFailed,
+            imageCount: part.map { $0.shards.reduce(0) { $0 + plan.shardImageCount($1) } } ?? plan.imageRows.count, imagesScored: scored, imagesFailed: progress.imagesFailed,
             imagesWithoutReferences: plan.references?.imagesWithoutReferences.count ?? 0,
             referencesWithoutImages: plan.references?.referencesWithoutImages ?? 0, scored: plan.references != nil, shardsDone: progress.shardsDone,
             shardCount: part?.shards.count ?? plan.shardCount, part: part, seconds: Date().timeIntervalSince(started))

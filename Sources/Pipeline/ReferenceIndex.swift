@@ -56,4 +56,36 @@ public struct ReferenceIndex: Sendable {
         referencesWithoutImages = max(0, references.imageIDs.count - tokens.count)
         source = references.source
     }
+
+    /// The references of a run and the rows of the features file it decodes: every row, or with a
+    /// `split` only the rows of the split's images (those the split file lists), in file order.
+    /// Images outside the split are neither read nor counted as "without references".
+    ///
+    /// - Throws: `PipelineError` when no image of the split is in the features file.
+    static func load(
+        path: String, format: ReferenceFormat?, split: String?, featureImageIDs: [String], featuresPath: String,
+        parallelism: Int = ParallelWork.defaultWidth
+    ) throws -> (index: ReferenceIndex, rows: [Int]) {
+        let references = try CaptionFileReader.references(at: path, format: format, split: split)
+        guard let split else {
+            let index = try ReferenceIndex(
+                references: references, featureImageIDs: featureImageIDs, featuresPath: featuresPath, parallelism: parallelism)
+            return (index, Array(featureImageIDs.indices))
+        }
+        let inSplit = Set(references.imageIDs.map(\.value))
+        let rows = featureImageIDs.indices.filter { inSplit.contains(featureImageIDs[$0]) }
+        guard !rows.isEmpty else {
+            let featureExamples = featureImageIDs.prefix(3).joined(separator: ", ")
+            let splitExamples = references.imageIDs.prefix(3).map(\.value).joined(separator: ", ")
+            throw PipelineError(
+                .validation,
+                "none of the \(references.imageIDs.count) images of split \"\(split)\" in \(references.source) is in \(featuresPath) "
+                    + "(\(featureImageIDs.count) images): the features' image ids look like \(featureExamples), the split's like \(splitExamples). "
+                    + "Use the features file of the split's images (for the Karpathy test split, COCO val2014), or point [features] image_ids at the dataset holding the real ids.")
+        }
+        let index = try ReferenceIndex(
+            references: references, featureImageIDs: rows.map { featureImageIDs[$0] }, featuresPath: featuresPath,
+            parallelism: parallelism)
+        return (index, rows)
+    }
 }

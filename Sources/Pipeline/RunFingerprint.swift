@@ -29,9 +29,13 @@ public struct RunFingerprint: Sendable, Equatable, CustomStringConvertible {
     /// (`nightcap score RUN`) does not change its fingerprint, which says how it was captioned.
     /// `infosDigest`: the SHA-256 of the self-critical.pytorch infos file a checkpoint model was
     /// built with (its options and vocabulary decide the captions as much as the weights do).
+    /// `splitRows`: with a references split, the features-file rows the run decodes (the split's
+    /// images); they make the `images` component, absent without a split so that every other run
+    /// keeps its fingerprint. A split run planned over every row (before splits chose rows) is
+    /// therefore never resumed as one over the split's rows.
     static func compute(
         settings: PipelineSettings, features: RegionFeatureFile, modelDigest: String, referencesPath: String?,
-        infosDigest: String? = nil
+        infosDigest: String? = nil, splitRows: [Int]? = nil
     ) throws -> RunFingerprint {
         var components: [String: String] = [:]
         components["model"] = modelDigest
@@ -44,6 +48,11 @@ public struct RunFingerprint: Sendable, Equatable, CustomStringConvertible {
             components["references"] = "none"
         }
         components["features"] = try featureIdentity(features)
+        if let splitRows {
+            var rows = SHA256()
+            for row in splitRows { rows.update("\(row)\n") }
+            components["images"] = "\(splitRows.count) rows of the split, sha256 \(rows.finalize())"
+        }
         var decode = "beam_size=\(settings.beamSize) max_length=\(settings.maxLength) length_penalty=\(settings.lengthPenaltyText)"
         // The self-critical options join only when they differ from their defaults, so every run
         // configured before they existed keeps its fingerprint.

@@ -16,15 +16,19 @@ final class RunPlan {
     let trainingProgress: TrainingProgress
     /// Nil for a run without references (captions only, no metrics).
     let references: ReferenceIndex?
+    /// The rows of the features file this run decodes, ascending: every row, or with a references
+    /// split only the split's images. Shards are planned over these.
+    let imageRows: [Int]
     let database: ResultDatabase
     let fingerprint: RunFingerprint
     let name: String
     let configurationJSON: String
 
-    /// `whileLoading` runs on this thread once the features file is open, while the model, the
-    /// references and the model's digest load on other threads: the pipeline reads its first
-    /// shards there. Nothing it does may be a result; validation completes after it, before any.
-    init(settings: PipelineSettings, whileLoading: (RegionFeatureFile) -> Void = { _ in }) throws {
+    /// `whileLoading` runs on this thread once the features file is open (with a split, once the
+    /// references say which rows the run decodes), while the model, the references and the model's
+    /// digest load on other threads: the pipeline reads its first shards there, given the rows the
+    /// run decodes. Nothing it does may be a result; validation completes after it, before any.
+    init(settings: PipelineSettings, whileLoading: (RegionFeatureFile, [Int]) -> Void = { _, _ in }) throws {
         self.settings = settings
         let featuresPath = settings.featuresPath!, modelPath = settings.modelPath!, referencesPath = settings.referencesPath
         // Hashing the model file for the fingerprint takes about half a second per 80 MB, loading
@@ -48,18 +52,25 @@ final class RunPlan {
         self.features = features
         let featureImageIDs = features.imageIDs
         let format = settings.referencesFormat, split = settings.referencesSplit, threads = settings.effectiveThreads
-        let loadedReferences = BackgroundTask(name: "nightcap-references") { () -> ReferenceIndex? in
+        let loadedReferences = BackgroundTask(name: "nightcap-references") { () -> (index: ReferenceIndex, rows: [Int])? in
             guard let referencesPath else { return nil }
-            let captions = try CaptionFileReader.references(at: referencesPath, format: format, split: split)
-            return try ReferenceIndex(
-                references: captions, featureImageIDs: featureImageIDs, featuresPath: featuresPath, parallelism: threads)
+            return try ReferenceIndex.load(
+                path: referencesPath, format: format, split: split, featureImageIDs: featureImageIDs, featuresPath: featuresPath,
+                parallelism: threads)
         }
         // Every background step is waited for before this returns or throws, so none outlives the plan.
         let model: Result<ModelLoader.Loaded, any Error>
-        let references: Result<ReferenceIndex?, any Error>
-        if features.imageCount > 0 { whileLoading(features) }
+        let references: Result<(index: ReferenceIndex, rows: [Int])?, any Error>
+        if split != nil {
+            // A split's rows come from the references: wait for them before reading any shard, so
+            // that only the split's images are read.
+            references = Result { try loadedReferences.value() }
+            if features.imageCount > 0, case .success(let loaded?) = references { whileLoading(features, loaded.rows) }
+        } else {
+            if features.imageCount > 0 { whileLoading(features, Array(0..<features.imageCount)) }
+            references = Result { try loadedReferences.value() }
+        }
         model = Result { try loadedModel.value() }
-        references = Result { try loadedReferences.value() }
         let digest = Result { try modelDigest.value() }
         guard features.imageCount > 0 else {
             throw PipelineError(.validation, "\(featuresPath): the features file holds no images")
@@ -74,11 +85,13 @@ final class RunPlan {
                 "\(featuresPath): a pooled dataset (`\(pooled)`) is configured, but the model \(modelPath) (family \(self.model.family)) has no pooled input, which only the \(ModelFamilies.takingPooledFeatures.joined(separator: " and ")) family takes: remove `pooled` from [features] (or --pooled-dataset)")
         }
         try self.model.validate(settings: settings.decodeSettings)
-        self.references = try references.get()
+        let planned = try references.get()
+        self.references = planned?.index
+        imageRows = planned?.rows ?? Array(0..<features.imageCount)
         database = try ResultDatabase(path: settings.effectiveDatabasePath)
         fingerprint = try RunFingerprint.compute(
             settings: settings, features: features, modelDigest: try digest.get(), referencesPath: referencesPath,
-            infosDigest: try loaded.infosPath.map { try SHA256.file($0) })
+            infosDigest: try loaded.infosPath.map { try SHA256.file($0) }, splitRows: split == nil ? nil : imageRows)
         name = settings.name ?? RunName.defaultName(modelPath: modelPath)
         var resolved = settings
         resolved.modelFamily = self.model.family
@@ -97,11 +110,20 @@ final class RunPlan {
         return try RegionFeatureFile(path: settings.featuresPath!, names: settings.featureNames, externalIDs: externalIDs)
     }
 
-    var shardCount: Int { (features.imageCount + settings.shardSize - 1) / settings.shardSize }
+    var shardCount: Int { Self.shardCount(images: imageRows.count, shardSize: settings.shardSize) }
 
-    func shardRange(_ index: Int) -> Range<Int> {
-        let start = index * settings.shardSize
-        return start..<min(start + settings.shardSize, features.imageCount)
+    /// The features-file rows of shard `index`.
+    func shardRows(_ index: Int) -> [Int] { Array(imageRows[Self.shardPositions(index, images: imageRows.count, shardSize: settings.shardSize)]) }
+
+    /// The number of images of shard `index`.
+    func shardImageCount(_ index: Int) -> Int { Self.shardPositions(index, images: imageRows.count, shardSize: settings.shardSize).count }
+
+    static func shardCount(images: Int, shardSize: Int) -> Int { (images + shardSize - 1) / shardSize }
+
+    /// The positions in the run's image list (`imageRows`) of shard `index`.
+    static func shardPositions(_ index: Int, images: Int, shardSize: Int) -> Range<Int> {
+        let start = index * shardSize
+        return start..<min(start + shardSize, images)
     }
 }
 

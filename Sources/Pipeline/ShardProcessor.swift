@@ -94,7 +94,7 @@ final class ShardProcessor {
             let text = caption.text
             commit.captions.append(
                 CaptionRecord(
-                    imageID: id, imageIndex: shard.firstImage + image, caption: text, numWords: caption.words.count,
+                    imageID: id, imageIndex: shard.imageIndices[image], caption: text, numWords: caption.words.count,
                     logProb: Double(caption.logProb)))
             if attention != .none {
                 for (position, word) in caption.words.enumerated() {

@@ -18,14 +18,14 @@ struct ShardReader {
     /// Reads the first shards of the run (or of its part) from `features`, as many as the decoder
     /// threads will hold at once (`SubBatchScheduler`), not one per thread: with every thread on the
     /// same shard, `--threads 64` needs two shards, not 64. Stops at an interrupt or a read error.
-    mutating func readAhead(_ features: RegionFeatureFile, settings: PipelineSettings, options: RunOptions) {
+    /// `rows` are the file rows the run decodes (all of them, or a split's).
+    mutating func readAhead(_ features: RegionFeatureFile, rows: [Int], settings: PipelineSettings, options: RunOptions) {
         let shardSize = settings.shardSize
-        let shardCount = (features.imageCount + shardSize - 1) / shardSize
+        let shardCount = RunPlan.shardCount(images: rows.count, shardSize: shardSize)
         let planned = options.part.map { RunPart(index: $0.index, of: $0.count, shardCount: shardCount).shards } ?? 0..<shardCount
         for index in planned.prefix(SubBatchScheduler.capacity(threads: settings.effectiveThreads, shardSize: shardSize)) {
-            guard !options.interrupt.isRaised,
-                let shard = try? features.read((index * shardSize)..<min((index + 1) * shardSize, features.imageCount))
-            else { break }
+            let positions = RunPlan.shardPositions(index, images: rows.count, shardSize: shardSize)
+            guard !options.interrupt.isRaised, let shard = try? features.read(rows: Array(rows[positions])) else { break }
             early[index] = shard
         }
     }
@@ -40,7 +40,7 @@ struct ShardReader {
     mutating func feed(_ shards: [Int], plan: RunPlan, to work: SubBatchScheduler, shouldStop: () -> Bool) throws {
         for index in shards {
             if shouldStop() { break }
-            let shard = try early.removeValue(forKey: index) ?? plan.features.read(plan.shardRange(index))
+            let shard = try early.removeValue(forKey: index) ?? plan.features.read(rows: plan.shardRows(index))
             if !work.push(index: index, shard: shard) { break }
         }
     }

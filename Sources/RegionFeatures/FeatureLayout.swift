@@ -59,10 +59,11 @@ public struct FeatureDatasetNames: Sendable, Equatable, Codable {
     static let positionCandidates = ["pos_boxes"]
 }
 
-/// The features of a contiguous range of images, padded to a common region count.
+/// The features of a list of images (a contiguous range, or the chosen rows of a split), padded to
+/// a common region count.
 public struct FeatureShard: Sendable {
-    /// Index of the first image in the file's image order.
-    public var firstImage: Int
+    /// Each image's index in the file's image order, ascending.
+    public var imageIndices: [Int]
     public var imageIDs: [String]
     /// Valid regions of each image; regions past this are padding (zeros).
     public var regionCounts: [Int]
@@ -80,4 +81,24 @@ public struct FeatureShard: Sendable {
     public var pooled: [Float]? = nil
 
     public var imageCount: Int { imageIDs.count }
+    /// Index of the first image in the file's image order.
+    public var firstImage: Int { imageIndices.first ?? 0 }
+}
+
+/// Rows of a features file chosen for a shard, cut into runs of consecutive rows: each run is read
+/// with one hyperslab selection.
+enum ChosenRows {
+    /// The runs of consecutive values of `rows` (ascending, distinct), each with the position of
+    /// its first row in `rows`.
+    static func runs(_ rows: [Int]) -> [(position: Int, rows: Range<Int>)] {
+        var runs: [(position: Int, rows: Range<Int>)] = []
+        var position = 0
+        while position < rows.count {
+            var end = position + 1
+            while end < rows.count && rows[end] == rows[end - 1] + 1 { end += 1 }
+            runs.append((position, rows[position]..<(rows[end - 1] + 1)))
+            position = end
+        }
+        return runs
+    }
 }

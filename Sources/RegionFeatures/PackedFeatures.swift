@@ -63,14 +63,27 @@ struct PackedFeatures: FeatureSource {
 
     func representativeDataset() throws -> HDF5Dataset { features }
 
-    func read(_ range: Range<Int>) throws -> FeatureShard {
-        let n = range.count
+    func read(rows: [Int]) throws -> FeatureShard {
+        let n = rows.count
         try FeatureChecks.requireShardFits(images: n, regions: maxRegions, dimension: dimension, file: features.file.path, dataset: features.path)
         var values = [Float](repeating: 0, count: n * maxRegions * dimension)
-        try values.withUnsafeMutableBufferPointer { buffer in
-            try features.readFloats(start: [range.lowerBound, 0, 0], count: [n, maxRegions, dimension], into: buffer)
+        var shardBoxes: [Float]? = boxes == nil ? nil : []
+        var shardLabels: [String]? = labels == nil ? nil : []
+        let image = maxRegions * dimension
+        for run in ChosenRows.runs(rows) {
+            try values.withUnsafeMutableBufferPointer { buffer in
+                let slot = UnsafeMutableBufferPointer(rebasing: buffer[(run.position * image)..<((run.position + run.rows.count) * image)])
+                try features.readFloats(start: [run.rows.lowerBound, 0, 0], count: [run.rows.count, maxRegions, dimension], into: slot)
+            }
+            if let boxes {
+                shardBoxes! += try boxes.readFloats(start: [run.rows.lowerBound, 0, 0], count: [run.rows.count, maxRegions, 4])
+            }
+            if let labels {
+                shardLabels! += try FeatureChecks.readLabels(
+                    labels, start: [run.rows.lowerBound, 0], count: [run.rows.count, maxRegions], names: labelNames)
+            }
         }
-        let counts = Array(regionCounts[range])
+        let counts = rows.map { regionCounts[$0] }
         // Padding beyond each image's valid regions is zeroed, so that whatever a file stores there
         // (often garbage or repeated rows) cannot reach any computation.
         for (offset, valid) in counts.enumerated() where valid < maxRegions {
@@ -78,17 +91,13 @@ struct PackedFeatures: FeatureSource {
             let end = (offset + 1) * maxRegions * dimension
             values.replaceSubrange(start..<end, with: repeatElement(0, count: end - start))
         }
-        let shardBoxes = try boxes?.readFloats(start: [range.lowerBound, 0, 0], count: [n, maxRegions, 4])
-        var shardLabels = try labels.map {
-            try FeatureChecks.readLabels($0, start: [range.lowerBound, 0], count: [n, maxRegions], names: labelNames)
-        }
         if shardLabels != nil {
             for (offset, valid) in counts.enumerated() where valid < maxRegions {
                 for region in valid..<maxRegions { shardLabels![offset * maxRegions + region] = "" }
             }
         }
         return FeatureShard(
-            firstImage: range.lowerBound, imageIDs: Array(imageIDs[range]), regionCounts: counts,
+            imageIndices: rows, imageIDs: rows.map { imageIDs[$0] }, regionCounts: counts,
             regionsPerImage: maxRegions, dimension: dimension, features: values, boxes: shardBoxes, labels: shardLabels)
     }
 }

@@ -97,16 +97,16 @@ struct PerImageFeatures: FeatureSource {
 
     func representativeDataset() throws -> HDF5Dataset { try group.dataset(datasetNames[0]) }
 
-    func read(_ range: Range<Int>) throws -> FeatureShard {
-        let ids = Array(imageIDs[range])
-        let counts = Array(regionCounts[range])
+    func read(rows: [Int]) throws -> FeatureShard {
+        let ids = rows.map { imageIDs[$0] }
+        let counts = rows.map { regionCounts[$0] }
         let extent = counts.max() ?? 1
         try FeatureChecks.requireShardFits(
-            images: range.count, regions: extent, dimension: dimension, file: group.file.path, dataset: group.path)
-        var values = [Float](repeating: 0, count: range.count * extent * dimension)
-        var boxes: [Float]? = hasBoxes ? [Float](repeating: 0, count: range.count * extent * 4) : nil
-        var labels: [String]? = hasLabels ? [String](repeating: "", count: range.count * extent) : nil
-        for (offset, index) in range.enumerated() {
+            images: rows.count, regions: extent, dimension: dimension, file: group.file.path, dataset: group.path)
+        var values = [Float](repeating: 0, count: rows.count * extent * dimension)
+        var boxes: [Float]? = hasBoxes ? [Float](repeating: 0, count: rows.count * extent * 4) : nil
+        var labels: [String]? = hasLabels ? [String](repeating: "", count: rows.count * extent) : nil
+        for (offset, index) in rows.enumerated() {
             let regions = counts[offset]
             let dataset = try group.dataset(datasetNames[index])
             let base = offset * extent * dimension
@@ -128,7 +128,7 @@ struct PerImageFeatures: FeatureSource {
             }
         }
         return FeatureShard(
-            firstImage: range.lowerBound, imageIDs: ids, regionCounts: counts, regionsPerImage: extent,
+            imageIndices: rows, imageIDs: ids, regionCounts: counts, regionsPerImage: extent,
             dimension: dimension, features: values, boxes: boxes, labels: labels)
     }
 }

@@ -84,24 +84,26 @@ struct RaggedFeatures: FeatureSource {
 
     func representativeDataset() throws -> HDF5Dataset { features }
 
-    func read(_ range: Range<Int>) throws -> FeatureShard {
-        let counts = Array(regionCounts[range])
+    func read(rows: [Int]) throws -> FeatureShard {
+        let counts = rows.map { regionCounts[$0] }
         let extent = counts.max() ?? 1
-        try FeatureChecks.requireShardFits(images: range.count, regions: extent, dimension: dimension, file: features.file.path, dataset: features.path)
-        var values = [Float](repeating: 0, count: range.count * extent * dimension)
-        var shardBoxes: [Float]? = boxes == nil ? nil : [Float](repeating: 0, count: range.count * extent * 4)
-        var shardLabels: [String]? = labels == nil ? nil : [String](repeating: "", count: range.count * extent)
-        // Images stored back to back are read with one hyperslab and scattered; others one by one.
-        let first = starts[range.lowerBound]
-        let contiguous = range.dropFirst().allSatisfy { starts[$0] == starts[$0 - 1] + regionCounts[$0 - 1] }
-        if contiguous {
-            let rows = counts.reduce(0, +)
-            let block = try features.readFloats(start: [first, 0], count: [rows, dimension])
-            let blockBoxes = try boxes?.readFloats(start: [first, 0], count: [rows, 4])
-            let blockLabels = try labels.map { try FeatureChecks.readLabels($0, start: [first], count: [rows], names: labelNames) }
+        try FeatureChecks.requireShardFits(images: rows.count, regions: extent, dimension: dimension, file: features.file.path, dataset: features.path)
+        var values = [Float](repeating: 0, count: rows.count * extent * dimension)
+        var shardBoxes: [Float]? = boxes == nil ? nil : [Float](repeating: 0, count: rows.count * extent * 4)
+        var shardLabels: [String]? = labels == nil ? nil : [String](repeating: "", count: rows.count * extent)
+        // Images stored back to back are read with one hyperslab and scattered.
+        var position = 0
+        while position < rows.count {
+            var end = position + 1
+            while end < rows.count && starts[rows[end]] == starts[rows[end - 1]] + regionCounts[rows[end - 1]] { end += 1 }
+            let first = starts[rows[position]]
+            let blockRows = counts[position..<end].reduce(0, +)
+            let block = try features.readFloats(start: [first, 0], count: [blockRows, dimension])
+            let blockBoxes = try boxes?.readFloats(start: [first, 0], count: [blockRows, 4])
+            let blockLabels = try labels.map { try FeatureChecks.readLabels($0, start: [first], count: [blockRows], names: labelNames) }
             var row = 0
-            for (offset, regions) in counts.enumerated() {
-                let destination = offset * extent
+            for offset in position..<end {
+                let regions = counts[offset], destination = offset * extent
                 values.replaceSubrange(
                     (destination * dimension)..<((destination + regions) * dimension),
                     with: block[(row * dimension)..<((row + regions) * dimension)])
@@ -113,23 +115,10 @@ struct RaggedFeatures: FeatureSource {
                 }
                 row += regions
             }
-        } else {
-            for (offset, index) in range.enumerated() {
-                let regions = counts[offset], start = starts[index], destination = offset * extent
-                let block = try features.readFloats(start: [start, 0], count: [regions, dimension])
-                values.replaceSubrange((destination * dimension)..<((destination + regions) * dimension), with: block)
-                if let boxes {
-                    let read = try boxes.readFloats(start: [start, 0], count: [regions, 4])
-                    shardBoxes!.replaceSubrange((destination * 4)..<((destination + regions) * 4), with: read)
-                }
-                if let labels {
-                    let read = try FeatureChecks.readLabels(labels, start: [start], count: [regions], names: labelNames)
-                    shardLabels!.replaceSubrange(destination..<(destination + regions), with: read)
-                }
-            }
+            position = end
         }
         return FeatureShard(
-            firstImage: range.lowerBound, imageIDs: Array(imageIDs[range]), regionCounts: counts, regionsPerImage: extent,
+            imageIndices: rows, imageIDs: rows.map { imageIDs[$0] }, regionCounts: counts, regionsPerImage: extent,
             dimension: dimension, features: values, boxes: shardBoxes, labels: shardLabels)
     }
 }

@@ -90,10 +90,25 @@ public final class RegionFeatureFile {
     /// Reads the images `range` (indices in file order) with hyperslab selections.
     public func read(_ range: Range<Int>) throws -> FeatureShard {
         precondition(range.lowerBound >= 0 && range.upperBound <= imageCount, "shard \(range) outside 0..<\(imageCount)")
-        var shard = try source.read(range)
-        if externalIDs != nil { shard.imageIDs = Array(imageIDs[range]) }
+        return try read(rows: Array(range))
+    }
+
+    /// Reads the images at `rows` (indices in file order, ascending, distinct) and nothing else:
+    /// each run of consecutive rows is one hyperslab selection, so a whole range costs one read and
+    /// a split's scattered images cost one read per run.
+    public func read(rows: [Int]) throws -> FeatureShard {
+        precondition(
+            zip(rows, rows.dropFirst()).allSatisfy { $0 < $1 } && (rows.first ?? 0) >= 0 && (rows.last ?? 0) < imageCount,
+            "shard rows must ascend within 0..<\(imageCount)")
+        var shard = try source.read(rows: rows)
+        if externalIDs != nil { shard.imageIDs = rows.map { imageIDs[$0] } }
         if let pooledDataset {
-            shard.pooled = try pooledDataset.readFloats(start: [range.lowerBound, 0], count: [range.count, dimension])
+            var pooled = [Float](repeating: 0, count: rows.count * dimension)
+            for run in ChosenRows.runs(rows) {
+                let block = try pooledDataset.readFloats(start: [run.rows.lowerBound, 0], count: [run.rows.count, dimension])
+                pooled.replaceSubrange((run.position * dimension)..<((run.position + run.rows.count) * dimension), with: block)
+            }
+            shard.pooled = pooled
         }
         return shard
     }
@@ -157,7 +172,8 @@ protocol FeatureSource {
     var hasLabels: Bool { get }
     /// The features dataset (per-image: the first image's), for storage details.
     func representativeDataset() throws -> HDF5Dataset
-    func read(_ range: Range<Int>) throws -> FeatureShard
+    /// Reads the images at `rows` (ascending, distinct indices in file order).
+    func read(rows: [Int]) throws -> FeatureShard
 }
 
 /// Helpers the layouts share.

@@ -93,9 +93,31 @@ public final class ResultDatabase: Sendable {
 
     /// Closes the database's connections; later calls fail.
     ///
-    /// On the writer, this checkpoints the WAL into the main file when no other process reads it.
+    /// A writable database first copies its WAL into the main file and empties it
+    /// (`checkpointForClose()`), so that the `.sqlite` file alone holds every committed row once a
+    /// command ends: a user copies, uploads or attaches that one file.
     public func close() throws {
+        if writer != nil { try checkpointForClose() }
         try Self.mapping(path: path, operation: "closing") { try reader.close() }
+    }
+
+    /// Moves every committed transaction from the WAL into the main file and truncates the WAL to
+    /// zero bytes (`PRAGMA wal_checkpoint(TRUNCATE)`).
+    ///
+    /// SQLite's own checkpoint on closing does not happen here: GRDB's pool closes its writer
+    /// before its read-only readers, and the last connection to close, a reader, may not write the
+    /// file. While another process reads the file, the checkpoint cannot finish (SQLITE_BUSY, after
+    /// waiting `busyTimeout`): the WAL is then left as it is, which loses nothing (SQLite reads the
+    /// WAL with the file, and the next writer checkpoints it), and the command does not fail.
+    func checkpointForClose() throws {
+        guard let writer else { return }
+        do {
+            try writer.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+            return
+        } catch {
+            try Self.mapping(path: path, operation: "checkpointing the WAL into the file") { () throws -> Void in throw error }
+        }
     }
 
     /// The schema version of the open file (`PRAGMA user_version`).

@@ -12,11 +12,12 @@ extension Nightcap {
             discussion: """
                 Gates for a nightly job: --max-drop CIDEr=0.02 fails when B's CIDEr is more than 0.02 below A's; \
                 --min Bleu_4=0.30 fails when B's Bleu_4 is below 0.30. A failed gate exits with code 3. \
-                Each delta has a paired bootstrap confidence interval over the images both runs captioned \
+                Each delta has a paired bootstrap confidence interval over the images both runs scored \
                 (BLEU from the per-image n-gram statistics, CIDEr and ROUGE_L from the per-image scores); \
                 with --significant a drop beyond --max-drop fails only when its interval excludes zero. \
                 With --against best|previous and one RUN, A is the best run of RUN's series (by CIDEr unless \
-                --best-by says otherwise) or the run before RUN in the series (docs/nightly.md).
+                --best-by says otherwise) or the run before RUN in the series (docs/nightly.md). \
+                Two runs that share no image cannot be compared: that is refused with exit code 5.
                 """)
 
         @Argument(help: "The baseline run (id or name); with --against, the run to check (B).") var runA: String
@@ -57,8 +58,12 @@ extension Nightcap {
             let metricsA = try results.runMetrics(runID: a.runID), metricsB = try results.runMetrics(runID: b.runID)
             var lines = ["A = run \(a.runID) (\(a.name), \(a.status.rawValue)), B = run \(b.runID) (\(b.name), \(b.status.rawValue))", ""]
             if let baseline { lines.insert(baseline, at: 0) }
-            let comparison = try RunComparison(
-                database: results, runA: a, runB: b, bootstrap: bootstrapOptions.pairedBootstrap)
+            let comparison: RunComparison
+            do {
+                comparison = try RunComparison(database: results, runA: a, runB: b, bootstrap: bootstrapOptions.pairedBootstrap)
+            } catch let error as IncomparableRuns {
+                throw refusal(error)
+            }
             let intervals = Dictionary(uniqueKeysWithValues: comparison.metrics.map { ($0.metric, $0.interval) })
             let percent = bootstrapOptions.confidence * 100
             let level = percent == percent.rounded() ? String(Int(percent)) : String(format: "%.1f", percent)
@@ -80,7 +85,7 @@ extension Nightcap {
                 ])
             }
             lines.append(table(rows))
-            if comparison.pairedImages > 0 { lines.append(comparison.methodDescription) }
+            lines.append(comparison.methodDescription)
 
             let imagesA = Dictionary(uniqueKeysWithValues: try results.captionsWithMetrics(runID: a.runID).map { ($0.imageID, $0) })
             let imagesB = try results.captionsWithMetrics(runID: b.runID)

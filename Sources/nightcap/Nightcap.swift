@@ -7,7 +7,7 @@ struct Nightcap: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nightcap",
         abstract: "Caption images from HDF5 region features, score them like coco-caption, keep it all in SQLite.",
-        discussion: "Exit codes: 0 done, 1 error, 2 usage, 3 a gate of `compare` failed, 4 `merge` found parts not done, 130/143 interrupted.",
+        discussion: "Exit codes: 0 done, 1 error, 2 usage, 3 a gate of `compare` failed, 4 `merge` found parts not done, 5 `compare` or `report --vs` of two runs that share no image, 130/143 interrupted.",
         subcommands: [Run.self, Runs.self, Show.self, History.self, Rename.self, Compare.self, Report.self, Export.self, Score.self, Inspect.self, Merge.self, Slurm.self])
 
     /// Parses and runs the command, mapping usage errors to exit code 2 (ArgumentParser's default

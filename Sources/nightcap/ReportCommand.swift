@@ -68,6 +68,8 @@ extension Nightcap {
                 html = try RunReport.html(database: results, run: run, versus: other, options: options)
             } catch let error as ReportError {
                 throw CommandFailure(ids.map { "\($0): \(error.description)" } ?? error.description)
+            } catch let error as IncomparableRuns {
+                throw refusal(error)
             }
             do {
                 try html.write(toFile: output, atomically: true, encoding: .utf8)

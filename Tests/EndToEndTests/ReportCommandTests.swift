@@ -16,7 +16,7 @@ import Testing
         let compared = try NightcapProcess.run(["compare", "1", "2", "--db", db, "--seed", "5"])
         #expect(compared.status == 0, "\(compared.standardError)")
         #expect(compared.standardOutput.contains("95% interval"))
-        #expect(compared.standardOutput.contains("95% paired bootstrap intervals over the 24 images both runs captioned (1000 resamples, seed 5)"))
+        #expect(compared.standardOutput.contains("95% paired bootstrap intervals over the 24 images both runs scored (1000 resamples, seed 5)"))
         let again = try NightcapProcess.run(["compare", "1", "2", "--db", db, "--seed", "5"])
         #expect(again.standardOutput == compared.standardOutput)
 
@@ -24,7 +24,7 @@ import Testing
         // drop at all (-1: B must be 1 above A) fails plainly, but passes with --significant.
         let itself = try NightcapProcess.run(["compare", "1", "1", "--db", db, "--bootstrap", "200", "--confidence", "0.9"])
         #expect(itself.standardOutput.contains("+0.000  [+0.000, +0.000]  no difference"))
-        #expect(itself.standardOutput.contains("90% paired bootstrap intervals over the 24 images both runs captioned (200 resamples, seed 0)"))
+        #expect(itself.standardOutput.contains("90% paired bootstrap intervals over the 24 images both runs scored (200 resamples, seed 0)"))
         let plain = try NightcapProcess.run(["compare", "1", "1", "--db", db, "--max-drop", "CIDEr=-1"])
         #expect(plain.status == 3)
         #expect(plain.standardOutput.contains("gates failed:\n  CIDEr dropped by 0.0000, more than -1.0"))

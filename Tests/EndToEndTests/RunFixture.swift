@@ -13,29 +13,31 @@ struct RunFixture {
     let model: String
     let references: String
     let imageCount: Int
+    /// The id of image 0; image i has id `firstID + i`.
+    let firstID: Int
+    /// Three reference captions of each image, in file order.
+    let captions: [[String]]
 
-    init(images: Int = 48, dimension: Int = 16, seed: UInt64 = 3) throws {
+    init(images: Int = 48, dimension: Int = 16, seed: UInt64 = 3, firstID: Int = 500_000) throws {
         imageCount = images
+        self.firstID = firstID
         features = folder.path("features.h5")
         model = folder.path("model.h5")
         references = folder.path("references.json")
         let counts = (0..<images).map { 3 + ($0 * 5) % 6 }
-        try SyntheticImageSet(regionCounts: counts, dimension: dimension, firstID: 500_000)
+        try SyntheticImageSet(regionCounts: counts, dimension: dimension, firstID: firstID)
             .writePacked(to: features, options: HDF5StorageOptions(chunks: [min(8, images), 8, dimension], gzipLevel: 4), withBoxes: true, withLabels: true)
         let modelFile = TestModelFile(V: 30, E: 8, D: dimension, H: 12, A: 10, seed: seed, scale: 0.6)
         try modelFile.write(to: model)
         var random = SeededGenerator(seed: seed + 100)
         let words = Array(modelFile.vocabulary.dropFirst(4))
-        var annotations: [[String: Any]] = []
-        for image in 0..<images {
-            for _ in 0..<3 {
+        captions = (0..<images).map { _ in
+            (0..<3).map { _ in
                 let length = Int.random(in: 3...8, using: &random)
-                let caption = (0..<length).map { _ in words.randomElement(using: &random)! }.joined(separator: " ")
-                annotations.append(["id": annotations.count + 1, "image_id": 500_000 + image, "caption": caption])
+                return (0..<length).map { _ in words.randomElement(using: &random)! }.joined(separator: " ")
             }
         }
-        let json: [String: Any] = ["images": (0..<images).map { ["id": 500_000 + $0] }, "annotations": annotations]
-        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: references))
+        try writeReferences(to: references)
     }
 
     func path(_ name: String) -> String { folder.path(name) }
@@ -43,6 +45,31 @@ struct RunFixture {
     /// The default name of a run of this fixture's model (`nightcap run` without `--name`): the
     /// model's folder and stem.
     var runName: String { URL(fileURLWithPath: model).deletingLastPathComponent().resolvingSymlinksInPath().lastPathComponent + "/model" }
+
+    /// Writes COCO caption annotations of the images `images` (all by default) to `path`.
+    func writeReferences(to path: String, images: [Int]? = nil) throws {
+        var annotations: [[String: Any]] = []
+        let chosen = images ?? Array(0..<imageCount)
+        for image in chosen {
+            for caption in captions[image] {
+                annotations.append(["id": annotations.count + 1, "image_id": firstID + image, "caption": caption])
+            }
+        }
+        let json: [String: Any] = ["images": chosen.map { ["id": firstID + $0] }, "annotations": annotations]
+        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: path))
+    }
+
+    /// Writes a Karpathy split file (`dataset_coco.json`'s form) of every image to `path`, image i
+    /// in the split `split(i)`.
+    func writeKarpathySplit(to path: String, split: (Int) -> String) throws {
+        let images: [[String: Any]] = (0..<imageCount).map { image in
+            [
+                "cocoid": firstID + image, "filename": "COCO_val2014_\(firstID + image).jpg", "split": split(image),
+                "sentences": captions[image].map { ["raw": $0] },
+            ]
+        }
+        try JSONSerialization.data(withJSONObject: ["images": images]).write(to: URL(fileURLWithPath: path))
+    }
 
     /// `nightcap run` arguments for these inputs.
     func runArguments(database: String, extra: [String] = []) -> [String] {

@@ -98,7 +98,7 @@ import Testing
         }
         // The help wraps lines: compare with whitespace runs as single spaces.
         let flowing = help.split(whereSeparator: \.isWhitespace).joined(separator: " ")
-        #expect(flowing.contains("Exit codes: 0 done, 1 error, 2 usage, 3 a gate of `compare` failed, 4 `merge` found parts not done, 130/143"))
+        #expect(flowing.contains("Exit codes: 0 done, 1 error, 2 usage, 3 a gate of `compare` failed, 4 `merge` found parts not done, 5 `compare` or `report --vs` of two runs that share no image, 130/143"))
         #expect(Nightcap.Run.helpMessage().contains("--part <I/N>"))
         #expect(Nightcap.Run.helpMessage().contains("--new-run"))
     }

@@ -165,6 +165,26 @@ struct PipelineInputs {
         ])
     }
 
+    /// A split run's rows join the fingerprint, so that a split run planned over other rows (or over
+    /// every row, as before splits chose rows) is another run; without a split nothing joins.
+    @Test func aSplitsRowsJoinItOnlyWithASplit() throws {
+        let inputs = try PipelineInputs()
+        var settings = inputs.settings(database: "a.sqlite")
+        settings.referencesSplit = "test"
+        let features = try RegionFeatureFile(path: inputs.features, names: settings.featureNames)
+        let digest = try SHA256.file(inputs.model)
+        func fingerprint(_ rows: [Int]?) throws -> RunFingerprint {
+            try RunFingerprint.compute(
+                settings: settings, features: features, modelDigest: digest, referencesPath: inputs.references, splitRows: rows)
+        }
+        let split = try fingerprint([0, 2])
+        #expect(split.components["images"]?.hasPrefix("2 rows of the split, sha256 ") == true)
+        #expect(try fingerprint([0, 2]) == split)
+        #expect(try fingerprint([0, 3]) != split)
+        #expect(try fingerprint(nil) != split)
+        #expect(try fingerprint(nil).components["images"] == nil)
+    }
+
     @Test func otherModelBytesChangeIt() throws {
         let inputs = try PipelineInputs()
         let base = try fingerprint(inputs)

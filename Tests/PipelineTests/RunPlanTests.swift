@@ -12,12 +12,12 @@ import Testing
         var settings = inputs.settings(database: "a.sqlite")
         settings.shardSize = 6
         var seenWhileLoading: Int?
-        let plan = try RunPlan(settings: settings) { features in seenWhileLoading = features.imageCount }
+        let plan = try RunPlan(settings: settings) { features, rows in seenWhileLoading = rows.count }
         defer { try? plan.database.close() }
         #expect(seenWhileLoading == 20)
         #expect(plan.features.imageCount == 20)
         #expect(plan.shardCount == 4)
-        #expect((0..<plan.shardCount).map(plan.shardRange) == [0..<6, 6..<12, 12..<18, 18..<20])
+        #expect((0..<plan.shardCount).map(plan.shardRows) == [Array(0..<6), Array(6..<12), Array(12..<18), Array(18..<20)])
         #expect(plan.references?.tokens.count == 20)
         #expect(plan.name == "in-process")
         #expect(FileManager.default.fileExists(atPath: inputs.folder.path("a.sqlite")))

@@ -8,7 +8,7 @@ import Testing
 @Suite struct SubBatchSchedulerTests {
     func shard(images: Int, first: Int = 0) -> FeatureShard {
         FeatureShard(
-            firstImage: first, imageIDs: (0..<images).map { String(first + $0) }, regionCounts: Array(repeating: 1, count: images),
+            imageIndices: Array(first..<(first + images)), imageIDs: (0..<images).map { String(first + $0) }, regionCounts: Array(repeating: 1, count: images),
             regionsPerImage: 1, dimension: 1, features: Array(repeating: 0, count: images), boxes: nil, labels: nil)
     }
 

@@ -125,6 +125,44 @@ import Testing
         #expect(Array(shard.features[0..<8]) == Array(rows[12..<20]))
     }
 
+    /// A split's shard: rows 0, 2, 3 and 6 (runs of one and two rows with gaps), in every layout,
+    /// with boxes and labels where the layout has them, equal to the images read one by one.
+    @Test(arguments: ["packed", "packed-chunked", "per-image", "ragged", "ragged-gap"])
+    func chosenRowsAreTheImagesReadOneByOne(layout: String) throws {
+        let path = folder.path("rows-\(layout).h5")
+        switch layout {
+        case "packed": try set.writePacked(to: path, withBoxes: true, withLabels: true)
+        case "packed-chunked":
+            try set.writePacked(to: path, options: HDF5StorageOptions(chunks: [2, 5, 6], gzipLevel: 4), withBoxes: true, withLabels: true)
+        case "per-image": try set.writePerImage(to: path, withBoxes: true)
+        case "ragged": try set.writeRagged(to: path, withBoxes: true)
+        default: try set.writeRagged(to: path, withBoxes: true, gap: 3)
+        }
+        let file = try RegionFeatureFile(path: path)
+        let rows = [0, 2, 3, 6]
+        let shard = try file.read(rows: rows)
+        #expect(shard.imageIndices == rows)
+        #expect(shard.firstImage == 0)
+        #expect(shard.imageIDs == rows.map { set.images[$0].id })
+        #expect(shard.regionCounts == rows.map { set.images[$0].regionCount })
+        let r = shard.regionsPerImage, d = set.dimension
+        for (offset, row) in rows.enumerated() {
+            let single = try file.read(row..<(row + 1))
+            let image = set.images[row]
+            let slot = Array(shard.features[(offset * r * d)..<((offset + 1) * r * d)])
+            #expect(Array(slot.prefix(image.features.count)) == image.features, "image \(image.id)")
+            #expect(slot.dropFirst(image.features.count).allSatisfy { $0 == 0 }, "padding of image \(image.id) is zero")
+            if let boxes = shard.boxes, let singleBoxes = single.boxes {
+                #expect(Array(boxes[(offset * r * 4)..<((offset * r + image.regionCount) * 4)]) == Array(singleBoxes.prefix(image.regionCount * 4)))
+            }
+            if let labels = shard.labels, let singleLabels = single.labels {
+                #expect(Array(labels[(offset * r)..<(offset * r + r)]) == singleLabels + Array(repeating: "", count: r - singleLabels.count))
+            }
+        }
+        #expect((shard.boxes != nil) == file.hasBoxes)
+        #expect(try file.read(rows: Array(1..<5)).features == file.read(1..<5).features)
+    }
+
     @Test func inspectSummaryNamesLayoutAndSizes() throws {
         let path = folder.path("summary.h5")
         try set.writePacked(to: path, options: HDF5StorageOptions(chunks: [1, 5, 6], gzipLevel: 4))
