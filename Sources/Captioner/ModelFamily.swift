@@ -9,6 +9,10 @@ public enum SearchConvention: String, Sendable, Equatable {
     /// `max_length` steps; a second log-softmax from step 1; `suppress_UNK`, `remove_bad_endings`,
     /// length penalties `wu_A`/`avg_A`; see docs/decoder.md).
     case selfCritical = "self-critical"
+    /// aimagelab/meshed-memory-transformer's `BeamSearch` as `test.py` runs it: plain summed
+    /// log-probabilities, finished beams keep their slot and score, always `max_length` steps; the
+    /// caption cut at `<eos>` with consecutive repeats collapsed (docs/decoder.md).
+    case meshedMemory = "meshed-memory"
 }
 
 /// A loaded, checked captioning model of any family: what the pipeline needs from it.

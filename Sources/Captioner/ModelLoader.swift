@@ -8,17 +8,28 @@ public enum ModelLoader {
     public struct Loaded: Sendable {
         public var model: any CaptioningModel
         public var infosPath: String?
+        /// The Meshed-Memory Transformer's `vocab.pkl` the model was built with (nil for other families).
+        public var vocabPath: String? = nil
     }
 
     /// Loads `path`. `infos` names self-critical.pytorch's infos file; without it the one beside the
     /// checkpoint is used (`model-best.pth` -> the single `infos_*-best.pkl`, `model.pth` -> the
     /// single `infos_*.pkl` without `-best`).
-    public static func load(path: String, infos: String? = nil) throws -> Loaded {
+    /// A Meshed-Memory Transformer checkpoint (recognised by its tensors) takes upstream's
+    /// `vocab.pkl` (`vocab`, default: the one beside it) and its head count (`heads`, default 8).
+    public static func load(path: String, infos: String? = nil, vocab: String? = nil, heads: Int? = nil) throws -> Loaded {
         switch try CheckpointFormat.detect(path: path) {
         case .hdf5:
             return Loaded(model: try CaptionModel.load(path: path), infosPath: nil)
         case .torchZip, .torchLegacy, .safetensors:
             let checkpoint = try TorchCheckpoint.load(path: path)
+            if MeshedMemoryModel.recognizes(checkpoint.stateDict) {
+                let vocabPath = try vocab ?? MeshedMemoryVocabulary.locate(besideCheckpoint: path)
+                let model = try MeshedMemoryModel(
+                    stateDict: checkpoint.stateDict, vocabulary: try MeshedMemoryVocabulary.load(path: vocabPath),
+                    heads: heads ?? MeshedMemoryModel.defaultHeads, path: path)
+                return Loaded(model: model, infosPath: nil, vocabPath: vocabPath)
+            }
             let trainingInfos: TrainingInfos
             var infosPath: String?
             if let infos {

@@ -5,6 +5,8 @@ public struct CheckpointDescription: Sendable, CustomStringConvertible {
     public var infos: TrainingInfos?
     /// Why there are no infos (none beside the checkpoint, several...).
     public var infosProblem: String?
+    /// A Meshed-Memory Transformer checkpoint's model summary (with its vocab.pkl), or why it could not be built.
+    public var meshedMemory: String?
 
     /// The training options `inspect` prints, in this order.
     public static let shownOptions = [
@@ -28,6 +30,9 @@ public struct CheckpointDescription: Sendable, CustomStringConvertible {
         }
         if names.contains("model.decoder.layers.0.src_attn.linears.0.weight") {
             return "transformer (from the tensor names; no infos)"
+        }
+        if MeshedMemoryModel.recognizes(checkpoint.stateDict) {
+            return "meshed-memory (aimagelab/meshed-memory-transformer, from the tensor names)"
         }
         return "unknown (no infos; tensor names of no known family)"
     }
@@ -95,7 +100,9 @@ public struct CheckpointDescription: Sendable, CustomStringConvertible {
         if !c.skippedEntries.isEmpty {
             row("not tensors", c.skippedEntries.prefix(10).joined(separator: ", ") + " (ignored)")
         }
-        if let infos {
+        if let meshedMemory {
+            lines.append(meshedMemory)
+        } else if let infos {
             row("infos", infos.source)
             row("vocabulary", "\(infos.vocabulary.count) words")
             let unk = infos.vocabulary.first { $0.value == "UNK" }.map { "unk=\($0.key) \"UNK\"" } ?? "no UNK word"
