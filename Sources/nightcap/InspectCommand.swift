@@ -19,10 +19,16 @@ extension Nightcap {
         @Option(help: "self-critical.pytorch's infos pickle for a PyTorch checkpoint (default: the infos_*.pkl beside it).")
         var infos: String?
 
+        @Option(help: "The Meshed-Memory Transformer's vocab.pkl for its checkpoint (default: the vocab.pkl beside it).")
+        var vocab: String?
+
+        @Option(help: "The Meshed-Memory Transformer's head count (not in its checkpoint; default 8, as upstream's test.py).")
+        var heads: Int?
+
         @OptionGroup var names: FeatureNameOptions
 
         func run() throws {
-            print(try FileInspection.describe(path: file, names: names.datasetNames, infos: infos))
+            print(try FileInspection.describe(path: file, names: names.datasetNames, infos: infos, vocab: vocab, heads: heads))
         }
     }
 }
@@ -31,13 +37,24 @@ extension Nightcap {
 /// `model_type` root attribute is a model, any other HDF5 file is read as features; PyTorch and
 /// safetensors checkpoints are described with their infos; a pickle is read as an infos file.
 enum FileInspection {
-    static func describe(path: String, names: FeatureDatasetNames, infos: String? = nil) throws -> String {
+    static func describe(path: String, names: FeatureDatasetNames, infos: String? = nil, vocab: String? = nil, heads: Int? = nil) throws -> String {
         switch try CheckpointFormat.detect(path: path) {
         case .hdf5:
             if try CaptionModel.isModelFile(path: path) { return try CaptionModel.load(path: path).describe.description }
             return try RegionFeatureFile(path: path, names: names).summary().description
         case .torchZip, .torchLegacy, .safetensors:
             let checkpoint = try TorchCheckpoint.load(path: path)
+            if MeshedMemoryModel.recognizes(checkpoint.stateDict) {
+                var description = CheckpointDescription(checkpoint: checkpoint, infos: nil)
+                do {
+                    description.meshedMemory = try ModelLoader.load(path: path, vocab: vocab, heads: heads).model.summary
+                } catch let error as CheckpointError {
+                    description.meshedMemory = "vocabulary       \(error)"
+                } catch let error as ModelFileError {
+                    description.meshedMemory = "model            \(error)"
+                }
+                return description.description
+            }
             if let infos {
                 return CheckpointDescription(checkpoint: checkpoint, infos: try TrainingInfos.load(path: infos)).description
             }

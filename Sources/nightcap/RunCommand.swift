@@ -26,6 +26,10 @@ extension Nightcap {
         var model: String?
         @Option(help: "self-critical.pytorch's infos pickle for a checkpoint (default: the infos_*.pkl beside it).")
         var infos: String?
+        @Option(help: "The Meshed-Memory Transformer's vocab.pkl for its checkpoint (default: the vocab.pkl beside it).")
+        var vocab: String?
+        @Option(help: "The Meshed-Memory Transformer's head count (not in its checkpoint; default 8, as upstream's test.py).")
+        var heads: Int?
         @Option(help: "Reference captions (COCO annotations or Karpathy split JSON).") var references: String?
         @Option(name: .customLong("references-format"), help: "coco or karpathy (default: detected).")
         var referencesFormat: ReferenceFormat?
@@ -90,6 +94,8 @@ extension Nightcap {
             if let pooledDataset { settings.featureNames.pooled = pooledDataset }
             if let model { settings.modelPath = absolute(model) }
             if let infos { settings.infosPath = absolute(infos) }
+            if let vocab { settings.vocabPath = absolute(vocab) }
+            if let heads { settings.heads = heads }
             if let references { settings.referencesPath = absolute(references) }
             if let referencesFormat { settings.referencesFormat = referencesFormat }
             if let split { settings.referencesSplit = split }
