@@ -47,7 +47,9 @@ enum FileInspection {
             if MeshedMemoryModel.recognizes(checkpoint.stateDict) {
                 var description = CheckpointDescription(checkpoint: checkpoint, infos: nil)
                 do {
-                    description.meshedMemory = try ModelLoader.load(path: path, vocab: vocab, heads: heads).model.summary
+                    // The summary without its first two lines (the path and family the description already shows).
+                    let summary = try ModelLoader.load(path: path, vocab: vocab, heads: heads).model.summary
+                    description.meshedMemory = summary.split(separator: "\n").dropFirst(2).joined(separator: "\n")
                 } catch let error as CheckpointError {
                     description.meshedMemory = "vocabulary       \(error)"
                 } catch let error as ModelFileError {
