@@ -61,6 +61,33 @@ struct MeshedMemoryRunTests {
         #expect(largest <= 1e-5)
     }
 
+    /// Greedy and beam 3 store the same bytes with 1 and 2 decoder threads, over several shards.
+    @Test(arguments: ["1", "3"])
+    func threadCountDoesNotChangeTheDatabase(beam: String) throws {
+        let folder = TemporaryDirectory()
+        let references = try references(in: folder, ids: Array(try Self.expected("beam3").keys))
+        for threads in ["1", "2"] {
+            let outcome = try NightcapProcess.run(
+                ["run", "--features", Self.golden("detections.h5"), "--model", Self.golden("m2_zip/m2.pth"), "--heads", "4",
+                 "--references", references, "--db", folder.path("t\(threads).sqlite"), "--threads", threads, "--quiet",
+                 "--beam-size", beam, "--shard-size", "5"])
+            #expect(outcome.status == 0, "\(outcome.standardError)")
+        }
+        #expect(try RunFixture.snapshot(database: folder.path("t1.sqlite")) == RunFixture.snapshot(database: folder.path("t2.sqlite")))
+    }
+
+    @Test func aLengthPenaltyIsRefusedBeforeAnyWork() throws {
+        let folder = TemporaryDirectory()
+        let outcome = try NightcapProcess.run(
+            ["run", "--features", Self.golden("detections.h5"), "--model", Self.golden("m2_zip/m2.pth"), "--heads", "4",
+             "--db", folder.path("r.sqlite"), "--quiet", "--length-penalty", "wu_0.7"])
+        #expect(outcome.status == 1)
+        #expect(outcome.standardError.contains(
+            "model file \(Self.golden("m2_zip/m2.pth")): the Meshed-Memory Transformer's beam search (test.py) has no length penalty: it ranks by the summed log-probabilities; drop --length-penalty ([decode] length_penalty)"),
+            "\(outcome.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: folder.path("r.sqlite")))
+    }
+
     @Test func inspectDescribesTheMeshedMemoryTransformer() throws {
         let outcome = try NightcapProcess.run(["inspect", Self.golden("m2_zip/m2.pth"), "--heads", "4"])
         #expect(outcome.status == 0, "\(outcome.standardError)")
