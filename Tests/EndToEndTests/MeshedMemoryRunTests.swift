@@ -86,6 +86,18 @@ struct MeshedMemoryRunTests {
             "model file \(Self.golden("m2_zip/m2.pth")): the Meshed-Memory Transformer's beam search (test.py) has no length penalty: it ranks by the summed log-probabilities; drop --length-penalty ([decode] length_penalty)"),
             "\(outcome.standardError)")
         #expect(!FileManager.default.fileExists(atPath: folder.path("r.sqlite")))
+        // A max length beyond the positional table (21 rows: max_len 20) and a beam wider than the vocabulary.
+        for (flags, message) in [
+            (["--max-length", "21"], "the positional table `decoder.pos_emb.weight` holds 21 rows (upstream's max_len 20 + 1), too few for the max length 21; decode with a max length of at most 20"),
+            (["--beam-size", "40"], "the beam size 40 exceeds the vocabulary's 32 words (upstream's first step keeps the beam's best words of one hypothesis); use a beam size of at most 32"),
+        ] {
+            let refused = try NightcapProcess.run(
+                ["run", "--features", Self.golden("detections.h5"), "--model", Self.golden("m2_zip/m2.pth"), "--heads", "4",
+                 "--db", folder.path("r.sqlite"), "--quiet"] + flags)
+            #expect(refused.status == 1)
+            #expect(refused.standardError.contains("model file \(Self.golden("m2_zip/m2.pth")): \(message)"), "\(refused.standardError)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: folder.path("r.sqlite")))
     }
 
     @Test func inspectDescribesTheMeshedMemoryTransformer() throws {

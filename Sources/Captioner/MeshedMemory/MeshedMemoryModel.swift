@@ -262,6 +262,11 @@ public final class MeshedMemoryModel: CaptioningModel {
                 message: "the Meshed-Memory Transformer's beam search (test.py) has no \(settings.removeBadEndings ? "bad-endings rule" : "length penalty"): it ranks by the summed log-probabilities; "
                     + "drop \(settings.removeBadEndings ? "--remove-bad-endings ([decode] remove_bad_endings)" : "--length-penalty ([decode] length_penalty)")")
         }
+        guard settings.beamSize <= tokenCount else {
+            throw ModelFileError(
+                .invalidAttribute, file: path, object: "beam_size",
+                message: "the beam size \(settings.beamSize) exceeds the vocabulary's \(tokenCount) words (upstream's first step keeps the beam's best words of one hypothesis); use a beam size of at most \(tokenCount)")
+        }
         guard settings.maxLength <= positions - 1 else {
             throw ModelFileError(
                 .wrongShape, file: path, object: "decoder.pos_emb.weight",
