@@ -36,6 +36,9 @@ detections, zero rows to 50). It writes to Tests/CaptionerTests/Goldens/m2/:
   <case>.expected.json   upstream's decoding of every image (see CASES)
   manifest.json          cases, model sizes, gaps
 
+Deterministic (seeded, one thread): a second run writes the same bytes, except the legacy
+checkpoint's storage keys, which torch's legacy format takes from memory addresses.
+
 Decoding is `model.beam_search(images, max_len, <eos>, beam, out_size=1)` as test.py calls it, the
 whole batch at once; beam 1 is nightcap's greedy (the tool checks it equals upstream's greedy
 `CaptioningModel.test`). The caption is test.py's: `text_field.decode` (cut at the first `<eos>`),
