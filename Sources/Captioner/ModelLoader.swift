@@ -18,8 +18,15 @@ public enum ModelLoader {
     /// A Meshed-Memory Transformer checkpoint (recognised by its tensors) takes upstream's
     /// `vocab.pkl` (`vocab`, default: the one beside it) and its head count (`heads`, default 8).
     public static func load(path: String, infos: String? = nil, vocab: String? = nil, heads: Int? = nil) throws -> Loaded {
+        func refuseMeshedMemoryOptions(_ family: String) throws {
+            guard vocab != nil || heads != nil else { return }
+            throw ModelFileError(
+                .invalidAttribute, file: path, object: vocab != nil ? "vocab" : "heads",
+                message: "is a \(family) model; --vocab and --heads ([model] vocab, heads) apply to Meshed-Memory Transformer checkpoints only: remove them")
+        }
         switch try CheckpointFormat.detect(path: path) {
         case .hdf5:
+            try refuseMeshedMemoryOptions("Show-Attend-and-Tell")
             return Loaded(model: try CaptionModel.load(path: path), infosPath: nil)
         case .torchZip, .torchLegacy, .safetensors:
             let checkpoint = try TorchCheckpoint.load(path: path)
@@ -30,6 +37,7 @@ public enum ModelLoader {
                     heads: heads ?? MeshedMemoryModel.defaultHeads, path: path)
                 return Loaded(model: model, infosPath: nil, vocabPath: vocabPath)
             }
+            try refuseMeshedMemoryOptions("self-critical.pytorch")
             let trainingInfos: TrainingInfos
             var infosPath: String?
             if let infos {

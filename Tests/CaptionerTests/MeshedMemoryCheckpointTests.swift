@@ -84,6 +84,14 @@ struct MeshedMemoryCheckpointTests {
         #expect(loaded.model is MeshedMemoryModel)
     }
 
+    @Test func theMeshedMemoryOptionsAreRefusedForOtherFamilies() throws {
+        let checkpoint = TransformerGoldens.path("log_zip/model-best.pth")
+        let error = try #require(throws: ModelFileError.self) { try ModelLoader.load(path: checkpoint, heads: 4) }
+        #expect(error.object == "heads")
+        #expect(error.message == "is a self-critical.pytorch model; --vocab and --heads ([model] vocab, heads) apply to Meshed-Memory Transformer checkpoints only: remove them")
+        #expect(throws: ModelFileError.self) { try ModelLoader.load(path: checkpoint, vocab: MeshedMemoryGoldens.path("m2_zip/vocab.pkl")) }
+    }
+
     @Test func anInfosPickleIsNotAVocabulary() throws {
         let error = try #require(throws: CheckpointError.self) {
             try MeshedMemoryVocabulary.load(path: TransformerGoldens.path("log_zip/infos_tiny-best.pkl"))
