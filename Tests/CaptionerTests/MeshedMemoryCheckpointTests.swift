@@ -92,6 +92,30 @@ struct MeshedMemoryCheckpointTests {
         #expect(throws: ModelFileError.self) { try ModelLoader.load(path: checkpoint, vocab: MeshedMemoryGoldens.path("m2_zip/vocab.pkl")) }
     }
 
+    /// Mutated vocab.pkl files and train.py checkpoints: each reads or is one CheckpointError, never a crash.
+    @Test(.timeLimit(.minutes(3)))
+    func mutatedVocabulariesAndCheckpointsNeverCrash() throws {
+        let vocab = [UInt8](try Data(contentsOf: URL(fileURLWithPath: MeshedMemoryGoldens.path("m2_zip/vocab.pkl"))))
+        let zip = [UInt8](try Data(contentsOf: URL(fileURLWithPath: MeshedMemoryGoldens.path("m2_zip/m2.pth"))))
+        let legacy = [UInt8](try Data(contentsOf: URL(fileURLWithPath: MeshedMemoryGoldens.path("m2_legacy/m2.pth"))))
+        var random = SeededGenerator(seed: 22)
+        var read = 0, refused = 0
+        for round in 0..<900 {
+            do {
+                switch round % 3 {
+                case 0: _ = try MeshedMemoryVocabulary.load(path: "fuzz.pkl", data: Data(PickleFuzzTests.mutate(vocab, using: &random)))
+                case 1: _ = try TorchCheckpoint.loadZip(path: "fuzz.pth", data: Data(PickleFuzzTests.mutate(zip, using: &random)))
+                default: _ = try TorchCheckpoint.loadLegacy(path: "fuzz.pth", data: Data(PickleFuzzTests.mutate(legacy, using: &random)))
+                }
+                read += 1
+            } catch let error as CheckpointError {
+                #expect(error.file.hasPrefix("fuzz."))
+                refused += 1
+            }
+        }
+        #expect(read + refused == 900 && refused > 100 && read > 30)
+    }
+
     @Test func anInfosPickleIsNotAVocabulary() throws {
         let error = try #require(throws: CheckpointError.self) {
             try MeshedMemoryVocabulary.load(path: TransformerGoldens.path("log_zip/infos_tiny-best.pkl"))

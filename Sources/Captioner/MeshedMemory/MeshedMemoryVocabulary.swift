@@ -50,7 +50,10 @@ public struct MeshedMemoryVocabulary: Sendable, Equatable {
 
     /// Reads `path`.
     public static func load(path: String) throws -> MeshedMemoryVocabulary {
-        let data = try readCheckpointFile(path)
+        try load(path: path, data: readCheckpointFile(path))
+    }
+
+    static func load(path: String, data: Data) throws -> MeshedMemoryVocabulary {
         let top: PickleValue
         do {
             top = try PickleMachine.load(data)
