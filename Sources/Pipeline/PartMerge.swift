@@ -180,7 +180,7 @@ public enum PartMerge {
         let features = try RunPlan.openFeatures(settings)
         let fingerprint = try RunFingerprint.compute(
             settings: settings, features: features, modelDigest: try SHA256.file(modelPath), referencesPath: referencesPath,
-            infosDigest: try settings.infosPath.map { try SHA256.file($0) })
+            infosDigest: try (settings.infosPath ?? settings.vocabPath).map { try SHA256.file($0) })
         guard fingerprint.value == survey.fingerprint else {
             throw PipelineError(
                 .validation,

@@ -33,8 +33,10 @@ final class RunPlan {
         // steps had when they ran one after another: features, model, model against features,
         // references.
         let modelDigest = BackgroundTask(name: "nightcap-fingerprint") { try SHA256.file(modelPath) }
-        let infosPath = settings.infosPath
-        let loadedModel = BackgroundTask(name: "nightcap-model") { try ModelLoader.load(path: modelPath, infos: infosPath) }
+        let (infosPath, vocabPath, heads) = (settings.infosPath, settings.vocabPath, settings.heads)
+        let loadedModel = BackgroundTask(name: "nightcap-model") {
+            try ModelLoader.load(path: modelPath, infos: infosPath, vocab: vocabPath, heads: heads)
+        }
         let features: RegionFeatureFile
         do {
             features = try Self.openFeatures(settings)
@@ -75,7 +77,7 @@ final class RunPlan {
         database = try ResultDatabase(path: settings.effectiveDatabasePath)
         fingerprint = try RunFingerprint.compute(
             settings: settings, features: features, modelDigest: try digest.get(), referencesPath: referencesPath,
-            infosDigest: try loaded.infosPath.map { try SHA256.file($0) })
+            infosDigest: try (loaded.infosPath ?? loaded.vocabPath).map { try SHA256.file($0) })
         name = settings.name
             ?? settings.pipelineFile.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent }
             ?? URL(fileURLWithPath: modelPath).deletingPathExtension().lastPathComponent
@@ -84,6 +86,7 @@ final class RunPlan {
         // The infos file found beside a checkpoint is recorded, so that `nightcap merge` fingerprints
         // the same files the run used.
         resolved.infosPath = loaded.infosPath
+        resolved.vocabPath = loaded.vocabPath
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         configurationJSON = String(decoding: try encoder.encode(resolved), as: UTF8.self)
