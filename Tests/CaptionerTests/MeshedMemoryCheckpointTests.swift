@@ -97,6 +97,17 @@ struct MeshedMemoryCheckpointTests {
         #expect(both.message == "is a transformer model; --vocab and --heads ([model] vocab, heads) apply to meshed-memory checkpoints only: remove them")
     }
 
+    /// A nightcap model file (show-attend-tell) refuses them too, through the same registry rule.
+    @Test func theLoadOptionsAreRefusedForModelFiles() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.path("model.h5")
+        try TestModelFile().write(to: path)
+        let error = try #require(throws: ModelFileError.self) { try ModelLoader.load(path: path, vocab: "vocab.pkl") }
+        #expect(error.file == path && error.object == "vocab")
+        #expect(error.message == "is a show-attend-tell model; --vocab ([model] vocab) applies to meshed-memory checkpoints only: remove it")
+        #expect(try ModelLoader.load(path: path).model is ShowAttendTellModel)
+    }
+
     /// Mutated vocab.pkl files and train.py checkpoints: each reads or is one CheckpointError, never a crash.
     @Test(.timeLimit(.minutes(3)))
     func mutatedVocabulariesAndCheckpointsNeverCrash() throws {
