@@ -8,20 +8,27 @@ public struct CheckpointDescription: Sendable, CustomStringConvertible {
     public var infos: TrainingInfos?
     /// Why there are no infos (none beside the checkpoint, several...).
     public var infosProblem: String?
+    /// The load options given (`--vocab`, `--heads`), for a family that reads no infos.
+    public var options: ModelLoadOptions
 
     /// The training options `inspect` prints, in this order: every family's (`ModelFamilies.shownOptions`).
     public static var shownOptions: [String] { ModelFamilies.shownOptions }
 
-    public init(checkpoint: TorchCheckpoint, infos: TrainingInfos?, infosProblem: String? = nil) {
+    public init(checkpoint: TorchCheckpoint, infos: TrainingInfos?, infosProblem: String? = nil, options: ModelLoadOptions = ModelLoadOptions()) {
         self.checkpoint = checkpoint
         self.infos = infos
         self.infosProblem = infosProblem
+        self.options = options
     }
 
     /// Describes the checkpoint at `path` with the infos `ModelLoader` would use (`given`, embedded
-    /// or beside it); when none are found beside it, says why instead of failing.
-    public static func describe(path: String, given infos: String?) throws -> CheckpointDescription {
+    /// or beside it); when none are found beside it, says why instead of failing. A checkpoint of a
+    /// family that reads no infos is described with the load `options` instead.
+    public static func describe(path: String, given infos: String?, options: ModelLoadOptions = ModelLoadOptions()) throws -> CheckpointDescription {
         let checkpoint = try TorchCheckpoint.load(path: path)
+        if ModelFamilies.family(withoutInfos: Set(checkpoint.tensorNames)) != nil {
+            return CheckpointDescription(checkpoint: checkpoint, infos: nil, options: options)
+        }
         do {
             return CheckpointDescription(checkpoint: checkpoint, infos: try TrainingInfos.forCheckpoint(checkpoint, given: infos).infos)
         } catch let error as CheckpointError where error.file == path {
@@ -41,10 +48,14 @@ public struct CheckpointDescription: Sendable, CustomStringConvertible {
         return ModelFamilies.family(tensorNames: Set(checkpoint.tensorNames))
     }
 
+    /// Whether the checkpoint is of a family that reads no infos (none are sought).
+    private var readsWithoutInfos: Bool { captionModel == nil && modelFamily?.readsCheckpointsWithoutInfos == true }
+
     /// The model family as `inspect` prints it: `caption_model` from the infos, else the family
     /// recognised from the tensor names.
     public var family: String {
         if let captionModel { return captionModel }
+        if let family = modelFamily, family.readsCheckpointsWithoutInfos { return "\(family.name) (from the tensor names)" }
         if let family = modelFamily { return "\(family.name) (from the tensor names; no infos)" }
         return "unknown (no infos; tensor names of no known family)"
     }
@@ -71,11 +82,15 @@ public struct CheckpointDescription: Sendable, CustomStringConvertible {
         }
         row("checkpoint", checkpoint.path)
         row("family", family)
-        lines += modelFamily?.describe(checkpoint: checkpoint, infos: infos) ?? []
+        if readsWithoutInfos, let family = modelFamily {
+            lines += family.describe(checkpoint: checkpoint, options: options)
+        } else {
+            lines += modelFamily?.describe(checkpoint: checkpoint, infos: infos) ?? []
+        }
         lines += storageLines
         if let infos {
             lines += Self.infosLines(infos)
-        } else {
+        } else if !readsWithoutInfos {
             row("infos", infosProblem ?? "none")
         }
         for warning in warnings { lines.append("warning: \(warning)") }

@@ -7,12 +7,60 @@ public enum ModelSource: Sendable {
     /// A PyTorch or safetensors checkpoint and the infos it is read with (self-critical.pytorch's
     /// options and vocabulary).
     case checkpoint(TorchCheckpoint, infos: TrainingInfos)
+    /// A PyTorch checkpoint of a family that reads no infos (`readsCheckpointsWithoutInfos`), with
+    /// the load options given (`ModelFamily.resolve` has filled in what it finds beside the file).
+    case bareCheckpoint(TorchCheckpoint, options: ModelLoadOptions)
 
     /// The file the model is read from.
     public var path: String {
         switch self {
         case .modelFile(let path): path
-        case .checkpoint(let checkpoint, _): checkpoint.path
+        case .checkpoint(let checkpoint, _), .bareCheckpoint(let checkpoint, _): checkpoint.path
+        }
+    }
+}
+
+/// What a checkpoint may need that it does not record, as `run` and `inspect` take it (`--vocab
+/// FILE`, `--heads N`; the pipeline's `[model] vocab`, `heads`). A family names the options it
+/// reads (`ModelFamily.loadOptions`); `ModelLoader` refuses the others, naming the families that
+/// take them.
+public struct ModelLoadOptions: Sendable, Equatable {
+    /// A vocabulary file the checkpoint does not carry (`--vocab`).
+    public var vocabularyPath: String?
+    /// An attention head count the checkpoint does not record (`--heads`).
+    public var heads: Int?
+
+    public init(vocabularyPath: String? = nil, heads: Int? = nil) {
+        self.vocabularyPath = vocabularyPath
+        self.heads = heads
+    }
+
+    /// One option, by its command-line and pipeline-key name.
+    public enum Name: String, Sendable, CaseIterable {
+        case vocab, heads
+
+        /// The families that read this option, for messages and help: `meshed-memory`.
+        public static func families(reading names: [Name]) -> [String] {
+            ModelFamilies.all.filter { !Set($0.loadOptions).isDisjoint(with: names) }.map(\.name)
+        }
+
+        /// The option's `--help` text, naming the families that read it.
+        public var help: String {
+            let families = Self.families(reading: [self]).joined(separator: ", ")
+            return switch self {
+            case .vocab: "The vocabulary file of a checkpoint that carries none (families: \(families); default: the one beside the checkpoint)."
+            case .heads: "The attention head count of a checkpoint that does not record it (families: \(families); default: the family's upstream value)."
+            }
+        }
+    }
+
+    /// The options given, in `Name` order.
+    public var given: [Name] {
+        Name.allCases.filter { name in
+            switch name {
+            case .vocab: vocabularyPath != nil
+            case .heads: heads != nil
+            }
         }
     }
 }
@@ -34,8 +82,17 @@ public protocol ModelFamily: Sendable {
     var captionModels: [String] { get }
     /// Whether its models take a pooled feature per image (`CaptioningModel.takesPooledFeatures`).
     var takesPooledFeatures: Bool { get }
-    /// Whether a checkpoint's tensor names are this family's (for `inspect` without infos).
+    /// Whether a checkpoint's tensor names are this family's (for `inspect` without infos, and how
+    /// `ModelLoader` finds a family that reads no infos).
     func recognises(tensorNames: Set<String>) -> Bool
+    /// Whether its checkpoints come without infos: `ModelLoader` recognises them by their tensor
+    /// names (`recognises(tensorNames:)`) and hands them over as `ModelSource.bareCheckpoint`.
+    var readsCheckpointsWithoutInfos: Bool { get }
+    /// The load options it reads (`ModelLoadOptions`); `ModelLoader` refuses the others.
+    var loadOptions: [ModelLoadOptions.Name] { get }
+    /// The options for its checkpoint at `checkpoint` with what the family finds beside the file
+    /// filled in (a vocabulary); throws when something it needs is neither given nor found.
+    func resolve(_ options: ModelLoadOptions, checkpoint: String) throws -> ModelLoadOptions
     /// Loads and checks a model. Every problem is a `ModelFileError` naming the file, the key and the fix.
     func load(_ source: ModelSource) throws -> any CaptioningModel
     /// The infos options `inspect` shows for its checkpoints, in order.
@@ -43,6 +100,9 @@ public protocol ModelFamily: Sendable {
     /// The family's own lines of `inspect` for a checkpoint (sizes, layers...), printed after its
     /// family; `infos` is nil when none were found.
     func describe(checkpoint: TorchCheckpoint, infos: TrainingInfos?) -> [String]
+    /// The family's own lines of `inspect` for a checkpoint read without infos, with the load
+    /// options given (a family of `readsCheckpointsWithoutInfos`).
+    func describe(checkpoint: TorchCheckpoint, options: ModelLoadOptions) -> [String]
     /// What `inspect` warns about a checkpoint of this family and its infos.
     func warnings(checkpoint: TorchCheckpoint, infos: TrainingInfos) -> [String]
 }
@@ -52,6 +112,10 @@ extension ModelFamily {
     public var captionModels: [String] { [] }
     public var takesPooledFeatures: Bool { false }
     public func recognises(tensorNames: Set<String>) -> Bool { false }
+    public var readsCheckpointsWithoutInfos: Bool { false }
+    public var loadOptions: [ModelLoadOptions.Name] { [] }
+    public func resolve(_ options: ModelLoadOptions, checkpoint: String) throws -> ModelLoadOptions { options }
+    public func describe(checkpoint: TorchCheckpoint, options: ModelLoadOptions) -> [String] { describe(checkpoint: checkpoint, infos: nil) }
     public var shownOptions: [String] { [] }
     public func describe(checkpoint: TorchCheckpoint, infos: TrainingInfos?) -> [String] { [] }
     public func warnings(checkpoint: TorchCheckpoint, infos: TrainingInfos) -> [String] { [] }
@@ -61,6 +125,7 @@ extension ModelFamily {
         var what: [String] = []
         if readsModelFiles { what.append("nightcap's HDF5 model files") }
         if !captionModels.isEmpty { what.append("caption_model " + captionModels.joined(separator: ", ")) }
+        if readsCheckpointsWithoutInfos { what.append("checkpoints without infos, by their tensor names") }
         return "\(name) (\(what.joined(separator: "; ")))"
     }
 
@@ -76,7 +141,7 @@ extension ModelFamily {
 /// The registry: every family nightcap decodes, in the order they are asked.
 public enum ModelFamilies {
     /// Adding a family is adding its value here (docs/decoder.md, "Adding a family").
-    public static let all: [any ModelFamily] = [ShowAttendTellFamily(), UpDownFamily(), TransformerFamily()]
+    public static let all: [any ModelFamily] = [ShowAttendTellFamily(), UpDownFamily(), TransformerFamily(), MeshedMemoryFamily()]
 
     /// The family that reads nightcap model files.
     static var modelFileFamily: (any ModelFamily)? { all.first { $0.readsModelFiles } }
@@ -89,6 +154,25 @@ public enum ModelFamilies {
     /// The family whose tensor names a checkpoint has, if any.
     public static func family(tensorNames: Set<String>) -> (any ModelFamily)? {
         all.first { $0.recognises(tensorNames: tensorNames) }
+    }
+
+    /// The family that reads a checkpoint with these tensor names without infos, if any.
+    public static func family(withoutInfos tensorNames: Set<String>) -> (any ModelFamily)? {
+        all.first { $0.readsCheckpointsWithoutInfos && $0.recognises(tensorNames: tensorNames) }
+    }
+
+    /// Throws when `options` hold one that `family` does not read: the error names the file, the
+    /// options, the families that read them and the fix.
+    static func refuse(_ options: ModelLoadOptions, notReadBy family: any ModelFamily, path: String) throws {
+        let unread = options.given.filter { !family.loadOptions.contains($0) }
+        guard let first = unread.first else { return }
+        let flags = unread.map { "--\($0.rawValue)" }.joined(separator: " and ")
+        let keys = unread.map(\.rawValue).joined(separator: ", ")
+        let readers = ModelLoadOptions.Name.families(reading: unread).joined(separator: ", ")
+        let (verb, pronoun) = unread.count == 1 ? ("applies", "it") : ("apply", "them")
+        throw ModelFileError(
+            .invalidAttribute, file: path, object: first.rawValue,
+            message: "is a \(family.name) model; \(flags) ([model] \(keys)) \(verb) to \(readers) checkpoints only: remove \(pronoun)")
     }
 
     /// The family of a checkpoint read with `infos`, by their `caption_model`. Throws a

@@ -4,7 +4,8 @@ import PythonFiles
 /// Opens a model of any family, deciding by the file's content and asking the registry
 /// (`ModelFamilies`): a nightcap model file (HDF5) goes to the family that reads model files; a
 /// PyTorch checkpoint (zip or legacy `torch.save`, a Lightning `.ckpt`) or a safetensors file is
-/// read with its infos and goes to the family of their `caption_model`.
+/// read with its infos and goes to the family of their `caption_model`, unless its tensor names are
+/// those of a family that reads no infos.
 public enum ModelLoader {
     /// A loaded model and the infos file it was built with (nil for nightcap model files and for
     /// checkpoints that carry their own options).
@@ -14,21 +15,36 @@ public enum ModelLoader {
         /// The training step, epoch and best validation score the checkpoint (first) or its infos
         /// record; empty when neither does.
         public var progress = TrainingProgress()
+        /// The vocabulary file the model was built with, given or found beside the checkpoint, for
+        /// a family that reads one (`ModelLoadOptions.vocabularyPath`); nil for the others.
+        public var vocabPath: String? = nil
     }
 
     /// Loads `path`. `infos` names self-critical.pytorch's infos file; without it the infos the
-    /// checkpoint embeds, else the one beside it are used (`TrainingInfos.forCheckpoint`).
-    public static func load(path: String, infos: String? = nil) throws -> Loaded {
+    /// checkpoint embeds, else the one beside it are used (`TrainingInfos.forCheckpoint`). A
+    /// checkpoint whose tensor names are those of a family that reads no infos
+    /// (`ModelFamily.readsCheckpointsWithoutInfos`) goes to that family with the load options
+    /// `vocab` and `heads` (`ModelLoadOptions`); options the family does not read are refused.
+    public static func load(path: String, infos: String? = nil, vocab: String? = nil, heads: Int? = nil) throws -> Loaded {
+        let options = ModelLoadOptions(vocabularyPath: vocab, heads: heads)
         switch try CheckpointFormat.detect(path: path) {
         case .hdf5:
             guard let family = ModelFamilies.modelFileFamily else {
                 throw ModelFileError(.wrongModelType, file: path, message: "is an HDF5 file, and no family of nightcap reads model files")
             }
+            try ModelFamilies.refuse(options, notReadBy: family, path: path)
             return Loaded(model: try family.load(.modelFile(path: path)), infosPath: nil, progress: TrainingProgress.read(nightcapModelFile: path))
         case .torchZip, .torchLegacy, .safetensors:
             let checkpoint = try TorchCheckpoint.load(path: path)
+            if let family = ModelFamilies.family(withoutInfos: Set(checkpoint.tensorNames)) {
+                try ModelFamilies.refuse(options, notReadBy: family, path: path)
+                let resolved = try family.resolve(options, checkpoint: path)
+                let model = try family.load(.bareCheckpoint(checkpoint, options: resolved))
+                return Loaded(model: model, infosPath: nil, progress: checkpoint.progress, vocabPath: resolved.vocabularyPath)
+            }
             let found = try TrainingInfos.forCheckpoint(checkpoint, given: infos)
             let family = try ModelFamilies.family(checkpoint: path, infos: found.infos)
+            try ModelFamilies.refuse(options, notReadBy: family, path: path)
             return Loaded(
                 model: try family.load(.checkpoint(checkpoint, infos: found.infos)), infosPath: found.path,
                 progress: checkpoint.progress.filled(from: found.infos.progress))

@@ -187,7 +187,7 @@ public enum PartMerge {
         let splitPlan = settings.referencesSplit == nil ? nil : try referencesPath.map(loadReferences)
         let fingerprint = try RunFingerprint.compute(
             settings: settings, features: features, modelDigest: try SHA256.file(modelPath), referencesPath: referencesPath,
-            infosDigest: try settings.infosPath.map { try SHA256.file($0) }, splitRows: splitPlan?.rows)
+            infosDigest: try (settings.infosPath ?? settings.vocabPath).map { try SHA256.file($0) }, splitRows: splitPlan?.rows)
         guard fingerprint.value == survey.fingerprint else {
             throw PipelineError(
                 .validation,

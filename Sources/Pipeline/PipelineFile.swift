@@ -9,7 +9,7 @@ import TOMLKit
 public enum PipelineFile {
     static let schema: [String: Set<String>] = [
         "features": ["path", "layout", "group", "features", "num_regions", "image_ids", "boxes", "labels", "label_names", "positions", "id_map", "pooled"],
-        "model": ["path", "infos"],
+        "model": ["path", "infos", "vocab", "heads"],
         "references": ["path", "format", "split"],
         "decode": ["beam_size", "max_length", "length_penalty", "remove_bad_endings", "suppress_unk"],
         "run": ["name", "series", "shard_size", "threads", "attention"],
@@ -115,6 +115,11 @@ public enum PipelineFile {
     private static func readModel(_ reader: SectionReader, folder: URL, into settings: inout PipelineSettings) throws {
         settings.modelPath = try reader.string("path").map { resolve($0, against: folder) }
         settings.infosPath = try reader.string("infos").map { resolve($0, against: folder) }
+        settings.vocabPath = try reader.string("vocab").map { resolve($0, against: folder) }
+        if let heads = try reader.int("heads") {
+            guard heads >= 1 else { throw reader.error("heads", "expected a head count of at least 1") }
+            settings.heads = heads
+        }
     }
 
     /// `[references]`: the file, its format and split.

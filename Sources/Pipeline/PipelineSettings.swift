@@ -14,6 +14,10 @@ public struct PipelineSettings: Sendable, Equatable, Codable {
     public var modelPath: String?
     /// self-critical.pytorch's infos file for a checkpoint model (default: the one beside it).
     public var infosPath: String?
+    /// The Meshed-Memory Transformer's `vocab.pkl` (default: the one beside the checkpoint).
+    public var vocabPath: String?
+    /// The Meshed-Memory Transformer's head count (default 8).
+    public var heads: Int?
     public var referencesPath: String?
     public var referencesFormat: ReferenceFormat?
     public var referencesSplit: String?

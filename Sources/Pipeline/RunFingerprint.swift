@@ -58,6 +58,7 @@ public struct RunFingerprint: Sendable, Equatable, CustomStringConvertible {
         // configured before they existed keeps its fingerprint.
         if settings.removeBadEndings { decode += " remove_bad_endings=1" }
         if !settings.suppressUnknown { decode += " suppress_unk=0" }
+        if let heads = settings.heads { decode += " heads=\(heads)" }
         components["decode"] = decode
         components["shard_size"] = String(settings.shardSize)
         components["attention"] = settings.attention.description

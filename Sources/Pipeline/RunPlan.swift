@@ -39,8 +39,10 @@ final class RunPlan {
         // steps had when they ran one after another: features, model, model against features,
         // references.
         let modelDigest = BackgroundTask(name: "nightcap-fingerprint") { try SHA256.file(modelPath) }
-        let infosPath = settings.infosPath
-        let loadedModel = BackgroundTask(name: "nightcap-model") { try ModelLoader.load(path: modelPath, infos: infosPath) }
+        let (infosPath, vocabPath, heads) = (settings.infosPath, settings.vocabPath, settings.heads)
+        let loadedModel = BackgroundTask(name: "nightcap-model") {
+            try ModelLoader.load(path: modelPath, infos: infosPath, vocab: vocabPath, heads: heads)
+        }
         let features: RegionFeatureFile
         do {
             features = try Self.openFeatures(settings)
@@ -91,7 +93,7 @@ final class RunPlan {
         database = try ResultDatabase(path: settings.effectiveDatabasePath)
         fingerprint = try RunFingerprint.compute(
             settings: settings, features: features, modelDigest: try digest.get(), referencesPath: referencesPath,
-            infosDigest: try loaded.infosPath.map { try SHA256.file($0) }, splitRows: split == nil ? nil : imageRows)
+            infosDigest: try (loaded.infosPath ?? loaded.vocabPath).map { try SHA256.file($0) }, splitRows: split == nil ? nil : imageRows)
         name = settings.name ?? RunName.defaultName(modelPath: modelPath)
         var resolved = settings
         resolved.modelFamily = self.model.family
@@ -99,6 +101,7 @@ final class RunPlan {
         // The infos file found beside a checkpoint is recorded, so that `nightcap merge` fingerprints
         // the same files the run used.
         resolved.infosPath = loaded.infosPath
+        resolved.vocabPath = loaded.vocabPath
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         configurationJSON = String(decoding: try encoder.encode(resolved), as: UTF8.self)

@@ -27,6 +27,14 @@ enum PickleAllowList {
         "numpy._core.multiarray.scalar": "a number",
         "numpy.dtype": "a dtype",
         "_codecs.encode": "bytes",
+        // The Meshed-Memory Transformer's vocab.pkl and train.py's numpy RNG state.
+        "data.vocab.Vocab": "an object with attributes",
+        "data.vocab._default_unk_index": "a function name (never called)",
+        "collections.Counter": "a dict",
+        "collections.defaultdict": "a dict",
+        "numpy.core.multiarray._reconstruct": "an array object (its BUILD state kept, never used)",
+        "numpy._core.multiarray._reconstruct": "an array object (its BUILD state kept, never used)",
+        "numpy.ndarray": "an array class name",
     ]
 
     /// `torch.<Type>Storage` (and `torch.cuda.<Type>Storage`, normalised like torch does) to its element type.
@@ -44,6 +52,13 @@ extension PickleMachine {
             return .object(PickleObject(className: PickleGlobal(module: "<call>", name: callable.typeName), arguments: args))
         }
         switch global.description {
+        case "collections.defaultdict":
+            // defaultdict(default_factory): its items come from SETITEMS; the factory is dropped.
+            return .dict(PickleDict())
+        case "collections.Counter":
+            // Counter(dict): the counts as a dict.
+            if case .dict(let counts)? = args.first { return .dict(counts) }
+            return .dict(PickleDict())
         case "collections.OrderedDict", "builtins.dict", "__builtin__.dict":
             let dict = PickleDict()
             if let pairs = args.first?.sequence {

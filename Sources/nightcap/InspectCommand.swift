@@ -20,10 +20,16 @@ extension Nightcap {
         @Option(help: "self-critical.pytorch's infos pickle for a PyTorch checkpoint (default: the infos_*.pkl beside it).")
         var infos: String?
 
+        @Option(help: ArgumentHelp(ModelLoadOptions.Name.vocab.help))
+        var vocab: String?
+
+        @Option(help: ArgumentHelp(ModelLoadOptions.Name.heads.help))
+        var heads: Int?
+
         @OptionGroup var names: FeatureNameOptions
 
         func run() throws {
-            print(try FileInspection.describe(path: file, names: names.datasetNames, infos: infos))
+            print(try FileInspection.describe(path: file, names: names.datasetNames, infos: infos, options: ModelLoadOptions(vocabularyPath: vocab, heads: heads)))
         }
     }
 }
@@ -33,13 +39,13 @@ extension Nightcap {
 /// features; PyTorch and safetensors checkpoints are described with their infos; a pickle is read
 /// as an infos file.
 enum FileInspection {
-    static func describe(path: String, names: FeatureDatasetNames, infos: String? = nil) throws -> String {
+    static func describe(path: String, names: FeatureDatasetNames, infos: String? = nil, options: ModelLoadOptions = ModelLoadOptions()) throws -> String {
         switch try CheckpointFormat.detect(path: path) {
         case .hdf5:
             if try ModelLoader.isModelFile(path: path) { return try ModelLoader.load(path: path).model.summary }
             return try RegionFeatureFile(path: path, names: names).summary().description
         case .torchZip, .torchLegacy, .safetensors:
-            return try CheckpointDescription.describe(path: path, given: infos).description
+            return try CheckpointDescription.describe(path: path, given: infos, options: options).description
         case .pickle:
             return try TrainingInfos.load(path: path).summary
         }

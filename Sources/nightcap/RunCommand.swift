@@ -1,5 +1,6 @@
 import ArgumentParser
 import CaptionMetrics
+import Captioner
 import Foundation
 import Pipeline
 import RegionFeatures
@@ -26,6 +27,10 @@ extension Nightcap {
         var model: String?
         @Option(help: "self-critical.pytorch's infos pickle for a checkpoint (default: the infos_*.pkl beside it).")
         var infos: String?
+        @Option(help: ArgumentHelp(ModelLoadOptions.Name.vocab.help))
+        var vocab: String?
+        @Option(help: ArgumentHelp(ModelLoadOptions.Name.heads.help))
+        var heads: Int?
         @Option(help: "Reference captions (COCO annotations or Karpathy split JSON).") var references: String?
         @Option(name: .customLong("references-format"), help: "coco or karpathy (default: detected).")
         var referencesFormat: ReferenceFormat?
@@ -109,6 +114,8 @@ extension Nightcap {
             if let pooledDataset { settings.featureNames.pooled = pooledDataset }
             if let model { settings.modelPath = absolute(model) }
             if let infos { settings.infosPath = absolute(infos) }
+            if let vocab { settings.vocabPath = absolute(vocab) }
+            if let heads { settings.heads = heads }
             if let references { settings.referencesPath = absolute(references) }
             if let referencesFormat { settings.referencesFormat = referencesFormat }
             if let split { settings.referencesSplit = split }

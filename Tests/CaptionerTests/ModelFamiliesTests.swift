@@ -8,7 +8,7 @@ import Testing
 struct ModelFamiliesTests {
     @Test func everyFamilyIsRegisteredOnceUnderItsName() {
         let names = ModelFamilies.all.map(\.name)
-        #expect(names == ["show-attend-tell", "updown", "transformer"])
+        #expect(names == ["show-attend-tell", "updown", "transformer", "meshed-memory"])
         #expect(ModelFamilies.all.filter(\.readsModelFiles).map(\.name) == ["show-attend-tell"])
         #expect(ModelFamilies.takingPooledFeatures == ["updown"])
         let captionModels = ModelFamilies.all.flatMap(\.captionModels)
@@ -28,6 +28,17 @@ struct ModelFamiliesTests {
         #expect(ModelFamilies.family(tensorNames: ["fc.weight"]) == nil)
     }
 
+    @Test func aFamilyWithoutInfosIsFoundByItsTensorNamesAndNamesItsLoadOptions() {
+        let names: Set<String> = ["decoder.layers.0.fc_alpha1.weight", "encoder.layers.0.mhatt.attention.m_k"]
+        #expect(ModelFamilies.family(withoutInfos: names)?.name == "meshed-memory")
+        #expect(ModelFamilies.family(withoutInfos: ["model.decoder.layers.0.src_attn.linears.0.weight"]) == nil)
+        #expect(ModelFamilies.all.filter(\.readsCheckpointsWithoutInfos).map(\.name) == ["meshed-memory"])
+        #expect(ModelLoadOptions.Name.families(reading: [.vocab]) == ["meshed-memory"])
+        #expect(ModelLoadOptions.Name.families(reading: [.heads]) == ["meshed-memory"])
+        #expect(ModelLoadOptions(vocabularyPath: "v.pkl", heads: 4).given == [.vocab, .heads])
+        #expect(ModelLoadOptions(heads: 4).given == [.heads] && ModelLoadOptions().given.isEmpty)
+    }
+
     @Test func aCheckpointNoFamilyDecodesIsRefusedListingTheFamilies() throws {
         var infos = try UpDownGoldens.infos("plain")
         infos.options["caption_model"] = .string("aoa")
@@ -39,7 +50,8 @@ struct ModelFamiliesTests {
             #expect(error.file == "log/model-best.pth")
             #expect(
                 error.message == "its infos file \(infos.source) names `aoa`, which no family of nightcap decodes; the families known are "
-                    + "show-attend-tell (nightcap's HDF5 model files), updown (caption_model updown, topdown), transformer (caption_model transformer); "
+                    + "show-attend-tell (nightcap's HDF5 model files), updown (caption_model updown, topdown), transformer (caption_model transformer), "
+                    + "meshed-memory (checkpoints without infos, by their tensor names); "
                     + "evaluate this checkpoint with self-critical.pytorch's tools/eval.py")
         }
         infos.options["caption_model"] = nil

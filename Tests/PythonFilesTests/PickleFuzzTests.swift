@@ -8,31 +8,6 @@ import TestSupport
 /// length (a crash or a trap fails the whole test process, a hang fails the time limit).
 @Suite("Pickle reader: fuzzing")
 struct PickleFuzzTests {
-    /// One mutation: flip bits, overwrite with an interesting byte, insert, delete, truncate or
-    /// duplicate a run.
-    static func mutate(_ input: [UInt8], using random: inout SeededGenerator) -> [UInt8] {
-        var bytes = input
-        let interesting: [UInt8] = [0x00, 0xFF, 0x7F, 0x80, 0x28, 0x2E, 0x4A, 0x58, 0x8A, 0x8B, 0x8D, 0x95, 0x71, 0x72, 0x68, 0x6A, 0x0A]
-        let edits = Int.random(in: 1...4, using: &random)
-        for _ in 0..<edits where !bytes.isEmpty {
-            let at = Int.random(in: 0..<bytes.count, using: &random)
-            switch Int.random(in: 0..<7, using: &random) {
-            case 0: bytes[at] ^= UInt8(1 << Int.random(in: 0..<8, using: &random))
-            case 1: bytes[at] = interesting.randomElement(using: &random)!
-            case 2: bytes.insert(interesting.randomElement(using: &random)!, at: at)
-            case 3: bytes.remove(at: at)
-            case 4: bytes = Array(bytes.prefix(at))
-            case 5:
-                let length = min(Int.random(in: 1...16, using: &random), bytes.count - at)
-                bytes.insert(contentsOf: bytes[at..<(at + length)], at: at)
-            default:
-                // A huge length right after an opcode that reads one.
-                for i in 0..<min(4, bytes.count - at) { bytes[at + i] = 0xFF }
-            }
-        }
-        return bytes
-    }
-
     static func fixture(_ name: String) throws -> [UInt8] {
         [UInt8](try Data(contentsOf: URL(fileURLWithPath: CheckpointFixtures.path(name))))
     }
@@ -63,7 +38,7 @@ struct PickleFuzzTests {
         let table = StorageTable(path: "fuzz") { _ in 0..<0 }
         for round in 0..<4000 {
             let (_, seed) = seeds[round % seeds.count]
-            let bytes = Self.mutate(seed, using: &random)
+            let bytes = ByteMutation.mutate(seed, using: &random)
             do {
                 let value = try PickleMachine.load(Data(bytes)) { id in
                     .storage(try table.reference(persistentID: id, legacy: false))
@@ -88,7 +63,7 @@ struct PickleFuzzTests {
         for round in 0..<1500 {
             let legacy = round % 2 == 1
             let seed = legacy ? legacies[round / 2 % 2] : zips[round / 2 % 2]
-            let data = Data(Self.mutate(seed, using: &random))
+            let data = Data(ByteMutation.mutate(seed, using: &random))
             do {
                 let checkpoint = legacy
                     ? try TorchCheckpoint.loadLegacy(path: "fuzz.pth", data: data)
@@ -115,13 +90,13 @@ struct PickleFuzzTests {
             do {
                 switch round % 3 {
                 case 0:
-                    let loaded = try TrainingInfos.load(path: "fuzz.pkl", data: Data(Self.mutate(infos[round / 3 % 3], using: &random)))
+                    let loaded = try TrainingInfos.load(path: "fuzz.pkl", data: Data(ByteMutation.mutate(infos[round / 3 % 3], using: &random)))
                     #expect(!loaded.vocabulary.isEmpty)
                 case 1:
-                    let ids = try ImageIDMap.load(path: "fuzz.pkl", data: Data(Self.mutate(idMap, using: &random)))
+                    let ids = try ImageIDMap.load(path: "fuzz.pkl", data: Data(ByteMutation.mutate(idMap, using: &random)))
                     #expect(Set(ids).count == ids.count)
                 default:
-                    let checkpoint = try SafetensorsFile.load(path: "fuzz.safetensors", data: Data(Self.mutate(safetensors, using: &random)))
+                    let checkpoint = try SafetensorsFile.load(path: "fuzz.safetensors", data: Data(ByteMutation.mutate(safetensors, using: &random)))
                     #expect(!checkpoint.stateDict.tensors.isEmpty)
                 }
                 read += 1

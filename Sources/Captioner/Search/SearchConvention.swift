@@ -12,12 +12,22 @@ public enum SearchConvention: String, Sendable, Equatable {
     /// search always runs `max_length` steps; a second log-softmax from step 1; `suppress_UNK`,
     /// `remove_bad_endings`, length penalties `wu_A`/`avg_A`; see docs/decoder.md).
     case selfCritical = "self-critical"
+    /// aimagelab/meshed-memory-transformer's `BeamSearch` as `test.py` runs it: plain summed
+    /// log-probabilities, finished beams keep their slot and score, always `max_length` steps; the
+    /// caption cut at `<eos>` with consecutive repeats collapsed (docs/decoder.md). Its search is
+    /// the family's own (`MeshedMemoryBeamSearch`, in its folder), not a shared one: it drives the
+    /// family's stepper, which no other family has, and its models build it in `makeDecoder`.
+    case meshedMemory = "meshed-memory"
 
-    /// The search of this convention driving `stepper`, for one worker thread.
+    /// The search of this convention driving `stepper`, for one worker thread: the shared
+    /// conventions' searches (`.nightcap`, `.selfCritical`); `.meshedMemory` is a family's own.
     func decoder(stepper: any DecoderStepper, settings: DecodeSettings, vocabulary: SearchVocabulary) -> any CaptionDecoding {
         switch self {
         case .nightcap: NightcapBeamSearch(stepper: stepper, settings: settings, vocabulary: vocabulary)
         case .selfCritical: SelfCriticalDecoder(stepper: stepper, settings: settings, vocabulary: vocabulary)
+        case .meshedMemory:
+            // The family's own search: no family's DecoderStepper is handed to it (its models build it).
+            preconditionFailure("the meshed-memory search is the family's own; MeshedMemoryModel.makeDecoder builds it")
         }
     }
 }
