@@ -1,7 +1,7 @@
 /// Opens a model of any family, deciding by the file's content: a nightcap model file (HDF5) is the
 /// Show-Attend-and-Tell family; a PyTorch checkpoint (zip or legacy `torch.save`, a Lightning
 /// `.ckpt`) or a safetensors file is a self-critical.pytorch model whose family its infos name
-/// (`caption_model` `transformer`, or `updown`/`topdown`).
+/// (`caption_model` `transformer`, `aoa`, or `updown`/`topdown`).
 public enum ModelLoader {
     /// A loaded model and the infos file it was built with (nil for nightcap model files and for
     /// checkpoints that carry their own options).
@@ -34,6 +34,8 @@ public enum ModelLoader {
             let model: any CaptioningModel
             if trainingInfos.options["caption_model"] == .string("transformer") {
                 model = try TransformerCaptionModel(stateDict: checkpoint.stateDict, infos: trainingInfos, path: path)
+            } else if trainingInfos.options["caption_model"] == .string("aoa") {
+                model = try AoAModel(stateDict: checkpoint.stateDict, infos: trainingInfos, path: path)
             } else {
                 model = try UpDownModel(stateDict: checkpoint.stateDict, infos: trainingInfos, path: path)
             }

@@ -212,11 +212,11 @@ struct UpDownBadInputTests {
 
     @Test func unknownCaptionModelNamesTheSupportedOnes() throws {
         var infos = try UpDownGoldens.infos("plain")
-        infos.options["caption_model"] = .string("aoa")
+        infos.options["caption_model"] = .string("att2in2")
         let failure = error { _ = try UpDownModel(stateDict: try UpDownGoldens.stateDict("plain"), infos: infos, path: "x/model-best.pth") }
         #expect(failure?.kind == .wrongModelType)
         #expect(failure?.description.hasPrefix("model file x/model-best.pth: its infos file ") == true)
-        #expect(failure?.description.contains("names `aoa`; nightcap supports the caption_model values updown, topdown, transformer") == true)
+        #expect(failure?.description.contains("names `att2in2`; nightcap supports the caption_model values updown, topdown, transformer, aoa") == true)
     }
 
     @Test func missingTensorIsNamed() throws {

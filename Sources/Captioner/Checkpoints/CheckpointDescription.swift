@@ -11,7 +11,7 @@ public struct CheckpointDescription: Sendable, CustomStringConvertible {
         "caption_model", "input_encoding_size", "rnn_size", "att_hid_size", "att_feat_size", "fc_feat_size",
         "num_layers", "use_bn", "use_box", "norm_att_feat", "vocab_size", "seq_length", "max_length",
         "input_fc_dir", "input_att_dir", "N_enc", "N_dec", "d_model", "d_ff", "num_att_heads",
-    ]
+    ] + AoAOptions.shownOptions
 
     public init(checkpoint: TorchCheckpoint, infos: TrainingInfos?, infosProblem: String? = nil) {
         self.checkpoint = checkpoint
@@ -29,13 +29,16 @@ public struct CheckpointDescription: Sendable, CustomStringConvertible {
         if names.contains("model.decoder.layers.0.src_attn.linears.0.weight") {
             return "transformer (from the tensor names; no infos)"
         }
+        if names.contains("core.att_lstm.weight_ih") && names.contains("core.att2ctx.0.weight") || names.contains("core.att2ctx.weight_ih") {
+            return "aoa (from the tensor names; no infos)"
+        }
         return "unknown (no infos; tensor names of no known family)"
     }
 
     /// A warning when the model did not train on bottom-up region means as fc features.
     public var warnings: [String] {
         var out: [String] = []
-        if let infos, infos.options["caption_model"] != .string("transformer") {  // the Transformer reads no fc
+        if let infos, infos.options["caption_model"] != .string("transformer"), !AoAOptions.ignoresFC(infos) {  // the Transformer reads no fc
             switch infos.options["input_fc_dir"] {
             case .string(let dir)?:
                 let last = dir.split(separator: "/").last.map(String.init) ?? dir
@@ -68,6 +71,7 @@ public struct CheckpointDescription: Sendable, CustomStringConvertible {
         row("checkpoint", c.path)
         row("family", family)
         lines += transformerLines
+        lines += aoaLines
         switch c.format {
         case .safetensors: row("format", "safetensors")
         case .zip, .legacy:

@@ -104,7 +104,7 @@ public final class UpDownModel: CaptioningModel {
             throw ModelFileError(
                 .wrongModelType, file: path,
                 message: "its infos file \(infos.source) names \(shown); nightcap supports the caption_model values "
-                    + "\((Self.supportedCaptionModels + ["transformer"]).joined(separator: ", ")) of self-critical.pytorch (and its own show-attend-tell HDF5 files); "
+                    + "\((Self.supportedCaptionModels + ["transformer", "aoa"]).joined(separator: ", ")) of self-critical.pytorch (and its own show-attend-tell HDF5 files); "
                     + "evaluate this checkpoint with self-critical.pytorch's tools/eval.py")
         }
         captionModel = name
