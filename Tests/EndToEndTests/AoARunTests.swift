@@ -84,10 +84,20 @@ struct AoARunTests {
             "pooled input     mean of the refined regions (mean_feats 1)",
             "sizes            rnn_size=16 input_encoding_size=12 multi_head_scale=1 vocab_size=29", "region features  D=20 (att_embed.0.weight)",
             "vocabulary       29 words", "  refine               1", "  decoder_type         'AoA'", "  ctx_drop             1",
+            "attention        stored per word: the decoder's attention over the refined regions, averaged over the 4 heads",
         ] {
             #expect(outcome.standardOutput.contains(line), "inspect lacks \(line):\n\(outcome.standardOutput)")
         }
         #expect(!outcome.standardOutput.contains("warning: input_fc_dir"), "with mean_feats 1 the AoANet reads no fc features")
+        let plain = try NightcapProcess.run(["inspect", Self.golden("plain/log_zip/model-best.pth")])
+        #expect(plain.status == 0, "\(plain.standardError)")
+        for line in [
+            "refiner          none (refine 0)", "decoder          AoA, additive attention, att_hid_size 12",
+            "pooled input     fc_embed of the pooled features (mean_feats 0)",
+            "attention        stored per word: the decoder's additive attention over the embedded regions",
+        ] {
+            #expect(plain.standardOutput.contains(line), "inspect lacks \(line):\n\(plain.standardOutput)")
+        }
     }
 
     /// The infos of another variant (no refiner, fc features, additive attention) for the zoo-like

@@ -256,7 +256,7 @@ public final class AoAModel: CaptioningModel {
     /// What the decoder's attention is, as stored per word.
     var attentionMeaning: String {
         options.multiHeadDecoder
-            ? "the decoder's attention over the refined regions, averaged over the \(options.heads) heads"
+            ? "the decoder's attention over the \(options.refine ? "refined" : "embedded") regions, averaged over the \(options.heads) heads"
             : "the decoder's additive attention over the \(options.refine ? "refined" : "embedded") regions"
     }
 

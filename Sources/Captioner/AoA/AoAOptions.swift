@@ -234,7 +234,12 @@ extension CheckpointDescription {
         if let embed = tensors["att_embed.0.weight"], embed.shape.count == 2 {
             lines.append(row("region features", "D=\(embed.shape[1]) (att_embed.0.weight)"))
         }
-        lines.append(row("attention", "stored per word: the decoder's attention over the refined regions, averaged over heads if multi-head"))
+        let attention = (try? AoAOptions(infos: infos)).map {
+            $0.multiHeadDecoder
+                ? "the decoder's attention over the \($0.refine ? "refined" : "embedded") regions, averaged over the \($0.heads) heads"
+                : "the decoder's additive attention over the \($0.refine ? "refined" : "embedded") regions"
+        } ?? "the decoder's attention over the refined regions, averaged over heads if multi-head"
+        lines.append(row("attention", "stored per word: " + attention))
         return lines
     }
 }
