@@ -63,6 +63,21 @@ struct AoARunTests {
         #expect(largest <= 1e-5)
     }
 
+    /// Greedy and beam 3 store the same bytes with 1 and 2 decoder threads, over several shards.
+    @Test(arguments: ["1", "3"])
+    func threadCountDoesNotChangeTheDatabase(beam: String) throws {
+        let folder = TemporaryDirectory()
+        let references = try references(in: folder)
+        for threads in ["1", "2"] {
+            let outcome = try NightcapProcess.run(
+                ["run", "--features", Self.golden("features.h5"), "--model", Self.golden("aoa/log_zip/model-best.pth"),
+                 "--references", references, "--db", folder.path("t\(threads).sqlite"), "--threads", threads, "--quiet",
+                 "--beam-size", beam, "--max-length", "16", "--shard-size", "5"])
+            #expect(outcome.status == 0, "\(outcome.standardError)")
+        }
+        #expect(try RunFixture.snapshot(database: folder.path("t1.sqlite")) == RunFixture.snapshot(database: folder.path("t2.sqlite")))
+    }
+
     /// The legacy checkpoint of the variant with an LSTM context layer, greedy with a short max length.
     @Test func legacyCheckpointGreedyShort() throws {
         let folder = TemporaryDirectory()
