@@ -67,7 +67,7 @@ public struct AoAOptions: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         "rnn_size=\(rnnSize) input_encoding_size=\(encodingSize) refine=\(refine ? 1 : 0) refine_aoa=\(refineAoA ? 1 : 0) "
-            + "use_multi_head=\(multiHeadDecoder ? 2 : 1) num_heads=\(heads) multi_head_scale=\(scale) mean_feats=\(meanFeatures ? 1 : 0) "
+            + "\(multiHeadDecoder ? "use_multi_head=2" : "use_multi_head other than 2 (additive attention)") num_heads=\(heads) multi_head_scale=\(scale) mean_feats=\(meanFeatures ? 1 : 0) "
             + "decoder_type=\(decoderType.rawValue) vocab_size=\(vocabularySize)"
     }
 
