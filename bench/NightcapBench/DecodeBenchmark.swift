@@ -8,7 +8,7 @@ import TestSupport
 /// (`ModelLoader`, `makeDecoder`), on the calling thread.
 enum DecodeBenchmark {
     static func run(images: Int, batchSize: Int) throws {
-        BLASKernels.select()
+        OpenBLASCores.select()
         let directory = TemporaryDirectory()
         let (V, E, D, H, A, R) = (9487, 512, 2048, 512, 512, 36)
         var started = Date()

@@ -2,7 +2,7 @@
 #define NIGHTCAP_CPU_FEATURES_H
 /* What the CPU and the operating system support, from CPUID and XCR0: the one probe of the
  * project's C and Swift code. The AVX2 kernels (kernels.h), SHA-256 on the SHA extensions
- * (sha256_blocks.h), and the choice of OpenBLAS kernels (Captioner's `BLASKernels`, through
+ * (sha256_blocks.h), and the choice of OpenBLAS kernels (Captioner's `OpenBLASCores`, through
  * `nightcap_cpu_vector_tier`) all ask it. On other architectures every feature is absent. */
 
 enum {
