@@ -115,6 +115,18 @@ struct AoARunTests {
         }
     }
 
+    /// A checkpoint alone (no infos beside it): the registry recognises AoANet by its tensor names
+    /// and inspect counts the refiner layers from them.
+    @Test func inspectWithoutInfosRecognisesTheAoANet() throws {
+        let folder = TemporaryDirectory()
+        let model = folder.path("model.pth")
+        try FileManager.default.copyItem(atPath: Self.golden("aoa/log_legacy/model.pth"), toPath: model)
+        let outcome = try NightcapProcess.run(["inspect", model])
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        #expect(outcome.standardOutput.contains("family           aoa (from the tensor names; no infos)"), "\(outcome.standardOutput)")
+        #expect(outcome.standardOutput.contains("refiner          6 layers (from the tensor names; the options need the infos)"), "\(outcome.standardOutput)")
+    }
+
     /// The infos of another variant (no refiner, fc features, additive attention) for the zoo-like
     /// checkpoint: one message naming the checkpoint and the first tensor that variant needs.
     @Test func infosOfAnotherVariantAreRefusedBeforeAnyWork() throws {
