@@ -75,6 +75,21 @@ public struct CheckpointDescription: Sendable, CustomStringConvertible {
         return "\(name) has \(logit.shape[0]) rows but the vocabulary has \(infos.vocabulary.count) words (+1 for the end token): the infos file belongs to another model"
     }
 
+    /// A warning, for a family that reads fc features, when the infos show that the model did not
+    /// train on bottom-up region means (`input_fc_dir` not a `bu` folder, or none), or nil.
+    public static func pooledFeaturesWarning(infos: TrainingInfos) -> String? {
+        switch infos.options["input_fc_dir"] {
+        case .string(let dir)?:
+            let last = dir.split(separator: "/").last.map(String.init) ?? dir
+            guard !last.lowercased().contains("bu") else { return nil }
+            return "input_fc_dir is '\(dir)', not a bottom-up fc folder (cocobu_fc): the model trained on other fc features (ResNet's, by upstream's default data/cocotalk_fc), while nightcap feeds it the mean of the regions unless the run names a pooled dataset of those features (--pooled-dataset, [features] pooled); its captions may differ from upstream's"
+        case nil:
+            return "the infos have no input_fc_dir: nightcap uses the mean of the regions as fc, as upstream does without an fc folder"
+        default:
+            return nil
+        }
+    }
+
     public var description: String {
         var lines: [String] = []
         func row(_ label: String, _ value: String) {

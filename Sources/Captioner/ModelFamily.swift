@@ -141,7 +141,9 @@ extension ModelFamily {
 /// The registry: every family nightcap decodes, in the order they are asked.
 public enum ModelFamilies {
     /// Adding a family is adding its value here (docs/decoder.md, "Adding a family").
-    public static let all: [any ModelFamily] = [ShowAttendTellFamily(), UpDownFamily(), TransformerFamily(), MeshedMemoryFamily()]
+    public static let all: [any ModelFamily] = [
+        ShowAttendTellFamily(), UpDownFamily(), TransformerFamily(), AoAFamily(), MeshedMemoryFamily(),
+    ]
 
     /// The family that reads nightcap model files.
     static var modelFileFamily: (any ModelFamily)? { all.first { $0.readsModelFiles } }

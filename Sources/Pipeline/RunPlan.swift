@@ -84,7 +84,7 @@ final class RunPlan {
         if let pooled = features.names.pooled, !self.model.takesPooledFeatures {
             throw PipelineError(
                 .validation,
-                "\(featuresPath): a pooled dataset (`\(pooled)`) is configured, but the model \(modelPath) (family \(self.model.family)) has no pooled input, which only the \(ModelFamilies.takingPooledFeatures.joined(separator: " and ")) family takes: remove `pooled` from [features] (or --pooled-dataset)")
+                "\(featuresPath): a pooled dataset (`\(pooled)`) is configured, but the model \(modelPath) (family \(self.model.family)) has no pooled input, which only the \(ModelFamilies.takingPooledFeatures.joined(separator: " and ")) \(ModelFamilies.takingPooledFeatures.count == 1 ? "family takes" : "families take"): remove `pooled` from [features] (or --pooled-dataset)")
         }
         try self.model.validate(settings: settings.decodeSettings)
         let planned = try references.get()

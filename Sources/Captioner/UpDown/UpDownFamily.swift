@@ -31,17 +31,8 @@ struct UpDownFamily: ModelFamily {
     /// `logit.weight` does not match the vocabulary.
     func warnings(checkpoint: TorchCheckpoint, infos: TrainingInfos) -> [String] {
         var out: [String] = []
-        switch infos.options["input_fc_dir"] {
-        case .string(let dir)?:
-            let last = dir.split(separator: "/").last.map(String.init) ?? dir
-            if !last.lowercased().contains("bu") {
-                out.append(
-                    "input_fc_dir is '\(dir)', not a bottom-up fc folder (cocobu_fc): the model trained on other fc features (ResNet's, by upstream's default data/cocotalk_fc), while nightcap feeds it the mean of the regions unless the run names a pooled dataset of those features (--pooled-dataset, [features] pooled); its captions may differ from upstream's")
-            }
-        case nil:
-            out.append("the infos have no input_fc_dir: nightcap uses the mean of the regions as fc, as upstream does without an fc folder")
-        default:
-            break
+        if let warning = CheckpointDescription.pooledFeaturesWarning(infos: infos) {
+            out.append(warning)
         }
         if let warning = CheckpointDescription.vocabularyWarning(logit: "logit.weight", checkpoint: checkpoint, infos: infos) {
             out.append(warning)
