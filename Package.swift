@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "HDF5", dependencies: ["CHDF5", "CDeflate"]),
         .target(name: "RegionFeatures", dependencies: ["HDF5"]),
         .target(name: "Captioner", dependencies: ["HDF5", "CBLAS", "CKernels"]),
-        .target(name: "CaptionMetrics", dependencies: ["ConcurrencyPrimitives"]),
+        .target(name: "CaptionMetrics", dependencies: ["ConcurrencyPrimitives", "CKernels"]),
         .target(name: "ResultStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         // The report's pictures: decoded, scaled down and re-encoded as JPEG (libjpeg-turbo, libpng).
         .target(name: "Pictures", dependencies: ["CTurboJPEG", "CPNG"]),
