@@ -37,7 +37,11 @@ let package = Package(
         .target(name: "ConcurrencyPrimitives"),
         .target(name: "HDF5", dependencies: ["CHDF5", "CDeflate"]),
         .target(name: "RegionFeatures", dependencies: ["HDF5"]),
-        .target(name: "Captioner", dependencies: ["HDF5", "CBLAS", "CKernels"]),
+        // Python's files, read without Python: restricted pickle, zip, PyTorch zip and legacy checkpoints,
+        // safetensors, training infos and image-id maps (docs/checkpoints.md). Knows no model family.
+        .target(name: "PythonFiles"),
+        // Model families (one folder and one registry entry each) and their shared searches; README.md says where to start.
+        .target(name: "Captioner", dependencies: ["HDF5", "CBLAS", "CKernels", "PythonFiles"], exclude: ["README.md"]),
         .target(name: "CaptionMetrics", dependencies: ["ConcurrencyPrimitives", "CKernels"]),
         .target(name: "ResultStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         // The report's pictures: decoded, scaled down and re-encoded as JPEG (libjpeg-turbo, libpng).
@@ -46,8 +50,8 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: [
-                "ConcurrencyPrimitives", "HDF5", "RegionFeatures", "Captioner", "CaptionMetrics", "ResultStore", "CKernels",
-                .product(name: "TOMLKit", package: "TOMLKit"),
+                "ConcurrencyPrimitives", "HDF5", "RegionFeatures", "PythonFiles", "Captioner", "CaptionMetrics", "ResultStore",
+                "CKernels", .product(name: "TOMLKit", package: "TOMLKit"),
             ],
             // The resume tests' crash and signal simulation (FaultInjection.swift) exists in debug
             // builds only, as swift-system compiles its mocking: a release binary ignores the
@@ -56,8 +60,8 @@ let package = Package(
         .executableTarget(
             name: "nightcap",
             dependencies: [
-                "ConcurrencyPrimitives", "HDF5", "RegionFeatures", "Captioner", "CaptionMetrics", "ResultStore", "Pipeline",
-                "RunReport",
+                "ConcurrencyPrimitives", "HDF5", "RegionFeatures", "PythonFiles", "Captioner", "CaptionMetrics", "ResultStore",
+                "Pipeline", "RunReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -67,7 +71,8 @@ let package = Package(
         .testTarget(name: "ConcurrencyPrimitivesTests", dependencies: ["ConcurrencyPrimitives"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
         .testTarget(name: "RegionFeaturesTests", dependencies: ["RegionFeatures", "HDF5", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "CaptionerTests", dependencies: ["Captioner", "HDF5", "TestSupport"], resources: [.copy("Goldens")]),
+        .testTarget(name: "PythonFilesTests", dependencies: ["PythonFiles", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CaptionerTests", dependencies: ["Captioner", "PythonFiles", "HDF5", "TestSupport"], resources: [.copy("Goldens")]),
         .testTarget(name: "CaptionMetricsTests", dependencies: ["CaptionMetrics"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "ResultStoreTests",

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the PyTorch checkpoint fixtures of Tests/CaptionerTests/Goldens/checkpoints/ with real torch.
+"""Writes the PyTorch checkpoint fixtures of Tests/PythonFilesTests/Fixtures/checkpoints/ with real torch.
 
 Every fixture is tiny (KBs). `expected.json` records what torch itself reads back from each file
 (shapes, dtypes, values converted to float32, options, vocabularies), so the Swift tests compare
@@ -20,7 +20,7 @@ import sys
 import numpy as np
 import torch
 
-DEFAULT_OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "CaptionerTests", "Goldens", "checkpoints")
+DEFAULT_OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "PythonFilesTests", "Fixtures", "checkpoints")
 
 
 def updown_like_state_dict(seed, vocab=7, E=4, R=5, A=3, D=6):

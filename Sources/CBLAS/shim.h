@@ -7,7 +7,7 @@
 /* OpenBLAS built with DYNAMIC_ARCH (Debian's, and most distributions') chooses its kernels once,
  * when the library loads, from the CPU's model number or from OPENBLAS_CORETYPE. These two entry
  * points of its dispatcher are exported by such builds only, hence weak: in a single-target build
- * they are NULL and nightcap leaves the library alone. Swift side: Captioner's `BLASKernels`. */
+ * they are NULL and nightcap leaves the library alone. Swift side: Captioner's `OpenBLASCores`. */
 extern void gotoblas_dynamic_init(void) __attribute__((weak));
 extern void gotoblas_dynamic_quit(void) __attribute__((weak));
 
@@ -50,7 +50,7 @@ static inline int nightcap_cpu_vector_tier(void) {
 static inline int nightcap_cpu_vector_tier(void) { return 0; }
 #endif
 
-/* nightcap's choice (Captioner's `BLASKernels`, docs/design.md "Which OpenBLAS kernels"): the core to
+/* nightcap's choice (Captioner's `OpenBLASCores`, docs/design.md "Which OpenBLAS kernels"): the core to
  * use instead of the one the library chose, or NULL to keep it. Only when the library fell back to
  * `Prescott` by itself (the user did not set OPENBLAS_CORETYPE) and can choose again, on a CPU with
  * AVX or better: the names OpenBLAS 0.3.22's fallback picks (with AVX-512 BF16 it picks

@@ -1,119 +1,121 @@
-/// How a family's captions are searched for: whose decoding rules the results reproduce.
-public enum SearchConvention: String, Sendable, Equatable {
-    /// nightcap's own beam search (the Show-Attend-and-Tell family): a hypothesis that emits the
-    /// end token leaves the beam and the beam narrows; the search stops when no hypothesis is live;
-    /// the length penalty `score / length^alpha` chooses among the finished ones.
-    case nightcap
-    /// self-critical.pytorch's `tools/eval.py`: greedy `_sample` for beam size 1, otherwise
-    /// `CaptionModel.beam_search` (finished beams stay in the beam at -1000 and the search always runs
-    /// `max_length` steps; a second log-softmax from step 1; `suppress_UNK`, `remove_bad_endings`,
-    /// length penalties `wu_A`/`avg_A`; see docs/decoder.md).
-    case selfCritical = "self-critical"
+import PythonFiles
+
+/// What a model is loaded from.
+public enum ModelSource: Sendable {
+    /// A nightcap model file (HDF5, schemas/model-format.md).
+    case modelFile(path: String)
+    /// A PyTorch or safetensors checkpoint and the infos it is read with (self-critical.pytorch's
+    /// options and vocabulary).
+    case checkpoint(TorchCheckpoint, infos: TrainingInfos)
+
+    /// The file the model is read from.
+    public var path: String {
+        switch self {
+        case .modelFile(let path): path
+        case .checkpoint(let checkpoint, _): checkpoint.path
+        }
+    }
 }
 
-/// A loaded, checked captioning model of any family: what the pipeline needs from it.
-///
-/// A family describes its weights (`describe`), validates itself against the features before any
-/// work (`validate`), and makes per-worker decoders (`makeDecoder`). Loading a family is where its
-/// tensors and options are checked, so a broken model fails before the first image.
-public protocol CaptioningModel: AnyObject, Sendable {
-    /// The file the model was loaded from.
-    var path: String { get }
-    /// The family's name as `inspect` and `show` print it (`show-attend-tell`, `updown`).
-    var family: String { get }
-    /// D: the region feature size the model expects.
-    var featureDimension: Int { get }
-    /// Whose search rules `makeDecoder` follows.
+/// A model family: everything nightcap knows about one architecture, as one value registered in
+/// `ModelFamilies.all`. It says how to recognise its files, how to load and check them into a
+/// `CaptioningModel`, what `inspect` shows about a checkpoint of it, and whose search rules its
+/// decoders follow (`searchConvention`; the stepper is its models' `makeDecoder`). Nothing outside
+/// a family's folder matches its name or its tensor names: `ModelLoader`, `CheckpointDescription`,
+/// `inspect` and the pipeline ask the registry.
+public protocol ModelFamily: Sendable {
+    /// The family's name as `inspect`, `show` and error messages print it (`updown`).
+    var name: String { get }
+    /// Whose search rules its decoders follow.
     var searchConvention: SearchConvention { get }
-    /// The word of a token id.
-    func word(_ token: Int) -> String
-    /// Checks that region features of dimension `featureDimension` (from `featuresFile`) fit the model.
-    func validate(featureDimension: Int, featuresFile: String) throws
-    /// Checks that the model can decode with `settings` (a Transformer's positional table must
-    /// cover the max length); call before `makeDecoder`.
-    func validate(settings: DecodeSettings) throws
-    /// A decoder for one worker thread (it owns its scratch buffers; the model is shared).
-    func makeDecoder(settings: DecodeSettings) -> any CaptionDecoding
-    /// How many images the pipeline should hand `decode` at once with `settings` (its sub-batch),
-    /// or nil for the pipeline's default (128).
-    func imagesPerSubBatch(settings: DecodeSettings) -> Int?
-    /// What `nightcap inspect` prints about the model.
-    var summary: String { get }
-    /// Whether the model takes a pooled feature per image (`FeatureBatch.pooled`; UpDown's `fc`).
+    /// Whether it reads nightcap model files (HDF5): the family `ModelLoader` hands them to.
+    var readsModelFiles: Bool { get }
+    /// self-critical.pytorch's `caption_model` values whose checkpoints it decodes (empty: none).
+    var captionModels: [String] { get }
+    /// Whether its models take a pooled feature per image (`CaptioningModel.takesPooledFeatures`).
     var takesPooledFeatures: Bool { get }
+    /// Whether a checkpoint's tensor names are this family's (for `inspect` without infos).
+    func recognises(tensorNames: Set<String>) -> Bool
+    /// Loads and checks a model. Every problem is a `ModelFileError` naming the file, the key and the fix.
+    func load(_ source: ModelSource) throws -> any CaptioningModel
+    /// The infos options `inspect` shows for its checkpoints, in order.
+    var shownOptions: [String] { get }
+    /// The family's own lines of `inspect` for a checkpoint (sizes, layers...), printed after its
+    /// family; `infos` is nil when none were found.
+    func describe(checkpoint: TorchCheckpoint, infos: TrainingInfos?) -> [String]
+    /// What `inspect` warns about a checkpoint of this family and its infos.
+    func warnings(checkpoint: TorchCheckpoint, infos: TrainingInfos) -> [String]
 }
 
-extension CaptioningModel {
-    /// Families without limits on the settings accept any.
-    public func validate(settings: DecodeSettings) throws {}
-    /// The pipeline's default sub-batch.
-    public func imagesPerSubBatch(settings: DecodeSettings) -> Int? { nil }
-
-    /// Families without a pooled input: the SAT family's initial state is its own mean of the
-    /// regions, the Transformer has none.
+extension ModelFamily {
+    public var readsModelFiles: Bool { false }
+    public var captionModels: [String] { [] }
     public var takesPooledFeatures: Bool { false }
-}
+    public func recognises(tensorNames: Set<String>) -> Bool { false }
+    public var shownOptions: [String] { [] }
+    public func describe(checkpoint: TorchCheckpoint, infos: TrainingInfos?) -> [String] { [] }
+    public func warnings(checkpoint: TorchCheckpoint, infos: TrainingInfos) -> [String] { [] }
 
-/// Captions batches of images; one per worker thread.
-public protocol CaptionDecoding: AnyObject {
-    /// Captions every image of `batch`. An image whose features are not finite, or whose region
-    /// count is out of range, fails alone; the others are decoded as if it were not there.
-    func decode(batch: FeatureBatch) -> [ImageCaptionOutcome]
-}
+    /// What the family reads, for messages: `updown (caption_model updown, topdown)`.
+    var reads: String {
+        var what: [String] = []
+        if readsModelFiles { what.append("nightcap's HDF5 model files") }
+        if !captionModels.isEmpty { what.append("caption_model " + captionModels.joined(separator: ", ")) }
+        return "\(name) (\(what.joined(separator: "; ")))"
+    }
 
-/// One family's batched decoder step, as a search drives it. The search owns the hypotheses
-/// (their words, scores and ancestry); the stepper owns everything the family keeps per image and
-/// per hypothesis. The decoder state is opaque to the search: an LSTM family keeps `h` and `c` per
-/// row, a Transformer its token prefix (or cached keys and values) per row; the search only says,
-/// for every row of a step, which row of the previous step it continues (`parents`) and which
-/// token it feeds (`tokens`), and the stepper reorders its own state accordingly.
-protocol DecoderStepper: AnyObject {
-    /// V: the number of token ids, the end token included.
-    var vocabularySize: Int { get }
-    /// Once per batch: the per-image state of every usable image (`usable[i]`), computed once and
-    /// reused at every step (for UpDown: the embedded regions, their projections, the pooled
-    /// feature's contribution to the attention LSTM).
-    func prepare(batch: FeatureBatch, features: UnsafePointer<Float>, usable: [Bool], maxRows: Int)
-    /// One step for `rows` hypotheses. Row `r` belongs to image `images[r]` and continues row
-    /// `parents[r]` of the previous step (-1: the image's initial state); `tokens[r]` is its input
-    /// token. Rows of one image are contiguous. Afterwards `logProbs` holds `rows x V`
-    /// log-probabilities and `attention` `rows x maxRegions` weights (valid regions first).
-    func step(rows: Int, images: UnsafePointer<Int>, parents: UnsafePointer<Int32>, tokens: UnsafePointer<Int32>)
-    var logProbs: UnsafeMutablePointer<Float> { get }
-    var attention: UnsafePointer<Float> { get }
-}
-
-extension FeatureBatch {
-    /// Why an image cannot be decoded, or nil.
-    static func problem(of image: Int, in batch: FeatureBatch, features: UnsafePointer<Float>) -> String? {
-        let regions = batch.regionCounts[image]
-        guard regions >= 1, regions <= batch.maxRegions else {
-            return "has \(regions) valid regions; expected 1...\(batch.maxRegions)"
-        }
-        let D = batch.dimension
-        let base = features + image * batch.maxRegions * D
-        for index in 0..<(regions * D) where !base[index].isFinite {
-            let value = base[index]
-            let what = value.isNaN ? "NaN" : (value > 0 ? "+infinity" : "-infinity")
-            return "region \(index / D) holds \(what) (feature \(index % D)); the features file is damaged or the extractor failed on this image"
-        }
-        if let pooled = batch.pooled, let bad = (image * D..<(image + 1) * D).first(where: { !pooled[$0].isFinite }) {
-            let value = pooled[bad]
-            let what = value.isNaN ? "NaN" : (value > 0 ? "+infinity" : "-infinity")
-            return "its pooled features hold \(what) (feature \(bad - image * D)); the features file is damaged or the extractor failed on this image"
-        }
-        return nil
+    /// The error for a source of the wrong kind (a checkpoint given to a family of model files, or
+    /// the reverse); `ModelLoader` never makes one.
+    func wrongSource(_ source: ModelSource) -> ModelFileError {
+        ModelFileError(
+            .wrongModelType, file: source.path,
+            message: "is not a model of the \(reads) family; open it with ModelLoader.load, which asks every family")
     }
 }
 
-extension CaptionModel: CaptioningModel {
-    public var family: String { "show-attend-tell" }
-    public var featureDimension: Int { sizes.feature }
-    public var searchConvention: SearchConvention { .nightcap }
-    public func makeDecoder(settings: DecodeSettings) -> any CaptionDecoding {
-        BatchDecoder(model: self, settings: settings)
-    }
-    public var summary: String { describe.description }
-}
+/// The registry: every family nightcap decodes, in the order they are asked.
+public enum ModelFamilies {
+    /// Adding a family is adding its value here (docs/decoder.md, "Adding a family").
+    public static let all: [any ModelFamily] = [ShowAttendTellFamily(), UpDownFamily(), TransformerFamily()]
 
-extension BatchDecoder: CaptionDecoding {}
+    /// The family that reads nightcap model files.
+    static var modelFileFamily: (any ModelFamily)? { all.first { $0.readsModelFiles } }
+
+    /// The family of a `caption_model` value, if any.
+    public static func family(captionModel: String) -> (any ModelFamily)? {
+        all.first { $0.captionModels.contains(captionModel) }
+    }
+
+    /// The family whose tensor names a checkpoint has, if any.
+    public static func family(tensorNames: Set<String>) -> (any ModelFamily)? {
+        all.first { $0.recognises(tensorNames: tensorNames) }
+    }
+
+    /// The family of a checkpoint read with `infos`, by their `caption_model`. Throws a
+    /// `ModelFileError` naming the checkpoint, the infos, the value and the families known when none
+    /// decodes it.
+    public static func family(checkpoint: String, infos: TrainingInfos) throws -> any ModelFamily {
+        let name = infos.options["caption_model"].flatMap { if case .string(let s) = $0 { s } else { nil } }
+        if let name, let family = family(captionModel: name) { return family }
+        throw unknownCaptionModel(name, infos: infos.source, checkpoint: checkpoint)
+    }
+
+    /// The error for infos whose `caption_model` (`name`, nil when absent) no family decodes.
+    static func unknownCaptionModel(_ name: String?, infos: String, checkpoint: String) -> ModelFileError {
+        let shown = name.map { "`\($0)`" } ?? "no caption_model"
+        return ModelFileError(
+            .wrongModelType, file: checkpoint,
+            message: "its infos file \(infos) names \(shown), which no family of nightcap decodes; the families known are "
+                + all.map(\.reads).joined(separator: ", ")
+                + "; evaluate this checkpoint with self-critical.pytorch's tools/eval.py")
+    }
+
+    /// The names of the families whose models take a pooled feature per image.
+    public static var takingPooledFeatures: [String] { all.filter(\.takesPooledFeatures).map(\.name) }
+
+    /// The infos options `inspect` shows: every family's, in registry order, each once.
+    public static var shownOptions: [String] {
+        var seen = Set<String>()
+        return all.flatMap(\.shownOptions).filter { seen.insert($0).inserted }
+    }
+}

@@ -2,6 +2,7 @@ import CaptionMetrics
 import Captioner
 import ConcurrencyPrimitives
 import Foundation
+import PythonFiles
 import RegionFeatures
 import ResultStore
 
@@ -67,7 +68,7 @@ final class RunPlan {
         if let pooled = features.names.pooled, !self.model.takesPooledFeatures {
             throw PipelineError(
                 .validation,
-                "\(featuresPath): a pooled dataset (`\(pooled)`) is configured, but the model \(modelPath) (family \(self.model.family)) has no pooled input; only self-critical.pytorch's UpDown takes one (its fc): remove `pooled` from [features] (or --pooled-dataset)")
+                "\(featuresPath): a pooled dataset (`\(pooled)`) is configured, but the model \(modelPath) (family \(self.model.family)) has no pooled input, which only the \(ModelFamilies.takingPooledFeatures.joined(separator: " and ")) family takes: remove `pooled` from [features] (or --pooled-dataset)")
         }
         try self.model.validate(settings: settings.decodeSettings)
         self.references = try references.get()

@@ -48,7 +48,7 @@ final class ShardProcessor {
         let started = Date()
         var commit = ShardCommit(
             runID: runID, shard: index, firstImage: shard.firstImage, numImages: shard.imageCount, seconds: 0,
-            host: Self.host, kernels: BLASKernels.description)
+            host: Self.host, kernels: OpenBLASCores.description)
         let r = shard.regionsPerImage, d = shard.dimension
         // The batch's features are a slice of the shard's (no copy); the small arrays are copied.
         let whole = range == 0..<shard.imageCount

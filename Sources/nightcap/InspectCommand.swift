@@ -1,5 +1,6 @@
 import ArgumentParser
 import Captioner
+import PythonFiles
 import RegionFeatures
 
 extension Nightcap {
@@ -28,28 +29,17 @@ extension Nightcap {
 }
 
 /// Decides what kind of file a path is, by content, and describes it: an HDF5 file with a
-/// `model_type` root attribute is a model, any other HDF5 file is read as features; PyTorch and
-/// safetensors checkpoints are described with their infos; a pickle is read as an infos file.
+/// `model_type` root attribute is a model (described by its family), any other HDF5 file is read as
+/// features; PyTorch and safetensors checkpoints are described with their infos; a pickle is read
+/// as an infos file.
 enum FileInspection {
     static func describe(path: String, names: FeatureDatasetNames, infos: String? = nil) throws -> String {
         switch try CheckpointFormat.detect(path: path) {
         case .hdf5:
-            if try CaptionModel.isModelFile(path: path) { return try CaptionModel.load(path: path).describe.description }
+            if try ModelLoader.isModelFile(path: path) { return try ModelLoader.load(path: path).model.summary }
             return try RegionFeatureFile(path: path, names: names).summary().description
         case .torchZip, .torchLegacy, .safetensors:
-            let checkpoint = try TorchCheckpoint.load(path: path)
-            if let infos {
-                return CheckpointDescription(checkpoint: checkpoint, infos: try TrainingInfos.load(path: infos)).description
-            }
-            if let embedded = checkpoint.embeddedInfos {
-                return CheckpointDescription(checkpoint: checkpoint, infos: embedded).description
-            }
-            do {
-                let found = try TrainingInfos.locate(besideCheckpoint: path)
-                return CheckpointDescription(checkpoint: checkpoint, infos: try TrainingInfos.load(path: found)).description
-            } catch let error as CheckpointError where error.file == path {
-                return CheckpointDescription(checkpoint: checkpoint, infos: nil, infosProblem: error.message).description
-            }
+            return try CheckpointDescription.describe(path: path, given: infos).description
         case .pickle:
             return try TrainingInfos.load(path: path).summary
         }

@@ -5,10 +5,10 @@ import TestSupport
 
 extension TestModelFile {
     /// Writes the file into `directory` and loads it.
-    func load(in directory: TemporaryDirectory, name: String = "model.h5") throws -> CaptionModel {
+    func load(in directory: TemporaryDirectory, name: String = "model.h5") throws -> ShowAttendTellModel {
         let path = directory.path(name)
         try write(to: path)
-        return try CaptionModel.load(path: path)
+        return try ShowAttendTellModel.load(path: path)
     }
 }
 

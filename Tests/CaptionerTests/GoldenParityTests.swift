@@ -86,7 +86,7 @@ struct GoldenParityTests {
         let models = try #require(manifest["models"] as? [[String: Any]])
         #expect(!models.isEmpty)
         for entry in models {
-            let model = try CaptionModel.load(path: Goldens.path(try #require(entry["file"] as? String)))
+            let model = try ShowAttendTellModel.load(path: Goldens.path(try #require(entry["file"] as? String)))
             let info = model.describe
             #expect(info.storedTypes == [try #require(entry["dtype"] as? String)])
             #expect(info.activation.rawValue == entry["attention_activation"] as? String)
@@ -104,7 +104,7 @@ struct GoldenParityTests {
 
     @Test(arguments: Goldens.cases())
     func matchesReference(_ golden: Goldens.Case) throws {
-        let model = try CaptionModel.load(path: Goldens.path(golden.model))
+        let model = try ShowAttendTellModel.load(path: Goldens.path(golden.model))
         let batch = try Goldens.readFeatures(golden.features)
         try model.validate(featureDimension: batch.dimension, featuresFile: golden.features)
         let expected = try Goldens.readExpected(golden.expected)
@@ -112,7 +112,7 @@ struct GoldenParityTests {
             beamSize: expected.beamSize, maxLength: expected.maxLength, lengthPenalty: expected.lengthPenalty)
         #expect(expected.images.count == batch.imageCount)
 
-        let decoder = BatchDecoder(model: model, settings: settings)
+        let decoder = model.makeDecoder(settings: settings)
         var runs = [("whole batch", decoder.decode(batch: batch))]
         for size in [1, 3] {
             var outcomes: [ImageCaptionOutcome] = []

@@ -142,7 +142,7 @@ struct ModelFileTests {
             try h5.flush()
         }
         #expect {
-            _ = try CaptionModel.load(path: directory.path("m.h5"))
+            _ = try ShowAttendTellModel.load(path: directory.path("m.h5"))
         } throws: { error in
             (error as? ModelFileError)?.message.contains("the dataset fc.bias holds int64; model tensors must be float32 or float16") == true
         }
@@ -150,7 +150,7 @@ struct ModelFileTests {
 
     @Test func unreadableFile() throws {
         #expect {
-            _ = try CaptionModel.load(path: "/nonexistent/model.h5")
+            _ = try ShowAttendTellModel.load(path: "/nonexistent/model.h5")
         } throws: { error in
             guard let error = error as? ModelFileError else { return false }
             return error.kind == .unreadable && error.description.contains("/nonexistent/model.h5") && error.description.contains("no such file")

@@ -17,7 +17,7 @@ private func processorSeconds() -> Double {
 @Suite("Throughput", .enabled(if: ProcessInfo.processInfo.environment["NIGHTCAP_CAPTIONER_BENCH"] != nil))
 struct ThroughputBenchmark {
     @Test func cocoScaleModel() throws {
-        BLASKernels.select()
+        OpenBLASCores.select()
         let directory = TemporaryDirectory()
         let environment = ProcessInfo.processInfo.environment
         let batchSize = Int(environment["NIGHTCAP_CAPTIONER_BENCH_BATCH"] ?? "") ?? 50
@@ -29,7 +29,7 @@ struct ThroughputBenchmark {
         print(String(format: "bench: model written and loaded in %.1f s", Date().timeIntervalSince(started)))
         let batch = randomBatch(regionCounts: [Int](repeating: R, count: images), D: D, seed: 6)
         for beam in [1, 3] {
-            let decoder = BatchDecoder(model: model, settings: DecodeSettings(beamSize: beam, maxLength: 20))
+            let decoder = model.makeDecoder(settings: DecodeSettings(beamSize: beam, maxLength: 20))
             _ = decoder.decode(batch: batch.slice(0..<min(batchSize, images)))  // warm-up: buffers, pages
             started = Date()
             let cpuStart = processorSeconds()

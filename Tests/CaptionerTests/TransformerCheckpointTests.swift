@@ -1,4 +1,5 @@
 import Foundation
+import PythonFiles
 import Testing
 @testable import Captioner
 

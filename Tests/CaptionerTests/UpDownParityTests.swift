@@ -1,5 +1,6 @@
 import Foundation
 import HDF5
+import PythonFiles
 import Testing
 @testable import Captioner
 
@@ -216,7 +217,7 @@ struct UpDownBadInputTests {
         let failure = error { _ = try UpDownModel(stateDict: try UpDownGoldens.stateDict("plain"), infos: infos, path: "x/model-best.pth") }
         #expect(failure?.kind == .wrongModelType)
         #expect(failure?.description.hasPrefix("model file x/model-best.pth: its infos file ") == true)
-        #expect(failure?.description.contains("names `aoa`; nightcap supports the caption_model values updown, topdown, transformer") == true)
+        #expect(failure?.description.contains("names `aoa`, which no family of nightcap decodes; the families known are show-attend-tell (nightcap's HDF5 model files), updown (caption_model updown, topdown), transformer (caption_model transformer); evaluate") == true)
     }
 
     @Test func missingTensorIsNamed() throws {

@@ -10,7 +10,7 @@ struct InspectCheckpointTests {
 
     static func fixture(_ name: String) -> String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("CaptionerTests/Goldens/checkpoints/\(name)").path
+            .appendingPathComponent("PythonFilesTests/Fixtures/checkpoints/\(name)").path
     }
 
     /// `log/<checkpoint>` and, for each infos, `log/<infos name>` copied from the fixtures.

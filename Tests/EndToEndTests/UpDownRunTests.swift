@@ -242,7 +242,7 @@ struct UpDownRunTests {
         let outcome = try NightcapProcess.run(fixture.runArguments(database: fixture.path("r.sqlite"), extra: ["--pooled-dataset", "fc"]))
         #expect(outcome.status == 1)
         #expect(outcome.standardError.contains(
-            "\(fixture.features): a pooled dataset (`fc`) is configured, but the model \(fixture.model) (family show-attend-tell) has no pooled input; only self-critical.pytorch's UpDown takes one (its fc): remove `pooled` from [features] (or --pooled-dataset)"),
+            "\(fixture.features): a pooled dataset (`fc`) is configured, but the model \(fixture.model) (family show-attend-tell) has no pooled input, which only the updown family takes: remove `pooled` from [features] (or --pooled-dataset)"),
             "\(outcome.standardError)")
     }
 }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import PythonFiles
 
 /// self-critical.pytorch's `TransformerModel` (captioning/models/TransformerModel.py) read from a
 /// state dict and its infos, checked, and laid out for decoding: every Linear weight transposed to
@@ -86,76 +87,9 @@ public final class TransformerCaptionModel: CaptioningModel {
     /// problem is one `ModelFileError` naming the checkpoint, the tensor and the fix.
     public init(stateDict: StateDict, infos: TrainingInfos, path source: String) throws {
         let options = try TransformerOptions(infos: infos)
-        let (d, ff, V1) = (options.modelWidth, options.feedForwardWidth, options.vocabularySize + 1)
+        let (d, V1) = (options.modelWidth, options.vocabularySize + 1)
         let tensors = stateDict.tensors
-
-        func tensor(_ name: String, _ shape: [Int], _ meaning: String) throws -> [Float] {
-            guard let found = tensors[name] else {
-                var hint = "the checkpoint and \(infos.source) do not belong together, or the checkpoint is incomplete"
-                if name.contains(".layers.") {
-                    hint = "\(infos.source) says \(options.description); " + hint
-                }
-                throw ModelFileError(
-                    .missingTensor, file: source, object: name,
-                    message: "has no tensor `\(name)` (\(meaning)); \(hint): use the infos_<id>.pkl of the run that saved this checkpoint")
-            }
-            guard found.shape == shape else {
-                throw ModelFileError(
-                    .wrongShape, file: source, object: name,
-                    message: "tensor `\(name)` has shape \(found.shape), expected \(shape) (\(meaning)) from \(options.description) in \(infos.source); "
-                        + "the checkpoint and the infos file do not belong together")
-            }
-            if let index = found.values.firstIndex(where: { !$0.isFinite }) {
-                throw ModelFileError(
-                    .nonFiniteWeight, file: source, object: name,
-                    message: "tensor `\(name)` holds \(found.values[index]) at flat index \(index); the checkpoint is damaged (training diverged or the file is corrupt)")
-            }
-            return found.values
-        }
-        func transposed(_ m: [Float], rows: Int, columns: Int) -> [Float] {
-            // In tiles of 32 x 32, so that the writes of a tile stay in a few cache lines.
-            [Float](unsafeUninitializedCapacity: m.count) { r, initialized in
-                m.withUnsafeBufferPointer { m in
-                    for i0 in stride(from: 0, to: rows, by: 32) {
-                        for j0 in stride(from: 0, to: columns, by: 32) {
-                            for i in i0..<min(i0 + 32, rows) {
-                                for j in j0..<min(j0 + 32, columns) { r[j * rows + i] = m[i * columns + j] }
-                            }
-                        }
-                    }
-                }
-                initialized = m.count
-            }
-        }
-        func attention(_ prefix: String) throws -> Attention {
-            var weights: [[Float]] = []
-            var biases: [[Float]] = []
-            for (index, role) in ["query", "key", "value", "output"].enumerated() {
-                weights.append(try tensor("\(prefix).linears.\(index).weight", [d, d], "the \(role) projection, [d_model, d_model]"))
-                biases.append(try tensor("\(prefix).linears.\(index).bias", [d], "the \(role) projection's bias"))
-            }
-            // [in, out] with the three input projections side by side: row i is q_i | k_i | v_i.
-            var input = [Float](repeating: 0, count: d * 3 * d)
-            for part in 0..<3 {
-                let t = transposed(weights[part], rows: d, columns: d)
-                for i in 0..<d { input[(i * 3 * d + part * d)..<(i * 3 * d + part * d + d)] = t[(i * d)..<(i * d + d)] }
-            }
-            return Attention(
-                input: input, inputBias: biases[0] + biases[1] + biases[2], output: transposed(weights[3], rows: d, columns: d),
-                outputBias: biases[3])
-        }
-        func feedForward(_ prefix: String) throws -> FeedForward {
-            FeedForward(
-                inner: transposed(try tensor("\(prefix).w_1.weight", [ff, d], "[d_ff, d_model]"), rows: ff, columns: d),
-                innerBias: try tensor("\(prefix).w_1.bias", [ff], "[d_ff]"),
-                outer: transposed(try tensor("\(prefix).w_2.weight", [d, ff], "[d_model, d_ff]"), rows: d, columns: ff),
-                outerBias: try tensor("\(prefix).w_2.bias", [d], "[d_model]"))
-        }
-        func norm(_ prefix: String) throws -> Norm {
-            Norm(
-                gain: try tensor("\(prefix).a_2", [d], "LayerNorm gain, [d_model]"),
-                bias: try tensor("\(prefix).b_2", [d], "LayerNorm bias, [d_model]"))
-        }
+        let reader = TensorReader(tensors: tensors, options: options, infos: infos.source, path: source)
 
         guard let embed = tensors["att_embed.0.weight"] else {
             throw ModelFileError(
@@ -168,40 +102,12 @@ public final class TransformerCaptionModel: CaptioningModel {
                 message: "tensor `att_embed.0.weight` has shape \(embed.shape), expected [d_model=\(d), D] from \(options.description) in \(infos.source); the checkpoint and the infos file do not belong together")
         }
         let D = embed.shape[1]
-        regionEmbedding = transposed(try tensor("att_embed.0.weight", [d, D], "[d_model, D]"), rows: d, columns: D)
-        regionEmbeddingBias = try tensor("att_embed.0.bias", [d], "[d_model]")
-
-        var encoder: [EncoderLayer] = []
-        for layer in 0..<options.encoderLayers {
-            let prefix = "model.encoder.layers.\(layer)"
-            encoder.append(
-                EncoderLayer(
-                    selfAttention: try attention("\(prefix).self_attn"), feedForward: try feedForward("\(prefix).feed_forward"),
-                    norms: [try norm("\(prefix).sublayer.0.norm"), try norm("\(prefix).sublayer.1.norm")]))
-        }
-        var decoder: [DecoderLayer] = []
-        for layer in 0..<options.decoderLayers {
-            let prefix = "model.decoder.layers.\(layer)"
-            decoder.append(
-                DecoderLayer(
-                    selfAttention: try attention("\(prefix).self_attn"), sourceAttention: try attention("\(prefix).src_attn"),
-                    feedForward: try feedForward("\(prefix).feed_forward"),
-                    norms: [try norm("\(prefix).sublayer.0.norm"), try norm("\(prefix).sublayer.1.norm"), try norm("\(prefix).sublayer.2.norm")]))
-        }
-        // A layer beyond N_enc / N_dec means the infos describe a smaller model than the checkpoint.
-        for (part, count) in [("encoder", options.encoderLayers), ("decoder", options.decoderLayers)] {
-            let extra = "model.\(part).layers.\(count)."
-            if let name = tensors.keys.sorted().first(where: { $0.hasPrefix(extra) }) {
-                throw ModelFileError(
-                    .wrongShape, file: source, object: name,
-                    message: "has tensor `\(name)`, \(part == "encoder" ? "an" : "a") \(part) layer beyond the \(count) that \(infos.source) declares (\(options.description)); the checkpoint and the infos file do not belong together")
-            }
-        }
-        encoderLayers = encoder
-        decoderLayers = decoder
-        encoderNorm = try norm("model.encoder.norm")
-        decoderNorm = try norm("model.decoder.norm")
-        wordEmbedding = try tensor("model.tgt_embed.0.lut.weight", [V1, d], "the word embedding, [vocab_size + 1, d_model]")
+        regionEmbedding = Self.transposed(try reader.tensor("att_embed.0.weight", [d, D], "[d_model, D]"), rows: d, columns: D)
+        regionEmbeddingBias = try reader.tensor("att_embed.0.bias", [d], "[d_model]")
+        (encoderLayers, decoderLayers) = try reader.layers()
+        encoderNorm = try reader.norm("model.encoder.norm")
+        decoderNorm = try reader.norm("model.decoder.norm")
+        wordEmbedding = try reader.tensor("model.tgt_embed.0.lut.weight", [V1, d], "the word embedding, [vocab_size + 1, d_model]")
         // The table's length is the checkpoint's; only its rank and width follow from the options.
         let tableShape = tensors["model.tgt_embed.1.pe"]?.shape ?? [1, 5000, d]
         guard tableShape.count == 3, tableShape[0] == 1, tableShape[2] == d, tableShape[1] >= 1 else {
@@ -210,9 +116,10 @@ public final class TransformerCaptionModel: CaptioningModel {
                 message: "tensor `model.tgt_embed.1.pe` has shape \(tableShape), expected [1, positions, d_model=\(d)]; the checkpoint and the infos file do not belong together")
         }
         positions = tableShape[1]
-        positionalEncoding = try tensor("model.tgt_embed.1.pe", tableShape, "the positional encoding table")
-        projection = transposed(try tensor("model.generator.proj.weight", [V1, d], "the logit layer, [vocab_size + 1, d_model]"), rows: V1, columns: d)
-        projectionBias = try tensor("model.generator.proj.bias", [V1], "[vocab_size + 1]")
+        positionalEncoding = try reader.tensor("model.tgt_embed.1.pe", tableShape, "the positional encoding table")
+        projection = Self.transposed(
+            try reader.tensor("model.generator.proj.weight", [V1, d], "the logit layer, [vocab_size + 1, d_model]"), rows: V1, columns: d)
+        projectionBias = try reader.tensor("model.generator.proj.bias", [V1], "[vocab_size + 1]")
 
         var words = [String](repeating: "", count: V1)
         for index in 1..<V1 {
@@ -231,6 +138,128 @@ public final class TransformerCaptionModel: CaptioningModel {
         infosSource = infos.source
         tensorCount = tensors.count
         parameterCount = tensors.values.reduce(0) { $0 + $1.values.count }
+    }
+
+    /// `[columns x rows]` from `[rows x columns]`, in tiles of 32 x 32, so that the writes of a tile
+    /// stay in a few cache lines.
+    static func transposed(_ m: [Float], rows: Int, columns: Int) -> [Float] {
+        [Float](unsafeUninitializedCapacity: m.count) { r, initialized in
+            m.withUnsafeBufferPointer { m in
+                for i0 in stride(from: 0, to: rows, by: 32) {
+                    for j0 in stride(from: 0, to: columns, by: 32) {
+                        for i in i0..<min(i0 + 32, rows) {
+                            for j in j0..<min(j0 + 32, columns) { r[j * rows + i] = m[i * columns + j] }
+                        }
+                    }
+                }
+            }
+            initialized = m.count
+        }
+    }
+
+    /// Reads the checked tensors of a state dict in decoding layout; each problem is a
+    /// `ModelFileError` naming the checkpoint (`path`), the tensor and the fix.
+    private struct TensorReader {
+        let tensors: [String: CheckpointTensor]
+        let options: TransformerOptions
+        /// Where the options came from.
+        let infos: String
+        let path: String
+
+        /// The values of tensor `name`, checked for presence, `shape` and finite values.
+        func tensor(_ name: String, _ shape: [Int], _ meaning: String) throws -> [Float] {
+            guard let found = tensors[name] else {
+                var hint = "the checkpoint and \(infos) do not belong together, or the checkpoint is incomplete"
+                if name.contains(".layers.") {
+                    hint = "\(infos) says \(options.description); " + hint
+                }
+                throw ModelFileError(
+                    .missingTensor, file: path, object: name,
+                    message: "has no tensor `\(name)` (\(meaning)); \(hint): use the infos_<id>.pkl of the run that saved this checkpoint")
+            }
+            guard found.shape == shape else {
+                throw ModelFileError(
+                    .wrongShape, file: path, object: name,
+                    message: "tensor `\(name)` has shape \(found.shape), expected \(shape) (\(meaning)) from \(options.description) in \(infos); "
+                        + "the checkpoint and the infos file do not belong together")
+            }
+            if let index = found.values.firstIndex(where: { !$0.isFinite }) {
+                throw ModelFileError(
+                    .nonFiniteWeight, file: path, object: name,
+                    message: "tensor `\(name)` holds \(found.values[index]) at flat index \(index); the checkpoint is damaged (training diverged or the file is corrupt)")
+            }
+            return found.values
+        }
+
+        func attention(_ prefix: String) throws -> Attention {
+            let d = options.modelWidth
+            var weights: [[Float]] = []
+            var biases: [[Float]] = []
+            for (index, role) in ["query", "key", "value", "output"].enumerated() {
+                weights.append(try tensor("\(prefix).linears.\(index).weight", [d, d], "the \(role) projection, [d_model, d_model]"))
+                biases.append(try tensor("\(prefix).linears.\(index).bias", [d], "the \(role) projection's bias"))
+            }
+            // [in, out] with the three input projections side by side: row i is q_i | k_i | v_i.
+            var input = [Float](repeating: 0, count: d * 3 * d)
+            for part in 0..<3 {
+                let t = transposed(weights[part], rows: d, columns: d)
+                for i in 0..<d { input[(i * 3 * d + part * d)..<(i * 3 * d + part * d + d)] = t[(i * d)..<(i * d + d)] }
+            }
+            return Attention(
+                input: input, inputBias: biases[0] + biases[1] + biases[2], output: transposed(weights[3], rows: d, columns: d),
+                outputBias: biases[3])
+        }
+
+        func feedForward(_ prefix: String) throws -> FeedForward {
+            let (d, ff) = (options.modelWidth, options.feedForwardWidth)
+            return FeedForward(
+                inner: transposed(try tensor("\(prefix).w_1.weight", [ff, d], "[d_ff, d_model]"), rows: ff, columns: d),
+                innerBias: try tensor("\(prefix).w_1.bias", [ff], "[d_ff]"),
+                outer: transposed(try tensor("\(prefix).w_2.weight", [d, ff], "[d_model, d_ff]"), rows: d, columns: ff),
+                outerBias: try tensor("\(prefix).w_2.bias", [d], "[d_model]"))
+        }
+
+        func norm(_ prefix: String) throws -> Norm {
+            let d = options.modelWidth
+            return Norm(
+                gain: try tensor("\(prefix).a_2", [d], "LayerNorm gain, [d_model]"),
+                bias: try tensor("\(prefix).b_2", [d], "LayerNorm bias, [d_model]"))
+        }
+
+        /// The encoder's and decoder's layers; a layer beyond N_enc / N_dec in the checkpoint means
+        /// the infos describe a smaller model than the checkpoint.
+        func layers() throws -> ([EncoderLayer], [DecoderLayer]) {
+            var encoder: [EncoderLayer] = []
+            for layer in 0..<options.encoderLayers {
+                let prefix = "model.encoder.layers.\(layer)"
+                encoder.append(
+                    EncoderLayer(
+                        selfAttention: try attention("\(prefix).self_attn"), feedForward: try feedForward("\(prefix).feed_forward"),
+                        norms: [try norm("\(prefix).sublayer.0.norm"), try norm("\(prefix).sublayer.1.norm")]))
+            }
+            var decoder: [DecoderLayer] = []
+            for layer in 0..<options.decoderLayers {
+                let prefix = "model.decoder.layers.\(layer)"
+                decoder.append(
+                    DecoderLayer(
+                        selfAttention: try attention("\(prefix).self_attn"), sourceAttention: try attention("\(prefix).src_attn"),
+                        feedForward: try feedForward("\(prefix).feed_forward"),
+                        norms: [try norm("\(prefix).sublayer.0.norm"), try norm("\(prefix).sublayer.1.norm"), try norm("\(prefix).sublayer.2.norm")]))
+            }
+            for (part, count) in [("encoder", options.encoderLayers), ("decoder", options.decoderLayers)] {
+                let extra = "model.\(part).layers.\(count)."
+                if let name = tensors.keys.sorted().first(where: { $0.hasPrefix(extra) }) {
+                    throw ModelFileError(
+                        .wrongShape, file: path, object: name,
+                        message: "has tensor `\(name)`, \(part == "encoder" ? "an" : "a") \(part) layer beyond the \(count) that \(infos) declares (\(options.description)); the checkpoint and the infos file do not belong together")
+                }
+            }
+            return (encoder, decoder)
+        }
+
+        private func transposed(_ m: [Float], rows: Int, columns: Int) -> [Float] {
+            TransformerCaptionModel.transposed(m, rows: rows, columns: columns)
+        }
     }
 
     /// Checks that region features of dimension `featureDimension` (from `featuresFile`) fit the model.
@@ -255,20 +284,17 @@ public final class TransformerCaptionModel: CaptioningModel {
         }
     }
 
-    public var family: String { "transformer" }
-    public var searchConvention: SearchConvention { .selfCritical }
+    public var family: String { TransformerFamily().name }
 
     /// The word of a token id (`<end>` for 0, `<id N>` outside the vocabulary).
-    public func word(_ token: Int) -> String {
-        vocabulary.indices.contains(token) && token > 0 ? vocabulary[token] : (token == 0 ? "<end>" : "<id \(token)>")
-    }
+    public func word(_ token: Int) -> String { SelfCriticalText.word(token, in: vocabulary) }
 
     /// The decoder of `settings` (check them first with `validate(settings:)`).
     public func makeDecoder(settings: DecodeSettings) -> any CaptionDecoding {
         TransformerBatchDecoder(
-            decoder: SelfCriticalDecoder(
+            decoder: TransformerFamily().searchConvention.decoder(
                 stepper: TransformerStepper(model: self, maxLength: settings.maxLength), settings: settings,
-                vocabulary: SelfCriticalVocabulary(words: vocabulary, unknownIndex: unknownIndexOption, removeBadEndings: settings.removeBadEndings)),
+                vocabulary: .selfCritical(words: vocabulary, unknownIndex: unknownIndexOption, removeBadEndings: settings.removeBadEndings)),
             imagesPerPass: settings.beamSize == 1
                 ? TransformerBatchDecoder.greedyImagesPerPass : max(1, TransformerBatchDecoder.hypothesesPerPass / settings.beamSize))
     }
@@ -300,25 +326,6 @@ public final class TransformerCaptionModel: CaptioningModel {
     }
 }
 
-extension SelfCriticalVocabulary {
-    /// The vocabulary of any of upstream's AttModel families: `words[id]` (id 0 the end token),
-    /// AttModel.py's `bad_endings`, `decode_sequence`'s text.
-    init(words: [String], unknownIndex: Int?, removeBadEndings: Bool) {
-        self.init(
-            word: { token in words.indices.contains(token) && token > 0 ? words[token] : (token == 0 ? "<end>" : "<id \(token)>") },
-            text: { tokens in
-                var kept = tokens.map { words[$0] }
-                if removeBadEndings, let keep = kept.lastIndex(where: { !UpDownModel.trailingBadEndings.contains($0) }) {
-                    kept.removeSubrange((keep + 1)...)
-                }
-                // BPE joins: "@@ " removed, as `txt.replace('@@ ', '')`.
-                return kept.joined(separator: " ").split(separator: "@@ ", omittingEmptySubsequences: false).joined()
-            },
-            lastWordIsUnknown: words.last == "UNK", unknownIndex: unknownIndex,
-            isBadEnding: words.indices.map { $0 > 0 && UpDownModel.badEndings.contains(words[$0]) })
-    }
-}
-
 /// Decodes a batch in passes of at most `imagesPerPass` images, in order, the passes as equal as
 /// possible (`passes(imageCount:imagesPerPass:)`). The key/value caches of a
 /// pass grow with its hypotheses (N_dec x max length x d_model x 2 floats per hypothesis; reorders
@@ -331,10 +338,10 @@ final class TransformerBatchDecoder: CaptionDecoding {
     static let hypothesesPerPass = 128
     /// A greedy search's pass: one hypothesis per image.
     static let greedyImagesPerPass = 256
-    let decoder: SelfCriticalDecoder
+    let decoder: any CaptionDecoding
     let imagesPerPass: Int
 
-    init(decoder: SelfCriticalDecoder, imagesPerPass: Int) {
+    init(decoder: any CaptionDecoding, imagesPerPass: Int) {
         self.decoder = decoder
         self.imagesPerPass = imagesPerPass
     }

@@ -1,3 +1,5 @@
+import PythonFiles
+
 /// The sizes of a self-critical.pytorch Transformer (`caption_model` `transformer`), read from the
 /// options of its infos file the way `TransformerModel.__init__` reads them.
 public struct TransformerOptions: Sendable, Equatable, CustomStringConvertible {
@@ -84,45 +86,5 @@ public struct TransformerOptions: Sendable, Equatable, CustomStringConvertible {
         case .string(let value): return "'\(value)'"
         case .other(let value): return value
         }
-    }
-}
-
-extension CheckpointDescription {
-    /// For a Transformer checkpoint: its layers, heads and sizes as nightcap reads them from the
-    /// infos and the tensors, or why it cannot (one line each; empty for other families).
-    var transformerLines: [String] {
-        guard family.hasPrefix("transformer") else { return [] }
-        func row(_ label: String, _ value: String) -> String { label.padding(toLength: 17, withPad: " ", startingAt: 0) + value }
-        let tensors = checkpoint.stateDict.tensors
-        var lines: [String] = []
-        if let infos {
-            do {
-                let o = try TransformerOptions(infos: infos)
-                lines.append(row("layers", "encoder \(o.encoderLayers), decoder \(o.decoderLayers)"))
-                lines.append(row("heads", "\(o.heads) (d_k = \(o.modelWidth / o.heads))"))
-                lines.append(row("sizes", "d_model=\(o.modelWidth) d_ff=\(o.feedForwardWidth) vocab_size=\(o.vocabularySize)"))
-            } catch let error as ModelFileError {
-                lines.append(row("problem", error.message))
-            } catch {
-                lines.append(row("problem", "\(error)"))
-            }
-        } else {
-            let encoder = Set(tensors.keys.compactMap { Self.layerIndex($0, "model.encoder.layers.") }).count
-            let decoder = Set(tensors.keys.compactMap { Self.layerIndex($0, "model.decoder.layers.") }).count
-            lines.append(row("layers", "encoder \(encoder), decoder \(decoder) (from the tensor names; heads need the infos)"))
-        }
-        if let embed = tensors["att_embed.0.weight"], embed.shape.count == 2 {
-            lines.append(row("region features", "D=\(embed.shape[1]) (att_embed.0.weight)"))
-        }
-        if let pe = tensors["model.tgt_embed.1.pe"], pe.shape.count == 3 {
-            lines.append(row("positions", "\(pe.shape[1]) (model.tgt_embed.1.pe): the longest max length it can decode"))
-        }
-        lines.append(row("attention", "stored per word: the last decoder layer's cross-attention, averaged over heads"))
-        return lines
-    }
-
-    private static func layerIndex(_ name: String, _ prefix: String) -> Int? {
-        guard name.hasPrefix(prefix) else { return nil }
-        return Int(name.dropFirst(prefix.count).prefix { $0 != "." })
     }
 }

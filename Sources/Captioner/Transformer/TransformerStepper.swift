@@ -199,10 +199,30 @@ final class TransformerStepper: DecoderStepper {
     /// (0 for rows starting from the initial state, parent's + 1 otherwise), since both of
     /// upstream's searches advance every hypothesis together.
     func step(rows: Int, images: UnsafePointer<Int>, parents: UnsafePointer<Int32>, tokens: UnsafePointer<Int32>) {
-        let o = model.options
-        let (d, h, L, V1) = (o.modelWidth, o.heads, maxLength, model.tokenCount)
-        let dk = d / h
-        let R = maxRegions
+        let (d, V1) = (model.options.modelWidth, model.tokenCount)
+        advance(rows: rows, parents: parents)
+        embed(rows: rows, tokens: tokens)
+        averaged.pointer.update(repeating: 0, count: rows * maxRegions)
+        for (index, layer) in model.decoderLayers.enumerated() {
+            selfAttention(layer, index: index, rows: rows)
+            sourceAttention(layer, index: index, rows: rows, images: images)
+            feedForward(layer.feedForward, norm: layer.norms[2], rows: rows, stream: stream.pointer)
+        }
+        layerNorm(stream.pointer, rows: rows, model.decoderNorm, into: normed.pointer)
+        model.projection.withUnsafeBufferPointer { w in
+            BLAS.multiply(rows: rows, outputs: V1, inputs: d, normed.pointer, xStride: d, w.baseAddress!, yStride: V1, into: logits.pointer, cStride: V1)
+        }
+        model.projectionBias.withUnsafeBufferPointer { bias in
+            for row in 0..<rows {
+                Kernels.logSoftmax(logits.pointer + row * V1, bias: bias.baseAddress!, scratch: exponentials.pointer, count: V1)
+            }
+        }
+    }
+
+    /// The position of this step, each row's ancestry (its own row at position 0, its parent's
+    /// otherwise) and from it the cache slot of each earlier position of each row.
+    private func advance(rows: Int, parents: UnsafePointer<Int32>) {
+        let (d, L) = (model.options.modelWidth, maxLength)
         precondition(rows <= rowCapacity, "more rows than prepare(maxRows:) allowed")
         precondition(parents[0] < 0 || position + 1 < L, "a hypothesis beyond the max length the stepper was made for")
         if parents[0] < 0 {
@@ -217,8 +237,12 @@ final class TransformerStepper: DecoderStepper {
             let rowsOf = ancestry.pointer + row * L
             for t in 0...position { slots[t] = (Int(rowsOf[t]) * L + t) * d }
         }
+    }
+
+    /// The stream of each row: its token's embedding scaled by sqrt(d_model) plus the position's encoding.
+    private func embed(rows: Int, tokens: UnsafePointer<Int32>) {
+        let d = model.options.modelWidth
         let p = position
-        let scale = Float(Double(dk).squareRoot())
         let embeddingScale = Float(Double(d).squareRoot())
         model.wordEmbedding.withUnsafeBufferPointer { lut in
             model.positionalEncoding.withUnsafeBufferPointer { pe in
@@ -230,64 +254,65 @@ final class TransformerStepper: DecoderStepper {
                 }
             }
         }
-        averaged.pointer.update(repeating: 0, count: rows * R)
-        for (index, layer) in model.decoderLayers.enumerated() {
-            // Masked self-attention over the prefix: this token's key and value join the cache.
-            layerNorm(stream.pointer, rows: rows, layer.norms[0], into: normed.pointer)
-            let a = layer.selfAttention
-            linear(normed.pointer, rows: rows, inputs: d, a.input, a.inputBias, outputs: 3 * d, into: projections.pointer, outStride: 3 * d)
-            let layerBase = index * rowCapacity * L * d
-            for row in 0..<rows {
-                let slot = layerBase + (row * L + p) * d
-                (cacheKeys.pointer + slot).update(from: projections.pointer + row * 3 * d + d, count: d)
-                (cacheValues.pointer + slot).update(from: projections.pointer + row * 3 * d + 2 * d, count: d)
-            }
-            for row in 0..<rows {
-                TransformerKernels.attention(
-                    query: projections.pointer + row * 3 * d, keys: cacheKeys.pointer + layerBase, values: cacheValues.pointer + layerBase,
-                    stride: d, offsets: offsets.pointer + row * L, count: p + 1, heads: h, width: dk, scale: scale, weights: weights.pointer,
-                    into: mixed.pointer + row * d)
-            }
-            addSublayer(mixed.pointer, rows: rows, inputs: d, a.output, a.outputBias, to: stream.pointer)
+    }
 
-            // Attention over the image's regions, with keys and values computed once per image.
-            layerNorm(stream.pointer, rows: rows, layer.norms[1], into: normed.pointer)
-            let s = layer.sourceAttention
-            s.input.withUnsafeBufferPointer { w in
-                s.inputBias.withUnsafeBufferPointer { b in
-                    linear(normed.pointer, rows: rows, inputs: d, w.baseAddress!, weightStride: 3 * d, b.baseAddress!, outputs: d, into: projections.pointer, outStride: d)
+    /// Masked self-attention over the prefix: this token's key and value join the cache.
+    private func selfAttention(_ layer: TransformerCaptionModel.DecoderLayer, index: Int, rows: Int) {
+        let o = model.options
+        let (d, h, L, p) = (o.modelWidth, o.heads, maxLength, position)
+        let dk = d / h
+        let scale = Float(Double(dk).squareRoot())
+        layerNorm(stream.pointer, rows: rows, layer.norms[0], into: normed.pointer)
+        let a = layer.selfAttention
+        linear(normed.pointer, rows: rows, inputs: d, a.input, a.inputBias, outputs: 3 * d, into: projections.pointer, outStride: 3 * d)
+        let layerBase = index * rowCapacity * L * d
+        for row in 0..<rows {
+            let slot = layerBase + (row * L + p) * d
+            (cacheKeys.pointer + slot).update(from: projections.pointer + row * 3 * d + d, count: d)
+            (cacheValues.pointer + slot).update(from: projections.pointer + row * 3 * d + 2 * d, count: d)
+        }
+        for row in 0..<rows {
+            TransformerKernels.attention(
+                query: projections.pointer + row * 3 * d, keys: cacheKeys.pointer + layerBase, values: cacheValues.pointer + layerBase,
+                stride: d, offsets: offsets.pointer + row * L, count: p + 1, heads: h, width: dk, scale: scale, weights: weights.pointer,
+                into: mixed.pointer + row * d)
+        }
+        addSublayer(mixed.pointer, rows: rows, inputs: d, a.output, a.outputBias, to: stream.pointer)
+    }
+
+    /// Attention over the image's regions, with keys and values computed once per image; the last
+    /// layer's weights, averaged over the heads, are the step's attention.
+    private func sourceAttention(_ layer: TransformerCaptionModel.DecoderLayer, index: Int, rows: Int, images: UnsafePointer<Int>) {
+        let o = model.options
+        let (d, h, R) = (o.modelWidth, o.heads, maxRegions)
+        let dk = d / h
+        let scale = Float(Double(dk).squareRoot())
+        layerNorm(stream.pointer, rows: rows, layer.norms[1], into: normed.pointer)
+        let s = layer.sourceAttention
+        s.input.withUnsafeBufferPointer { w in
+            s.inputBias.withUnsafeBufferPointer { b in
+                linear(normed.pointer, rows: rows, inputs: d, w.baseAddress!, weightStride: 3 * d, b.baseAddress!, outputs: d, into: projections.pointer, outStride: d)
+            }
+        }
+        let last = index == model.decoderLayers.count - 1
+        for row in 0..<rows {
+            let first = regionOffsets[images[row]]
+            let count = regionCounts[images[row]]
+            let keys = memory.pointer + (index * packedRegions + first) * 2 * d
+            let values = keys + d
+            let target = averaged.pointer + row * R
+            TransformerKernels.attention(
+                query: projections.pointer + row * d, keys: keys, values: values, stride: 2 * d, count: count, heads: h, width: dk,
+                scale: scale, weights: weights.pointer, into: mixed.pointer + row * d)
+            if last {
+                // The head mean, heads summed in order from 0.
+                for head in 0..<h {
+                    let w = weights.pointer + head * count
+                    for j in 0..<count { target[j] += w[j] }
                 }
-            }
-            let last = index == model.decoderLayers.count - 1
-            for row in 0..<rows {
-                let first = regionOffsets[images[row]]
-                let count = regionCounts[images[row]]
-                let keys = memory.pointer + (index * packedRegions + first) * 2 * d
-                let values = keys + d
-                let target = averaged.pointer + row * R
-                TransformerKernels.attention(
-                    query: projections.pointer + row * d, keys: keys, values: values, stride: 2 * d, count: count, heads: h, width: dk,
-                    scale: scale, weights: weights.pointer, into: mixed.pointer + row * d)
-                if last {
-                    // The head mean, heads summed in order from 0.
-                    for head in 0..<h {
-                        let w = weights.pointer + head * count
-                        for j in 0..<count { target[j] += w[j] }
-                    }
-                    for j in 0..<count { target[j] /= Float(h) }
-                }
-            }
-            addSublayer(mixed.pointer, rows: rows, inputs: d, s.output, s.outputBias, to: stream.pointer)
-            feedForward(layer.feedForward, norm: layer.norms[2], rows: rows, stream: stream.pointer)
-        }
-        layerNorm(stream.pointer, rows: rows, model.decoderNorm, into: normed.pointer)
-        model.projection.withUnsafeBufferPointer { w in
-            BLAS.multiply(rows: rows, outputs: V1, inputs: d, normed.pointer, xStride: d, w.baseAddress!, yStride: V1, into: logits.pointer, cStride: V1)
-        }
-        model.projectionBias.withUnsafeBufferPointer { bias in
-            for row in 0..<rows {
-                Kernels.logSoftmax(logits.pointer + row * V1, bias: bias.baseAddress!, scratch: exponentials.pointer, count: V1)
+                for j in 0..<count { target[j] /= Float(h) }
             }
         }
+        addSublayer(mixed.pointer, rows: rows, inputs: d, s.output, s.outputBias, to: stream.pointer)
     }
 }

@@ -1,3 +1,5 @@
+import PythonFiles
+
 /// self-critical.pytorch's UpDown model (`caption_model` `updown`, `topdown` before 2020), built from
 /// its state dict and infos, checked, and rearranged for batched decoding. Immutable and shared by
 /// all decoder workers.
@@ -38,16 +40,6 @@ public final class UpDownModel: CaptioningModel {
     /// The training options `inspect` shows.
     public let options: [String: TrainingOption]
 
-    static let supportedCaptionModels = ["updown", "topdown"]
-    /// AttModel.py's list (no end token after these words with remove_bad_endings).
-    static let badEndings: Set<String> = [
-        "a", "an", "the", "in", "for", "at", "of", "with", "before", "after", "on", "upon", "near", "to", "is", "are", "am",
-    ]
-    /// misc.py's list (trailing words stripped from the text with remove_bad_endings).
-    static let trailingBadEndings: Set<String> = [
-        "with", "in", "on", "of", "a", "at", "to", "for", "an", "this", "his", "her", "that", "the",
-    ]
-
     // Weights in decoding layout.
     /// `embed.0.weight` `[V x E]`.
     let embedding: [Float]
@@ -87,9 +79,8 @@ public final class UpDownModel: CaptioningModel {
     let output: [Float]
     let outputBias: [Float]
 
-    public var family: String { "updown" }
+    public var family: String { UpDownFamily().name }
     public var featureDimension: Int { sizes.feature }
-    public var searchConvention: SearchConvention { .selfCritical }
     public var takesPooledFeatures: Bool { true }
 
     /// Builds the model from a checkpoint's tensors and its infos. Every problem is reported here,
@@ -98,23 +89,79 @@ public final class UpDownModel: CaptioningModel {
         self.path = path
         infosSource = infos.source
         options = infos.options
-        let name = infos.options["caption_model"].flatMap { if case .string(let s) = $0 { s } else { nil } }
-        guard let name, Self.supportedCaptionModels.contains(name) else {
-            let shown = name.map { "`\($0)`" } ?? "no caption_model"
-            throw ModelFileError(
-                .wrongModelType, file: path,
-                message: "its infos file \(infos.source) names \(shown); nightcap supports the caption_model values "
-                    + "\((Self.supportedCaptionModels + ["transformer"]).joined(separator: ", ")) of self-critical.pytorch (and its own show-attend-tell HDF5 files); "
-                    + "evaluate this checkpoint with self-critical.pytorch's tools/eval.py")
+        let checked = try Self.check(stateDict: stateDict, infos: infos, path: path)
+        let (V, E, R) = (checked.sizes.vocabulary, checked.sizes.embedding, checked.sizes.hidden)
+        captionModel = checked.captionModel
+        parameterCount = checked.parameterCount
+        sizes = checked.sizes
+        batchNorm = checked.batchNorm
+        let words = try Self.words(infos: infos, count: V, path: path)
+        vocabulary = words
+        let unk = Self.intOption("unk_idx", in: infos).flatMap { (0..<V).contains($0) ? $0 : nil }
+        unknownIndexOption = unk
+        unknownToken = words[V - 1] == "UNK" ? V - 1 : unk
+        badEndingTokens = Set((1..<V).filter { SelfCriticalText.badEndings.contains(words[$0]) })
+
+        func values(_ key: String) -> [Float] { stateDict.tensors[key]!.values }
+        let bn = checked.batchNorm
+        (inputNormScale, inputNormShift) = bn >= 1 ? Self.normalisation("att_embed.0", stateDict) : ([], [])
+        (embeddedNormScale, embeddedNormShift) = bn == 2 ? Self.normalisation("att_embed.4", stateDict) : ([], [])
+        embedding = values("embed.0.weight")
+        fcEmbed = values("fc_embed.0.weight")
+        fcEmbedBias = values("fc_embed.0.bias")
+        attEmbed = values("\(checked.regionLinear).weight")
+        attEmbedBias = values("\(checked.regionLinear).bias")
+        contextToAttention = values("ctx2att.weight")
+        contextToAttentionBias = values("ctx2att.bias")
+
+        let ih = values("core.att_lstm.weight_ih")
+        let width = E + 2 * R
+        attentionLSTMInput = ih
+        attentionLSTMState = Self.sideBySide(
+            ih, stride: width, columns: R, values("core.att_lstm.weight_hh"), stride: R, columns: R, rows: 4 * R)
+        wordGates = WordGateTable(
+            embedding: embedding, weights: ih, column: 2 * R, stride: width, vocabulary: V, embeddingSize: E, width: 4 * R)
+        attentionLSTMBias = zip(values("core.att_lstm.bias_ih"), values("core.att_lstm.bias_hh")).map { $0 + $1 }
+
+        queryProjection = values("core.attention.h2att.weight")
+        queryBias = values("core.attention.h2att.bias")
+        scoreWeight = values("core.attention.alpha_net.weight")
+        scoreBias = values("core.attention.alpha_net.bias")[0]
+
+        languageLSTM = Self.sideBySide(
+            values("core.lang_lstm.weight_ih"), stride: 2 * R, columns: 2 * R, values("core.lang_lstm.weight_hh"), stride: R, columns: R,
+            rows: 4 * R)
+        languageLSTMBias = zip(values("core.lang_lstm.bias_ih"), values("core.lang_lstm.bias_hh")).map { $0 + $1 }
+        output = values("logit.weight")
+        outputBias = values("logit.bias")
+    }
+
+    /// What checking a checkpoint against its infos found.
+    private struct Checked {
+        var captionModel: String
+        var batchNorm: Int
+        var sizes: ModelSizes
+        /// `att_embed.0` or, with BatchNorm first, `att_embed.1`: the region embedding's Linear.
+        var regionLinear: String
+        var parameterCount: Int
+    }
+
+    /// An integer option of the infos (a bool as 0/1, a whole float), or nil.
+    private static func intOption(_ key: String, in infos: TrainingInfos) -> Int? {
+        switch infos.options[key] {
+        case .int(let v): v
+        case .bool(let b): b ? 1 : 0
+        case .double(let d) where d == d.rounded(): Int(d)
+        default: nil
         }
-        captionModel = name
-        func intOption(_ key: String) -> Int? {
-            switch infos.options[key] {
-            case .int(let v): v
-            case .bool(let b): b ? 1 : 0
-            case .double(let d) where d == d.rounded(): Int(d)
-            default: nil
-            }
+    }
+
+    /// Checks the options nightcap supports, then every tensor's presence, shape and values against
+    /// the options (or, where the options are silent, the tensors).
+    private static func check(stateDict: StateDict, infos: TrainingInfos, path: String) throws -> Checked {
+        let name = infos.options["caption_model"].flatMap { if case .string(let s) = $0 { s } else { nil } }
+        guard let name, UpDownFamily().captionModels.contains(name) else {
+            throw ModelFamilies.unknownCaptionModel(name, infos: infos.source, checkpoint: path)
         }
         func tensor(_ key: String) throws -> CheckpointTensor {
             guard let t = stateDict.tensors[key] else {
@@ -138,53 +185,20 @@ public final class UpDownModel: CaptioningModel {
                 message: "`logit.weight` has \(logit.shape[0]) rows but the vocabulary of \(infos.source) has "
                     + "\(infos.vocabulary.count) words (+1 for the end token = \(V)); use the infos file saved with this checkpoint")
         }
-        let bn = intOption("use_bn") ?? 0
-        guard (0...2).contains(bn) else {
-            throw ModelFileError(.invalidAttribute, file: path, object: "use_bn", message: "its infos give use_bn \(bn); upstream knows 0, 1 and 2")
-        }
-        if let layers = intOption("logit_layers"), layers != 1 {
-            throw ModelFileError(
-                .invalidAttribute, file: path, object: "logit_layers",
-                message: "its infos give logit_layers \(layers); upstream itself only runs logit_layers 1 on Python 3")
-        }
-        if let useBox = intOption("use_box"), useBox != 0 {
-            throw ModelFileError(
-                .invalidAttribute, file: path, object: "use_box",
-                message: "was trained with use_box 1 (box geometry appended to each region); nightcap feeds the region features alone")
-        }
-        if let norm = intOption("norm_att_feat"), norm != 0 {
-            throw ModelFileError(
-                .invalidAttribute, file: path, object: "norm_att_feat",
-                message: "was trained with norm_att_feat 1 (L2-normalised regions), which nightcap does not apply")
-        }
+        let bn = try checkOptions(infos: infos, path: path)
         // Sizes: from the options when present (then every tensor is checked against them), else from the tensors.
         let embedShape = try tensor("embed.0.weight").shape
         let fcShape = try tensor("fc_embed.0.weight").shape
         let ctxShape = try tensor("ctx2att.weight").shape
         let linear = bn >= 1 ? "att_embed.1" : "att_embed.0"
         let attShape = try tensor("\(linear).weight").shape
-        let E = intOption("input_encoding_size") ?? (embedShape.count == 2 ? embedShape[1] : 0)
-        let R = intOption("rnn_size") ?? logit.shape[1]
-        let A = intOption("att_hid_size") ?? (ctxShape.count == 2 ? ctxShape[0] : 0)
-        let D = intOption("att_feat_size") ?? (attShape.count == 2 ? attShape[1] : 0)
-        let Dfc = intOption("fc_feat_size") ?? (fcShape.count == 2 ? fcShape[1] : 0)
-        var expected: [(String, [Int])] = [
-            ("embed.0.weight", [V, E]), ("fc_embed.0.weight", [R, Dfc]), ("fc_embed.0.bias", [R]),
-            ("\(linear).weight", [R, D]), ("\(linear).bias", [R]), ("logit.weight", [V, R]), ("logit.bias", [V]),
-            ("ctx2att.weight", [A, R]), ("ctx2att.bias", [A]),
-            ("core.att_lstm.weight_ih", [4 * R, E + 2 * R]), ("core.att_lstm.weight_hh", [4 * R, R]),
-            ("core.att_lstm.bias_ih", [4 * R]), ("core.att_lstm.bias_hh", [4 * R]),
-            ("core.lang_lstm.weight_ih", [4 * R, 2 * R]), ("core.lang_lstm.weight_hh", [4 * R, R]),
-            ("core.lang_lstm.bias_ih", [4 * R]), ("core.lang_lstm.bias_hh", [4 * R]),
-            ("core.attention.h2att.weight", [A, R]), ("core.attention.h2att.bias", [A]),
-            ("core.attention.alpha_net.weight", [1, A]), ("core.attention.alpha_net.bias", [1]),
-        ]
-        let norms = bn == 0 ? [] : (bn == 1 ? [("att_embed.0", D)] : [("att_embed.0", D), ("att_embed.4", R)])
-        for (prefix, size) in norms {
-            for part in ["weight", "bias", "running_mean", "running_var"] { expected.append(("\(prefix).\(part)", [size])) }
-        }
+        let E = intOption("input_encoding_size", in: infos) ?? (embedShape.count == 2 ? embedShape[1] : 0)
+        let R = intOption("rnn_size", in: infos) ?? logit.shape[1]
+        let A = intOption("att_hid_size", in: infos) ?? (ctxShape.count == 2 ? ctxShape[0] : 0)
+        let D = intOption("att_feat_size", in: infos) ?? (attShape.count == 2 ? attShape[1] : 0)
+        let Dfc = intOption("fc_feat_size", in: infos) ?? (fcShape.count == 2 ? fcShape[1] : 0)
         var count = 0
-        for (key, shape) in expected {
+        for (key, shape) in expectedShapes(V: V, E: E, R: R, A: A, D: D, Dfc: Dfc, batchNorm: bn) {
             let t = try tensor(key)
             guard t.shape == shape else {
                 throw ModelFileError(
@@ -206,10 +220,58 @@ public final class UpDownModel: CaptioningModel {
                 message: "expects pooled fc features of \(Dfc) values but regions of \(D); nightcap pools the regions "
                     + "(upstream's fallback without input_fc_dir), which needs fc_feat_size = att_feat_size")
         }
-        parameterCount = count
-        sizes = ModelSizes(vocabulary: V, embedding: E, feature: D, hidden: R, attention: A)
-        batchNorm = bn
+        return Checked(
+            captionModel: name, batchNorm: bn, sizes: ModelSizes(vocabulary: V, embedding: E, feature: D, hidden: R, attention: A),
+            regionLinear: linear, parameterCount: count)
+    }
 
+    /// The options nightcap refuses (use_bn beyond 2, logit_layers, use_box, norm_att_feat); returns use_bn.
+    private static func checkOptions(infos: TrainingInfos, path: String) throws -> Int {
+        let bn = intOption("use_bn", in: infos) ?? 0
+        guard (0...2).contains(bn) else {
+            throw ModelFileError(.invalidAttribute, file: path, object: "use_bn", message: "its infos give use_bn \(bn); upstream knows 0, 1 and 2")
+        }
+        if let layers = intOption("logit_layers", in: infos), layers != 1 {
+            throw ModelFileError(
+                .invalidAttribute, file: path, object: "logit_layers",
+                message: "its infos give logit_layers \(layers); upstream itself only runs logit_layers 1 on Python 3")
+        }
+        if let useBox = intOption("use_box", in: infos), useBox != 0 {
+            throw ModelFileError(
+                .invalidAttribute, file: path, object: "use_box",
+                message: "was trained with use_box 1 (box geometry appended to each region); nightcap feeds the region features alone")
+        }
+        if let norm = intOption("norm_att_feat", in: infos), norm != 0 {
+            throw ModelFileError(
+                .invalidAttribute, file: path, object: "norm_att_feat",
+                message: "was trained with norm_att_feat 1 (L2-normalised regions), which nightcap does not apply")
+        }
+        return bn
+    }
+
+    /// Every tensor the model reads and its shape, in the order they are checked.
+    private static func expectedShapes(V: Int, E: Int, R: Int, A: Int, D: Int, Dfc: Int, batchNorm bn: Int) -> [(String, [Int])] {
+        let linear = bn >= 1 ? "att_embed.1" : "att_embed.0"
+        var expected: [(String, [Int])] = [
+            ("embed.0.weight", [V, E]), ("fc_embed.0.weight", [R, Dfc]), ("fc_embed.0.bias", [R]),
+            ("\(linear).weight", [R, D]), ("\(linear).bias", [R]), ("logit.weight", [V, R]), ("logit.bias", [V]),
+            ("ctx2att.weight", [A, R]), ("ctx2att.bias", [A]),
+            ("core.att_lstm.weight_ih", [4 * R, E + 2 * R]), ("core.att_lstm.weight_hh", [4 * R, R]),
+            ("core.att_lstm.bias_ih", [4 * R]), ("core.att_lstm.bias_hh", [4 * R]),
+            ("core.lang_lstm.weight_ih", [4 * R, 2 * R]), ("core.lang_lstm.weight_hh", [4 * R, R]),
+            ("core.lang_lstm.bias_ih", [4 * R]), ("core.lang_lstm.bias_hh", [4 * R]),
+            ("core.attention.h2att.weight", [A, R]), ("core.attention.h2att.bias", [A]),
+            ("core.attention.alpha_net.weight", [1, A]), ("core.attention.alpha_net.bias", [1]),
+        ]
+        let norms = bn == 0 ? [] : (bn == 1 ? [("att_embed.0", D)] : [("att_embed.0", D), ("att_embed.4", R)])
+        for (prefix, size) in norms {
+            for part in ["weight", "bias", "running_mean", "running_var"] { expected.append(("\(prefix).\(part)", [size])) }
+        }
+        return expected
+    }
+
+    /// The word of each id 1...count-1 (id 0, the end token, is the empty string).
+    private static func words(infos: TrainingInfos, count V: Int, path: String) throws -> [String] {
         var words = [String](repeating: "", count: V)
         for (index, word) in infos.vocabulary where index >= 1 && index < V { words[index] = word }
         if let missing = (1..<V).first(where: { infos.vocabulary[$0] == nil }) {
@@ -217,76 +279,41 @@ public final class UpDownModel: CaptioningModel {
                 .vocabularyMismatch, file: path, object: "vocab",
                 message: "the vocabulary of \(infos.source) has no word \(missing) (it should map '1'...'\(V - 1)')")
         }
-        vocabulary = words
-        if let unk = intOption("unk_idx"), unk >= 0, unk < V { unknownIndexOption = unk } else { unknownIndexOption = nil }
-        if words[V - 1] == "UNK" {
-            unknownToken = V - 1
-        } else if let unk = intOption("unk_idx"), unk >= 0, unk < V {
-            unknownToken = unk
-        } else {
-            unknownToken = nil
-        }
-        badEndingTokens = Set((1..<V).filter { Self.badEndings.contains(words[$0]) })
+        return words
+    }
 
-        func values(_ key: String) -> [Float] { stateDict.tensors[key]!.values }
-        /// `rows` rows `[a[g, ..<aColumns] | b[g, ..<bColumns]]` (row strides `aStride`, `bStride`):
-        /// the first columns of two `[out, in]` weights side by side.
-        func sideBySide(_ a: [Float], stride aStride: Int, columns aColumns: Int, _ b: [Float], stride bStride: Int, columns bColumns: Int, rows: Int) -> [Float] {
-            let width = aColumns + bColumns
-            return [Float](unsafeUninitializedCapacity: rows * width) { r, count in
-                a.withUnsafeBufferPointer { a in
-                    b.withUnsafeBufferPointer { b in
-                        for row in 0..<rows {
-                            (r.baseAddress! + row * width).initialize(from: a.baseAddress! + row * aStride, count: aColumns)
-                            (r.baseAddress! + row * width + aColumns).initialize(from: b.baseAddress! + row * bStride, count: bColumns)
-                        }
+    /// `rows` rows `[a[g, ..<aColumns] | b[g, ..<bColumns]]` (row strides `aStride`, `bStride`):
+    /// the first columns of two `[out, in]` weights side by side.
+    private static func sideBySide(
+        _ a: [Float], stride aStride: Int, columns aColumns: Int, _ b: [Float], stride bStride: Int, columns bColumns: Int, rows: Int
+    ) -> [Float] {
+        let width = aColumns + bColumns
+        return [Float](unsafeUninitializedCapacity: rows * width) { r, count in
+            a.withUnsafeBufferPointer { a in
+                b.withUnsafeBufferPointer { b in
+                    for row in 0..<rows {
+                        (r.baseAddress! + row * width).initialize(from: a.baseAddress! + row * aStride, count: aColumns)
+                        (r.baseAddress! + row * width + aColumns).initialize(from: b.baseAddress! + row * bStride, count: bColumns)
                     }
                 }
-                count = rows * width
             }
+            count = rows * width
         }
-        func normalisation(_ prefix: String) -> ([Float], [Float]) {
-            // PyTorch's eval-mode batch_norm on CPU: alpha = weight / sqrt(var + eps), beta = bias - mean * alpha.
-            let w = values("\(prefix).weight"), b = values("\(prefix).bias")
-            let mean = values("\(prefix).running_mean"), variance = values("\(prefix).running_var")
-            var scale = [Float](repeating: 0, count: w.count), shift = scale
-            for i in w.indices {
-                let invstd = 1 / (variance[i] + 1e-5).squareRoot()
-                scale[i] = w[i] * invstd
-                shift[i] = b[i] - mean[i] * scale[i]
-            }
-            return (scale, shift)
+    }
+
+    /// PyTorch's eval-mode batch_norm on CPU as `x * scale + shift`: alpha = weight / sqrt(var + eps),
+    /// beta = bias - mean * alpha.
+    private static func normalisation(_ prefix: String, _ stateDict: StateDict) -> ([Float], [Float]) {
+        func values(_ key: String) -> [Float] { stateDict.tensors[key]!.values }
+        let w = values("\(prefix).weight"), b = values("\(prefix).bias")
+        let mean = values("\(prefix).running_mean"), variance = values("\(prefix).running_var")
+        var scale = [Float](repeating: 0, count: w.count), shift = scale
+        for i in w.indices {
+            let invstd = 1 / (variance[i] + 1e-5).squareRoot()
+            scale[i] = w[i] * invstd
+            shift[i] = b[i] - mean[i] * scale[i]
         }
-        (inputNormScale, inputNormShift) = bn >= 1 ? normalisation("att_embed.0") : ([], [])
-        (embeddedNormScale, embeddedNormShift) = bn == 2 ? normalisation("att_embed.4") : ([], [])
-        embedding = values("embed.0.weight")
-        fcEmbed = values("fc_embed.0.weight")
-        fcEmbedBias = values("fc_embed.0.bias")
-        attEmbed = values("\(linear).weight")
-        attEmbedBias = values("\(linear).bias")
-        contextToAttention = values("ctx2att.weight")
-        contextToAttentionBias = values("ctx2att.bias")
-
-        let ih = values("core.att_lstm.weight_ih")
-        let width = E + 2 * R
-        attentionLSTMInput = ih
-        attentionLSTMState = sideBySide(
-            ih, stride: width, columns: R, values("core.att_lstm.weight_hh"), stride: R, columns: R, rows: 4 * R)
-        wordGates = WordGateTable(
-            embedding: embedding, weights: ih, column: 2 * R, stride: width, vocabulary: V, embeddingSize: E, width: 4 * R)
-        attentionLSTMBias = zip(values("core.att_lstm.bias_ih"), values("core.att_lstm.bias_hh")).map { $0 + $1 }
-
-        queryProjection = values("core.attention.h2att.weight")
-        queryBias = values("core.attention.h2att.bias")
-        scoreWeight = values("core.attention.alpha_net.weight")
-        scoreBias = values("core.attention.alpha_net.bias")[0]
-
-        languageLSTM = sideBySide(
-            values("core.lang_lstm.weight_ih"), stride: 2 * R, columns: 2 * R, values("core.lang_lstm.weight_hh"), stride: R, columns: R,
-            rows: 4 * R)
-        languageLSTMBias = zip(values("core.lang_lstm.bias_ih"), values("core.lang_lstm.bias_hh")).map { $0 + $1 }
-        output = values("logit.weight")
-        outputBias = values("logit.bias")
+        return (scale, shift)
     }
 
     public func validate(featureDimension: Int, featuresFile: String) throws {
@@ -299,26 +326,13 @@ public final class UpDownModel: CaptioningModel {
         }
     }
 
-    public func word(_ token: Int) -> String {
-        vocabulary.indices.contains(token) && token > 0 ? vocabulary[token] : (token == 0 ? "<end>" : "<id \(token)>")
-    }
+    public func word(_ token: Int) -> String { SelfCriticalText.word(token, in: vocabulary) }
 
-    /// upstream's `decode_sequence` of a caption's tokens (no end token).
-    func text(of tokens: [Int], removeBadEndings: Bool) -> String {
-        var words = tokens.map { vocabulary[$0] }
-        if removeBadEndings, let keep = words.lastIndex(where: { !Self.trailingBadEndings.contains($0) }) {
-            words.removeSubrange((keep + 1)...)
-        }
-        return words.joined(separator: " ").replacingOccurrences(of: "@@ ", with: "")
-    }
-
+    /// self-critical.pytorch's search over UpDown's step, for one worker thread.
     public func makeDecoder(settings: DecodeSettings) -> any CaptionDecoding {
-        let vocabulary = SelfCriticalVocabulary(
-            word: { [self] in word($0) },
-            text: { [self] in text(of: $0, removeBadEndings: settings.removeBadEndings) },
-            lastWordIsUnknown: self.vocabulary.last == "UNK", unknownIndex: unknownIndexOption,
-            isBadEnding: (0..<sizes.vocabulary).map { badEndingTokens.contains($0) })
-        return SelfCriticalDecoder(stepper: UpDownStepper(model: self), settings: settings, vocabulary: vocabulary)
+        UpDownFamily().searchConvention.decoder(
+            stepper: UpDownStepper(model: self), settings: settings,
+            vocabulary: .selfCritical(words: vocabulary, unknownIndex: unknownIndexOption, removeBadEndings: settings.removeBadEndings))
     }
 
     public var summary: String {
@@ -341,12 +355,5 @@ public final class UpDownModel: CaptioningModel {
             "vocabulary       \(sizes.vocabulary - 1) words + end token 0\(unknownToken.map { ", UNK = \($0)" } ?? "")",
             "input_fc_dir     \(option("input_fc_dir"))",
         ].joined(separator: "\n")
-    }
-}
-
-extension String {
-    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
-        guard !target.isEmpty, contains(target) else { return self }
-        return split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
     }
 }

@@ -41,7 +41,7 @@ final class UpDownStepper: DecoderStepper {
     }
 
     func prepare(batch: FeatureBatch, features: UnsafePointer<Float>, usable: [Bool], maxRows: Int) {
-        let (V, E, D, R, A) = (model.sizes.vocabulary, model.sizes.embedding, model.sizes.feature, model.sizes.hidden, model.sizes.attention)
+        let (V, D, R, A) = (model.sizes.vocabulary, model.sizes.feature, model.sizes.hidden, model.sizes.attention)
         let N = batch.imageCount, K = batch.maxRegions
         maxRegions = K
         regionCounts = batch.regionCounts
@@ -64,6 +64,14 @@ final class UpDownStepper: DecoderStepper {
         logits.reserve(maxRows * V)
         exponentials.reserve(V)
 
+        preparePooled(batch: batch, features: features, usable: usable)
+        prepareRegions(images: N, features: features)
+    }
+
+    /// fc of every image and its contribution to the attention LSTM's gates.
+    private func preparePooled(batch: FeatureBatch, features: UnsafePointer<Float>, usable: [Bool]) {
+        let (E, D, R) = (model.sizes.embedding, model.sizes.feature, model.sizes.hidden)
+        let N = batch.imageCount, K = batch.maxRegions
         // fc: the features file's pooled vector when it has one (upstream's input_fc_dir), else
         // the mean of the valid raw regions, a sequential float32 sum divided by their count
         // (numpy's att_feat.mean(0), upstream's dataloader fallback without input_fc_dir).
@@ -99,6 +107,12 @@ final class UpDownStepper: DecoderStepper {
             let row = pooledGates.pointer + image * 4 * R
             for j in 0..<(4 * R) { row[j] += model.attentionLSTMBias[j] }
         }
+    }
+
+    /// The embedded regions of every stored region of the batch and their attention keys.
+    private func prepareRegions(images N: Int, features: UnsafePointer<Float>) {
+        let (D, R, A) = (model.sizes.feature, model.sizes.hidden, model.sizes.attention)
+        let K = maxRegions
         // V = att_embed(regions) (BatchNorm first with use_bn), then P = ctx2att(V), for every stored region.
         var input = features
         if model.batchNorm >= 1 {
@@ -136,8 +150,28 @@ final class UpDownStepper: DecoderStepper {
     }
 
     func step(rows: Int, images: UnsafePointer<Int>, parents: UnsafePointer<Int32>, tokens: UnsafePointer<Int32>) {
-        let (V, R, A) = (model.sizes.vocabulary, model.sizes.hidden, model.sizes.attention)
-        let K = maxRegions
+        let (V, R) = (model.sizes.vocabulary, model.sizes.hidden)
+        attentionLSTM(rows: rows, images: images, parents: parents, tokens: tokens)
+        attend(rows: rows, images: images)
+        languageLSTM(rows: rows, images: images, parents: parents)
+        // log_softmax(logit(h_lang)).
+        model.output.withUnsafeBufferPointer { w in
+            BLAS.multiplyTransposed(
+                rows: rows, outputs: V, inputs: R, next.hLang.pointer, xStride: R, w.baseAddress!, wStride: R,
+                into: logits.pointer, cStride: V)
+        }
+        model.outputBias.withUnsafeBufferPointer { bias in
+            for row in 0..<rows {
+                Kernels.logSoftmax(logits.pointer + row * V, bias: bias.baseAddress!, scratch: exponentials.pointer, count: V, wide: Kernels.wide)
+            }
+        }
+        swap(&state, &next)
+    }
+
+    /// The attention LSTM on `[h_lang | h_att]` of each row's parent: the word's gates looked up,
+    /// plus one product for the states, plus the image's fc part in the cell.
+    private func attentionLSTM(rows: Int, images: UnsafePointer<Int>, parents: UnsafePointer<Int32>, tokens: UnsafePointer<Int32>) {
+        let R = model.sizes.hidden
         let wide = Kernels.wide
         let inWidth = 2 * R
         // Inputs by parent: [h_lang | h_att] and the attention LSTM's previous cell.
@@ -170,7 +204,13 @@ final class UpDownStepper: DecoderStepper {
                 c: previousCell.pointer + row * R, newC: next.cAtt.pointer + row * R, newH: next.hAtt.pointer + row * R,
                 hidden: R, wide: wide)
         }
-        // Attention queried by the new h_att over the image's embedded regions.
+    }
+
+    /// Attention queried by the new h_att over the image's embedded regions: `weights`.
+    private func attend(rows: Int, images: UnsafePointer<Int>) {
+        let (R, A) = (model.sizes.hidden, model.sizes.attention)
+        let K = maxRegions
+        let wide = Kernels.wide
         model.queryProjection.withUnsafeBufferPointer { w in
             BLAS.multiplyTransposed(
                 rows: rows, outputs: A, inputs: R, next.hAtt.pointer, xStride: R, w.baseAddress!, wStride: R,
@@ -189,7 +229,13 @@ final class UpDownStepper: DecoderStepper {
                 Kernels.softmax(scores.pointer, into: weights.pointer + row * K, count: regions)
             }
         }
-        // The language LSTM's input [context | h_att | h_lang]: contexts per image block of rows.
+    }
+
+    /// The language LSTM on `[context | h_att | h_lang]`, the contexts computed per image block of rows.
+    private func languageLSTM(rows: Int, images: UnsafePointer<Int>, parents: UnsafePointer<Int32>) {
+        let R = model.sizes.hidden
+        let K = maxRegions
+        let wide = Kernels.wide
         let lWidth = 3 * R
         var first = 0
         while first < rows {
@@ -226,17 +272,5 @@ final class UpDownStepper: DecoderStepper {
                     newC: next.cLang.pointer + row * R, newH: next.hLang.pointer + row * R, hidden: R, wide: wide)
             }
         }
-        // log_softmax(logit(h_lang)).
-        model.output.withUnsafeBufferPointer { w in
-            BLAS.multiplyTransposed(
-                rows: rows, outputs: V, inputs: R, next.hLang.pointer, xStride: R, w.baseAddress!, wStride: R,
-                into: logits.pointer, cStride: V)
-        }
-        model.outputBias.withUnsafeBufferPointer { bias in
-            for row in 0..<rows {
-                Kernels.logSoftmax(logits.pointer + row * V, bias: bias.baseAddress!, scratch: exponentials.pointer, count: V, wide: wide)
-            }
-        }
-        swap(&state, &next)
     }
 }

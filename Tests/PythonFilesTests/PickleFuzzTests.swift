@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import Captioner
+@testable import PythonFiles
 
 /// Mutated real pickles and checkpoints: the reader either reads them or throws a
 /// `PickleError`/`CheckpointError`; it never crashes, never hangs, never allocates from a corrupt

@@ -1,12 +1,12 @@
 import Foundation
 import Testing
-@testable import Captioner
+@testable import PythonFiles
 
 /// The fixtures of tools/make_checkpoint_fixtures.py: real `torch.save` output and what torch
 /// itself read back from each file (`expected.json`).
 enum CheckpointFixtures {
     static var directory: URL? {
-        Bundle.module.url(forResource: "Goldens", withExtension: nil)?.appendingPathComponent("checkpoints")
+        Bundle.module.url(forResource: "Fixtures", withExtension: nil)?.appendingPathComponent("checkpoints")
     }
 
     static func path(_ name: String) -> String { directory!.appendingPathComponent(name).path }

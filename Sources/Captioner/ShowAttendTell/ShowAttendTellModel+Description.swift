@@ -33,7 +33,7 @@ public struct ModelDescription: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-extension CaptionModel {
+extension ShowAttendTellModel {
     /// A summary of the model for `nightcap inspect`.
     public var describe: ModelDescription {
         let t = specialTokens

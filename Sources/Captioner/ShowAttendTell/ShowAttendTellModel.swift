@@ -50,7 +50,7 @@ public struct SpecialTokens: Sendable, Equatable {
 /// - the embedding part of `lstm.weight_ih` only ever multiplies one of V embeddings: it is folded
 ///   with both LSTM biases into a `[V x 4H]` table, so it costs a row lookup per step;
 /// - the feature part of `lstm.weight_ih` is kept as its own `[4H x D]` matrix.
-public final class CaptionModel: Sendable {
+public final class ShowAttendTellModel: Sendable {
     /// The file the model was loaded from.
     public let path: String
     public let sizes: ModelSizes
@@ -105,7 +105,7 @@ public final class CaptionModel: Sendable {
 
     /// Loads and checks a model file. Every problem with the file is reported here, before any
     /// decoding, as a `ModelFileError`.
-    public static func load(path: String) throws -> CaptionModel {
+    public static func load(path: String) throws -> ShowAttendTellModel {
         let file: HDF5File
         do {
             file = try HDF5File.open(path)
@@ -113,7 +113,7 @@ public final class CaptionModel: Sendable {
             throw ModelFileError(.unreadable, file: path, message: "cannot be read: \(error.message)")
         }
         let reader = try ModelFileReader(file: file, path: path)
-        return try CaptionModel(reading: reader)
+        return try ShowAttendTellModel(reading: reader)
     }
 
     private init(reading reader: ModelFileReader) throws {

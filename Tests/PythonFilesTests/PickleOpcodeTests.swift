@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Captioner
+@testable import PythonFiles
 
 /// Opcodes the real fixtures do not all contain (Python 2 binary strings, big integers, INST,
 /// frozensets, STACK_GLOBAL); each expected value is what Python 3's `pickle.loads(data,

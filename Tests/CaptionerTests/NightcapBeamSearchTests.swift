@@ -3,8 +3,8 @@ import Testing
 @testable import Captioner
 
 /// Decodes `batch` in pieces of `size` images with a fresh decoder.
-private func decode(_ batch: FeatureBatch, model: CaptionModel, settings: DecodeSettings, pieces size: Int) -> [ImageCaptionOutcome] {
-    let decoder = BatchDecoder(model: model, settings: settings)
+private func decode(_ batch: FeatureBatch, model: ShowAttendTellModel, settings: DecodeSettings, pieces size: Int) -> [ImageCaptionOutcome] {
+    let decoder = model.makeDecoder(settings: settings)
     var outcomes: [ImageCaptionOutcome] = []
     var start = 0
     while start < batch.imageCount {
@@ -38,8 +38,8 @@ private func differences(_ a: [ImageCaptionOutcome], _ b: [ImageCaptionOutcome])
     return (attention, logProb)
 }
 
-@Suite("Batch decoder")
-struct BatchDecoderTests {
+@Suite("NightcapBeamSearch over the Show-Attend-and-Tell step")
+struct NightcapBeamSearchTests {
     let directory = TemporaryDirectory()
 
     @Test(arguments: [1, 3])
@@ -63,7 +63,7 @@ struct BatchDecoderTests {
         let model = try TestModelFile(V: 20, seed: 3, scale: 1).load(in: directory)
         let batch = randomBatch(regionCounts: [4, 1, 2, 4, 3], D: 7, seed: 5)
         let settings = DecodeSettings(beamSize: 3, maxLength: 6)
-        for outcome in BatchDecoder(model: model, settings: settings).decode(batch: batch) {
+        for outcome in model.makeDecoder(settings: settings).decode(batch: batch) {
             let caption = try #require(outcome.caption)
             #expect(caption.tokens.count <= 6)
             if !caption.ended { #expect(caption.tokens.count == 6) }
@@ -72,7 +72,7 @@ struct BatchDecoderTests {
             #expect(caption.attention.count == caption.tokens.count)
             #expect(caption.logProb <= 0)
         }
-        for (image, outcome) in BatchDecoder(model: model, settings: settings).decode(batch: batch).enumerated() {
+        for (image, outcome) in model.makeDecoder(settings: settings).decode(batch: batch).enumerated() {
             for row in outcome.caption!.attention {
                 #expect(row.count == batch.regionCounts[image])
                 #expect(abs(row.reduce(0, +) - 1) < 1e-5)
@@ -88,7 +88,7 @@ struct BatchDecoderTests {
         broken.features[(2 * 5 + 0) * 7 + 6] = .infinity  // image 2, region 0
         broken.features[(3 * 5 + 4) * 7 + 0] = .nan  // image 3, a padding region: not an error
         let settings = DecodeSettings(beamSize: 2, maxLength: 7)
-        let outcomes = BatchDecoder(model: model, settings: settings).decode(batch: broken)
+        let outcomes = model.makeDecoder(settings: settings).decode(batch: broken)
         #expect(outcomes[1] == .failed(ImageDecodeFailure(
             imageID: "img1",
             reason: "region 3 holds NaN (feature 2); the features file is damaged or the extractor failed on this image")))
@@ -97,7 +97,7 @@ struct BatchDecoderTests {
             return
         }
         #expect(failure.description.hasPrefix("image img2: region 0 holds +infinity"))
-        let alone = BatchDecoder(model: model, settings: settings).decode(batch: clean)
+        let alone = model.makeDecoder(settings: settings).decode(batch: clean)
         #expect(outcomes[0] == alone[0])
         #expect(outcomes[3] == alone[3])
     }
@@ -106,7 +106,7 @@ struct BatchDecoderTests {
         let model = try TestModelFile(V: 20, seed: 4).load(in: directory)
         var batch = randomBatch(regionCounts: [3, 4], D: 7, seed: 2, maxRegions: 4)
         batch.regionCounts = [0, 4]
-        let outcomes = BatchDecoder(model: model, settings: DecodeSettings()).decode(batch: batch)
+        let outcomes = model.makeDecoder(settings: DecodeSettings()).decode(batch: batch)
         #expect(outcomes[0] == .failed(ImageDecodeFailure(imageID: "img0", reason: "has 0 valid regions; expected 1...4")))
         #expect(outcomes[1].caption != nil)
     }
@@ -123,8 +123,8 @@ struct BatchDecoderTests {
         }
         padded.regionCounts = tight.regionCounts
         let settings = DecodeSettings(beamSize: 3, maxLength: 10)
-        let a = BatchDecoder(model: model, settings: settings).decode(batch: tight)
-        let b = BatchDecoder(model: model, settings: settings).decode(batch: padded)
+        let a = model.makeDecoder(settings: settings).decode(batch: tight)
+        let b = model.makeDecoder(settings: settings).decode(batch: padded)
         let diff = try #require(differences(a, b))
         #expect(diff.attention <= 1e-6 && diff.logProb <= 1e-6)
     }
@@ -133,7 +133,7 @@ struct BatchDecoderTests {
         let model = try TestModelFile(V: 20, seed: 12).load(in: directory)
         let big = randomBatch(regionCounts: [2, 5, 3, 1, 4, 4], D: 7, seed: 1)
         let small = randomBatch(regionCounts: [2, 3], D: 7, seed: 2)
-        let decoder = BatchDecoder(model: model, settings: DecodeSettings(beamSize: 3, maxLength: 9))
+        let decoder = model.makeDecoder(settings: DecodeSettings(beamSize: 3, maxLength: 9))
         let first = decoder.decode(batch: small)
         _ = decoder.decode(batch: big)
         #expect(decoder.decode(batch: small) == first)
@@ -142,11 +142,11 @@ struct BatchDecoderTests {
     @Test func beamWiderThanTheVocabularyAndOneStep() throws {
         let model = try TestModelFile(V: 4, seed: 14, scale: 1).load(in: directory)
         let batch = randomBatch(regionCounts: [2, 3], D: 7, seed: 15)
-        for outcome in BatchDecoder(model: model, settings: DecodeSettings(beamSize: 6, maxLength: 5)).decode(batch: batch) {
+        for outcome in model.makeDecoder(settings: DecodeSettings(beamSize: 6, maxLength: 5)).decode(batch: batch) {
             let caption = try #require(outcome.caption)
             #expect(caption.tokens.count <= 5)
         }
-        for outcome in BatchDecoder(model: model, settings: DecodeSettings(beamSize: 2, maxLength: 1)).decode(batch: batch) {
+        for outcome in model.makeDecoder(settings: DecodeSettings(beamSize: 2, maxLength: 1)).decode(batch: batch) {
             let caption = try #require(outcome.caption)
             #expect(caption.tokens.count == (caption.ended ? 0 : 1))
             #expect(caption.attention.count == caption.tokens.count)
@@ -156,21 +156,21 @@ struct BatchDecoderTests {
     @Test func emptyBatch() throws {
         let model = try TestModelFile().load(in: directory)
         let batch = FeatureBatch(imageIDs: [], maxRegions: 3, dimension: 7, features: [], regionCounts: [])
-        #expect(BatchDecoder(model: model, settings: DecodeSettings()).decode(batch: batch).isEmpty)
+        #expect(model.makeDecoder(settings: DecodeSettings()).decode(batch: batch).isEmpty)
     }
 }
 
-@Suite("Batch decoder: upstream's length penalties")
-struct BatchDecoderLengthPenaltyTests {
+@Suite("NightcapBeamSearch: upstream's length penalties")
+struct NightcapBeamSearchLengthPenaltyTests {
     /// `avg_A` is `score / length`: nightcap's exponent 1. The batch is one where the exponent
     /// changes some caption, so the rule is seen to act.
     @Test func averageIsExponentOne() throws {
-        let model = try CaptionModel.load(path: Goldens.path("tanh_nofbeta.model.h5"))
+        let model = try ShowAttendTellModel.load(path: Goldens.path("tanh_nofbeta.model.h5"))
         let batch = try Goldens.readFeatures("tanh_nofbeta_beam3_lp07.features.h5")
         func captions(_ rule: LengthPenaltyRule, _ alpha: Double) -> [[Int]] {
             var settings = DecodeSettings(beamSize: 3, maxLength: 12, lengthPenalty: alpha)
             settings.lengthPenaltyRule = rule
-            return BatchDecoder(model: model, settings: settings).decode(batch: batch).map { $0.caption?.tokens ?? [] }
+            return model.makeDecoder(settings: settings).decode(batch: batch).map { $0.caption?.tokens ?? [] }
         }
         let raw = captions(.power, 0), exponentOne = captions(.power, 1)
         #expect(raw != exponentOne, "the batch must be one where the length penalty matters")

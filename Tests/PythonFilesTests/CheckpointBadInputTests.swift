@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Captioner
+@testable import PythonFiles
 
 /// Every way a checkpoint, infos or id-map file can be wrong gives one message naming the file
 /// and the fix.

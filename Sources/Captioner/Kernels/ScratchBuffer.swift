@@ -1,8 +1,8 @@
-/// A growable buffer of plain values owned by one `BatchDecoder`.
+/// A growable buffer of plain values owned by one decoder (a search or a family's stepper).
 ///
 /// The decoder's hot loops work on raw pointers into several buffers at once; holding them as
 /// owned allocations (freed in `deinit`) avoids nesting a `withUnsafe...` closure per buffer and
-/// Swift array uniqueness checks on every step. The pointer never leaves the decoder: `BatchDecoder`
+/// Swift array uniqueness checks on every step. The pointer never leaves the decoder: its owner
 /// is not `Sendable` and its buffers are private.
 final class ScratchBuffer<Element: BitwiseCopyable> {
     private(set) var pointer: UnsafeMutablePointer<Element>

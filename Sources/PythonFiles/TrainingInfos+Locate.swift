@@ -28,3 +28,15 @@ extension TrainingInfos {
         return folder.appendingPathComponent(candidates[0]).path
     }
 }
+
+extension TrainingInfos {
+    /// The infos a checkpoint is read with, and the file they came from (nil when embedded): the
+    /// `given` file when there is one, else the infos the checkpoint carries (a Lightning `.ckpt`),
+    /// else the infos file beside it (`locate(besideCheckpoint:)`, whose error names the checkpoint).
+    public static func forCheckpoint(_ checkpoint: TorchCheckpoint, given: String?) throws -> (infos: TrainingInfos, path: String?) {
+        if let given { return (try load(path: given), given) }
+        if let embedded = checkpoint.embeddedInfos { return (embedded, nil) }
+        let found = try locate(besideCheckpoint: checkpoint.path)
+        return (try load(path: found), found)
+    }
+}

@@ -1,6 +1,6 @@
 import CBLAS
 
-/// Which of OpenBLAS's kernels nightcap's products run on.
+/// Which of OpenBLAS's cores (its kernel sets, one per CPU type) nightcap's products run on.
 ///
 /// OpenBLAS built for many CPUs (`DYNAMIC_ARCH`, as Debian ships it) picks its kernels when it loads,
 /// from the CPU's model number. Version 0.3.21 (Debian 12) does not know recent Intel Xeons (Sapphire
@@ -12,7 +12,7 @@ import CBLAS
 /// product. Results stay OpenBLAS's own for the kernels in use (the last bits of a product depend on
 /// the kernels, as they depend on the machine; decoder.md). `OPENBLAS_CORETYPE`, when set, is the
 /// user's choice and is left alone: `OPENBLAS_CORETYPE=Prescott` restores the library's own pick.
-public enum BLASKernels {
+public enum OpenBLASCores {
     /// What OpenBLAS chose and what nightcap uses.
     public struct Selection: Sendable, Equatable {
         /// The core OpenBLAS chose when it loaded.
@@ -54,14 +54,14 @@ public enum BLASKernels {
 }
 
 
-extension BLASKernels {
+extension OpenBLASCores {
     /// What a decode in this process runs on, as stored with each shard (`shards.kernels`): the
     /// BLAS library and version with the core whose kernels run the products (and the library's
     /// own pick when nightcap replaced it), and which vector loops run (`Kernels.wide`: AVX2 or the
     /// portable Swift loops, equal bit for bit). For example `OpenBLAS 0.3.21 SkylakeX (library
     /// chose Prescott), vector loops avx2`.
     public static let description: String = {
-        let selection = BLASKernels.selection
+        let selection = OpenBLASCores.selection
         // "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH ...": the name and the version.
         let library = String(cString: openblas_get_config()).split(separator: " ").prefix(2).joined(separator: " ")
         let core = selection.replaced ? "\(selection.inUse) (library chose \(selection.chosenByLibrary))" : selection.inUse
@@ -82,7 +82,7 @@ enum BLAS {
         into c: UnsafeMutablePointer<Float>, cStride: Int, accumulate: Bool = false
     ) {
         guard m > 0, n > 0 else { return }
-        BLASKernels.select()
+        OpenBLASCores.select()
         precondition(k > 0 && xStride >= k && wStride >= k && cStride >= n, "inconsistent matrix strides")
         cblas_sgemm(
             CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k),
@@ -99,7 +99,7 @@ enum BLAS {
         into c: UnsafeMutablePointer<Float>, cStride: Int, accumulate: Bool = false
     ) {
         guard m > 0, n > 0 else { return }
-        BLASKernels.select()
+        OpenBLASCores.select()
         precondition(k > 0 && xStride >= k && yStride >= n && cStride >= n, "inconsistent matrix strides")
         cblas_sgemm(
             CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),

@@ -5,10 +5,10 @@ import Testing
 @testable import Captioner
 
 @Suite("OpenBLAS kernel selection")
-struct BLASKernelsTests {
+struct OpenBLASCoresTests {
     @Test func replacesOnlyTheLibrarysOwnPrescottFallback() {
         func pick(_ chosen: String, _ tier: Int, user: String? = nil, can: Bool = true) -> String? {
-            BLASKernels.replacement(chosenByLibrary: chosen, vectorTier: tier, userChoice: user, canReselect: can)
+            OpenBLASCores.replacement(chosenByLibrary: chosen, vectorTier: tier, userChoice: user, canReselect: can)
         }
         #expect(pick("Prescott", 3) == "SkylakeX")
         #expect(pick("Prescott", 2) == "Haswell")
@@ -21,8 +21,8 @@ struct BLASKernelsTests {
     }
 
     @Test func thisMachinesSelectionFollowsThePolicy() {
-        let selection = BLASKernels.selection
-        let expected = BLASKernels.replacement(
+        let selection = OpenBLASCores.selection
+        let expected = OpenBLASCores.replacement(
             chosenByLibrary: selection.chosenByLibrary, vectorTier: Int(nightcap_cpu_vector_tier()),
             userChoice: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"],
             canReselect: nightcap_openblas_can_reselect() != 0)
@@ -45,6 +45,6 @@ struct BLASKernelsTests {
                 worst = max(worst, abs(Double(c[i * n + j]) - exact))
             }
         }
-        #expect(worst < 1e-4, "max abs error \(worst) on \(BLASKernels.selection.inUse)")
+        #expect(worst < 1e-4, "max abs error \(worst) on \(OpenBLASCores.selection.inUse)")
     }
 }

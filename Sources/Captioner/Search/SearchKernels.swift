@@ -1,4 +1,4 @@
-/// The per-row loops both searches share (`BatchDecoder`'s and `SelfCriticalDecoder`'s): the running
+/// The per-row loops both searches share (`NightcapBeamSearch`'s and `SelfCriticalDecoder`'s): the running
 /// top-k of a beam step and the mean of an image's valid regions. One definition each, so the two
 /// families cannot drift apart; inlined into their hot loops.
 enum SearchKernels {

@@ -1,4 +1,4 @@
-/// Raw read-only views of a model's weights, valid only inside `CaptionModel.withWeights`.
+/// Raw read-only views of a model's weights, valid only inside `ShowAttendTellModel.withWeights`.
 struct WeightPointers {
     let imageProjection: UnsafePointer<Float>
     let imageProjectionBias: UnsafePointer<Float>
@@ -15,7 +15,7 @@ struct WeightPointers {
     let outputBias: UnsafePointer<Float>
 }
 
-extension CaptionModel {
+extension ShowAttendTellModel {
     /// Calls `body` with pointers to the weights; they must not escape it.
     func withWeights<Result>(_ body: (WeightPointers) -> Result) -> Result {
         imageProjection.withUnsafeBufferPointer { imageProjection in

@@ -71,15 +71,34 @@ struct ModelFileReader {
 
     init(file: HDF5File, path: String) throws {
         self.path = path
+        do {
+            let root = try file.root
+            let check = Check(path: path)
+            activation = try check.header(root)
+            let present = try check.presence(root)
+            hasContextGate = Self.optional.allSatisfy { present.contains($0) }
+            let (datasets, sizes, types) = try check.shapes(root, present: present)
+            self.sizes = sizes
+            storedTypes = types
+            vocabulary = try check.vocabulary(root, sizes: sizes)
+            tokens = try check.specialTokens(root, sizes: sizes)
+            tensors = try check.values(datasets)
+        } catch let error as HDF5Error {
+            throw ModelFileError(.unreadable, file: path, object: error.object, message: error.detail)
+        }
+    }
+
+    /// The checks of a model file, in order; each failure is a `ModelFileError` naming the file, the
+    /// dataset or attribute and the fix.
+    private struct Check {
+        let path: String
+
         func fail(_ kind: ModelFileError.Kind, _ object: String?, _ message: String) -> ModelFileError {
             ModelFileError(kind, file: path, object: object, message: message)
         }
-        func hdf5(_ error: HDF5Error) -> ModelFileError {
-            ModelFileError(.unreadable, file: path, object: error.object, message: error.detail)
-        }
-        do {
-            let root = try file.root
 
+        /// Model type, format version and the attention activation.
+        func header(_ root: HDF5Group) throws -> AttentionActivation {
             // Model type and version.
             let modelType: String?
             do { modelType = try root.stringAttribute("model_type") } catch let error as HDF5Error where error.kind != .wrongType {
@@ -89,7 +108,7 @@ struct ModelFileReader {
             }
             guard let modelType else {
                 throw fail(.wrongModelType, "/@model_type",
-                    "has no root attribute model_type; is this a nightcap model file? Expected model_type = \"show-attend-tell\"; \(Self.reexport)")
+                    "has no root attribute model_type; is this a nightcap model file? Expected model_type = \"show-attend-tell\"; \(ModelFileReader.reexport)")
             }
             guard modelType == "show-attend-tell" else {
                 throw fail(.wrongModelType, "/@model_type",
@@ -99,7 +118,7 @@ struct ModelFileReader {
             guard let version, version == 1 else {
                 let found = version.map { "format_version \($0)" } ?? "no integer root attribute format_version"
                 throw fail(.unsupportedFormatVersion, "/@format_version",
-                    "has \(found), but this nightcap reads format_version 1; \(Self.reexport)")
+                    "has \(found), but this nightcap reads format_version 1; \(ModelFileReader.reexport)")
             }
             let activationName: String?
             do { activationName = try root.stringAttribute("attention_activation") } catch {
@@ -110,76 +129,88 @@ struct ModelFileReader {
                 throw fail(.invalidAttribute, "/@attention_activation",
                     "attention_activation is \"\(activationName ?? "")\"; expected \"tanh\" or \"relu\"")
             }
-            self.activation = activation
+            return activation
+        }
 
+        /// The contract tensors present; every required one must be, and the gate's two or neither.
+        func presence(_ root: HDF5Group) throws -> Set<String> {
             // Presence.
-            let present = Set(Self.contract.map(\.name).filter { root.contains($0) })
-            for (name, shape) in Self.contract where !Self.optional.contains(name) && !present.contains(name) {
+            let present = Set(ModelFileReader.contract.map(\.name).filter { root.contains($0) })
+            for (name, shape) in ModelFileReader.contract where !ModelFileReader.optional.contains(name) && !present.contains(name) {
                 throw fail(.missingTensor, "/\(name)",
-                    "the dataset \(name) (shape [\(shape.map(\.label).joined(separator: ", "))]) is missing; \(Self.reexport)")
+                    "the dataset \(name) (shape [\(shape.map(\.label).joined(separator: ", "))]) is missing; \(ModelFileReader.reexport)")
             }
-            let gateParts = Self.optional.filter { present.contains($0) }
+            let gateParts = ModelFileReader.optional.filter { present.contains($0) }
             if gateParts.count == 1 {
                 let has = gateParts.first!
                 let lacks = has == "f_beta.weight" ? "f_beta.bias" : "f_beta.weight"
                 throw fail(.missingTensor, "/\(lacks)",
-                    "has \(has) but not \(lacks); the context gate needs both datasets or neither; \(Self.reexport)")
+                    "has \(has) but not \(lacks); the context gate needs both datasets or neither; \(ModelFileReader.reexport)")
             }
-            hasContextGate = gateParts.count == 2
+            return present
+        }
 
+        /// Element types, ranks, then every shape against the sizes inferred from embedding,
+        /// image_proj and init_h.
+        func shapes(_ root: HDF5Group, present: Set<String>) throws -> ([String: HDF5Dataset], ModelSizes, [String]) {
             // Shapes: ranks first, then sizes inferred from embedding, image_proj and init_h.
             var datasets: [String: HDF5Dataset] = [:]
             var types = Set<String>()
-            for (name, shape) in Self.contract where present.contains(name) {
+            for (name, shape) in ModelFileReader.contract where present.contains(name) {
                 let dataset = try root.dataset(name)
                 guard case .float(let bits) = dataset.elementType, bits == 16 || bits == 32 else {
                     throw fail(.wrongElementType, "/\(name)",
-                        "the dataset \(name) holds \(dataset.elementType); model tensors must be float32 or float16; \(Self.reexport)")
+                        "the dataset \(name) holds \(dataset.elementType); model tensors must be float32 or float16; \(ModelFileReader.reexport)")
                 }
                 types.insert("float\(bits)")
                 guard dataset.shape.count == shape.count else {
                     throw fail(.wrongShape, "/\(name)",
-                        "\(name) has shape \(dataset.shape), expected rank \(shape.count): [\(shape.map(\.label).joined(separator: ", "))]; \(Self.reexport)")
+                        "\(name) has shape \(dataset.shape), expected rank \(shape.count): [\(shape.map(\.label).joined(separator: ", "))]; \(ModelFileReader.reexport)")
                 }
                 datasets[name] = dataset
             }
-            storedTypes = types.sorted().reversed()
             let sizes = ModelSizes(
                 vocabulary: datasets["embedding.weight"]!.shape[0], embedding: datasets["embedding.weight"]!.shape[1],
                 feature: datasets["attention.image_proj.weight"]!.shape[1], hidden: datasets["init_h.weight"]!.shape[0],
                 attention: datasets["attention.image_proj.weight"]!.shape[0])
-            for (name, shape) in Self.contract {
+            for (name, shape) in ModelFileReader.contract {
                 guard let dataset = datasets[name] else { continue }
                 let expected = shape.map { $0.value(sizes) }
                 if dataset.shape != expected {
                     let labels = zip(shape, expected).map { $0 == .one ? "1" : "\($0.label)=\($1)" }
                     throw fail(.wrongShape, "/\(name)",
                         "\(name) has shape \(dataset.shape), expected [\(labels.joined(separator: ", "))] "
-                            + "(sizes from embedding.weight, attention.image_proj.weight and init_h.weight); \(Self.reexport)")
+                            + "(sizes from embedding.weight, attention.image_proj.weight and init_h.weight); \(ModelFileReader.reexport)")
                 }
             }
             guard sizes.vocabulary > 0, sizes.embedding > 0, sizes.feature > 0, sizes.hidden > 0, sizes.attention > 0 else {
-                throw fail(.wrongShape, nil, "has an empty dimension (\(sizes)); \(Self.reexport)")
+                throw fail(.wrongShape, nil, "has an empty dimension (\(sizes)); \(ModelFileReader.reexport)")
             }
-            self.sizes = sizes
+            return (datasets, sizes, types.sorted().reversed())
+        }
 
+        /// `vocab`: V strings, one per token id.
+        func vocabulary(_ root: HDF5Group, sizes: ModelSizes) throws -> [String] {
             // Vocabulary.
             guard root.contains("vocab") else {
-                throw fail(.missingTensor, "/vocab", "the dataset vocab (\(sizes.vocabulary) UTF-8 strings, one per token id) is missing; \(Self.reexport)")
+                throw fail(.missingTensor, "/vocab", "the dataset vocab (\(sizes.vocabulary) UTF-8 strings, one per token id) is missing; \(ModelFileReader.reexport)")
             }
             let vocabSet = try root.dataset("vocab")
             guard vocabSet.elementType.isString, vocabSet.shape.count == 1 else {
                 throw fail(.wrongElementType, "/vocab",
-                    "vocab must be a one-dimensional string dataset, found \(vocabSet.elementType) of shape \(vocabSet.shape); \(Self.reexport)")
+                    "vocab must be a one-dimensional string dataset, found \(vocabSet.elementType) of shape \(vocabSet.shape); \(ModelFileReader.reexport)")
             }
             let vocabulary = try vocabSet.readStrings()
             guard vocabulary.count == sizes.vocabulary else {
                 throw fail(.vocabularyMismatch, "/vocab",
                     "vocab holds \(vocabulary.count) words, but fc.weight has \(sizes.vocabulary) rows (V=\(sizes.vocabulary)); "
-                        + "the vocabulary must be the one the model was trained with; \(Self.reexport)")
+                        + "the vocabulary must be the one the model was trained with; \(ModelFileReader.reexport)")
             }
-            self.vocabulary = vocabulary
+            return vocabulary
+        }
 
+        /// The four special token ids, each inside the vocabulary.
+        func specialTokens(_ root: HDF5Group, sizes: ModelSizes) throws -> SpecialTokens {
             // Special tokens.
             var ids: [Int] = []
             for name in ["pad_token", "start_token", "end_token", "unk_token"] {
@@ -188,20 +219,23 @@ struct ModelFileReader {
                     throw fail(.invalidAttribute, "/@\(name)", "the root attribute \(name) is not an integer token id")
                 }
                 guard let value else {
-                    throw fail(.missingAttribute, "/@\(name)", "has no root attribute \(name) (an integer token id); \(Self.reexport)")
+                    throw fail(.missingAttribute, "/@\(name)", "has no root attribute \(name) (an integer token id); \(ModelFileReader.reexport)")
                 }
                 guard value >= 0, value < Int64(sizes.vocabulary) else {
                     throw fail(.tokenOutOfRange, "/@\(name)",
                         "\(name) = \(value) lies outside the vocabulary (ids 0...\(sizes.vocabulary - 1)); "
-                            + "set it to the id of that token in vocab; \(Self.reexport)")
+                            + "set it to the id of that token in vocab; \(ModelFileReader.reexport)")
                 }
                 ids.append(Int(value))
             }
-            tokens = SpecialTokens(pad: ids[0], start: ids[1], end: ids[2], unknown: ids[3])
+            return SpecialTokens(pad: ids[0], start: ids[1], end: ids[2], unknown: ids[3])
+        }
 
+        /// Every contract tensor as float32, each value finite.
+        func values(_ datasets: [String: HDF5Dataset]) throws -> [String: [Float]] {
             // Values.
             var tensors: [String: [Float]] = [:]
-            for (name, _) in Self.contract {
+            for (name, _) in ModelFileReader.contract {
                 guard let dataset = datasets[name] else { continue }
                 let values = try dataset.readFloats()
                 if let index = values.firstIndex(where: { !$0.isFinite }) {
@@ -218,9 +252,7 @@ struct ModelFileReader {
                 }
                 tensors[name] = values
             }
-            self.tensors = tensors
-        } catch let error as HDF5Error {
-            throw hdf5(error)
+            return tensors
         }
     }
 }

@@ -1,23 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-/// What self-critical.pytorch's search needs to know about a model's vocabulary.
-struct SelfCriticalVocabulary {
-    /// The word of a token id.
-    var word: (Int) -> String
-    /// upstream's `decode_sequence` of a caption's tokens (without the end token).
-    var text: ([Int]) -> String
-    /// Whether the last word is `UNK` (upstream's `vocab[str(V - 1)] == 'UNK'`).
-    var lastWordIsUnknown: Bool
-    /// The options' `unk_idx`, if any.
-    var unknownIndex: Int?
-    /// `isBadEnding[id]`: the word is in AttModel.py's `bad_endings`.
-    var isBadEnding: [Bool]
-}
-
 /// Decodes with self-critical.pytorch's rules, as `tools/eval.py` runs them (docs/decoder.md):
 /// beam size 1 is `AttModel._sample` (greedy), larger sizes `CaptionModel.beam_search`, option for
 /// option. The step comes from a family's `DecoderStepper`, so any family of that codebase decodes
@@ -25,7 +5,7 @@ struct SelfCriticalVocabulary {
 final class SelfCriticalDecoder: CaptionDecoding {
     let stepper: any DecoderStepper
     let settings: DecodeSettings
-    let vocabulary: SelfCriticalVocabulary
+    let vocabulary: SearchVocabulary
 
     private let images = ScratchBuffer<Int>(zero: 0)
     private let parents = ScratchBuffer<Int32>(zero: 0)
@@ -35,39 +15,30 @@ final class SelfCriticalDecoder: CaptionDecoding {
     private let bestScores = ScratchBuffer<Float>(zero: 0)  // [B] the running top-B of an image
     private let bestIndex = ScratchBuffer<Int>(zero: 0)  // [B] beam * V + word
 
-    init(stepper: any DecoderStepper, settings: DecodeSettings, vocabulary: SelfCriticalVocabulary) {
+    init(stepper: any DecoderStepper, settings: DecodeSettings, vocabulary: SearchVocabulary) {
         self.stepper = stepper
         self.settings = settings
         self.vocabulary = vocabulary
     }
 
     func decode(batch: FeatureBatch) -> [ImageCaptionOutcome] {
-        var outcomes: [ImageCaptionOutcome?] = Array(repeating: nil, count: batch.imageCount)
-        batch.features.withUnsafeBufferPointer { features in
-            for image in 0..<batch.imageCount {
-                if let reason = FeatureBatch.problem(of: image, in: batch, features: features.baseAddress!) {
-                    outcomes[image] = .failed(ImageDecodeFailure(imageID: batch.imageIDs[image], reason: reason))
-                }
-            }
-            let usable = outcomes.map { $0 == nil }
+        batch.decodeUsableImages { features, usable in
             let slots = (0..<batch.imageCount).filter { usable[$0] }
-            guard !slots.isEmpty else { return }
             let maxRows = slots.count * settings.beamSize
             images.reserve(maxRows)
             parents.reserve(maxRows)
             tokens.reserve(maxRows)
-            stepper.prepare(batch: batch, features: features.baseAddress!, usable: usable, maxRows: maxRows)
+            stepper.prepare(batch: batch, features: features, usable: usable, maxRows: maxRows)
             let captions = settings.beamSize == 1 ? greedy(batch: batch, slots: slots) : beamSearch(batch: batch, slots: slots)
-            for (slot, image) in slots.enumerated() { outcomes[image] = .captioned(captions[slot]) }
+            return zip(slots, captions).map { (image: $0, caption: $1) }
         }
-        return outcomes.map { $0! }
     }
 
     private func caption(tokens all: [Int], logProb: Float, attention: [[Float]]) -> GeneratedCaption {
         let length = all.firstIndex(of: 0) ?? all.count
         let kept = Array(all[..<length])
         let words = kept.map(vocabulary.word)
-        let text = vocabulary.text(kept)
+        let text = vocabulary.text?(kept) ?? words.joined(separator: " ")
         return GeneratedCaption(
             tokens: kept, words: words, logProb: logProb, ended: length < all.count, attention: Array(attention[..<length]),
             detokenized: text == words.joined(separator: " ") ? nil : text)
@@ -126,6 +97,26 @@ final class SelfCriticalDecoder: CaptionDecoding {
         var sum: Float
     }
 
+    /// A beam search's record, per iteration `t`: the row of the step call each new row extends,
+    /// its word, and that call's attention; the beams' running sums and the recorded beams.
+    private struct BeamTrace {
+        var parents: [[Int32]]
+        var words: [[Int32]]
+        var attention: [[Float]]
+        var sums: [Float]
+        var newSums: [Float]
+        var done: [[Done]]
+
+        init(images N: Int, beams B: Int, steps L: Int) {
+            parents = [[Int32]](repeating: [], count: L)
+            words = [[Int32]](repeating: [], count: L)
+            attention = [[Float]](repeating: [], count: L)
+            sums = [Float](repeating: 0, count: N * B)
+            newSums = [Float](repeating: 0, count: N * B)
+            done = [[Done]](repeating: [], count: N)
+        }
+    }
+
     /// `CaptionModel.beam_search` with one group (docs/decoder.md): seeded by the top words of one
     /// step from the start state; each later step ranks `sum + logp` over all beams and words
     /// (ties: lower beam, then lower word id); a beam that emits the end token, or reaches
@@ -137,16 +128,9 @@ final class SelfCriticalDecoder: CaptionDecoding {
         let N = slots.count
         zeros.reserve(V)
         exponentials.reserve(V)
-        // Per iteration t: the row of the step call each new row extends, its word, and that call's attention.
-        var parentTrace = [[Int32]](repeating: [], count: L)
-        var wordTrace = [[Int32]](repeating: [], count: L)
-        var attentionTrace = [[Float]](repeating: [], count: L)
-        var sums = [Float](repeating: 0, count: N * B)
-        var done = [[Done]](repeating: [], count: N)
         bestScores.reserve(B)
         bestIndex.reserve(B)
-        var newSums = [Float](repeating: 0, count: N * B)
-
+        var trace = BeamTrace(images: N, beams: B, steps: L)
         for (row, image) in slots.enumerated() {
             images[row] = image
             parents[row] = -1
@@ -156,60 +140,17 @@ final class SelfCriticalDecoder: CaptionDecoding {
         var beamsPerImage = 1
         stepper.step(rows: rows, images: images.pointer, parents: parents.pointer, tokens: tokens.pointer)
         for t in 0..<L {
-            attentionTrace[t] = Array(UnsafeBufferPointer(start: stepper.attention, count: rows * K))
-            // In-place edits of the log-probabilities, in upstream's order.
-            for row in 0..<rows {
-                let lp = stepper.logProbs + row * V
-                if settings.removeBadEndings && t > 0 && vocabulary.isBadEnding[Int(wordTrace[t - 1][row])] {
-                    lp[0] = -.infinity
-                }
-                if settings.suppressUnknown && vocabulary.lastWordIsUnknown {
-                    lp[V - 1] -= 1000
-                } else if let unknown = vocabulary.unknownIndex {
-                    lp[unknown] -= 1000
-                }
-            }
-            var parentRow = [Int32](repeating: 0, count: N * B)
-            var word = [Int32](repeating: 0, count: N * B)
-            for slot in 0..<N {
-                var filled = 0
-                for beam in 0..<beamsPerImage {
-                    let row = slot * beamsPerImage + beam
-                    let base = t == 0 ? 0 : sums[row]
-                    SearchKernels.offerTopK(
-                        base: base, stepper.logProbs + row * V, count: V, offset: beam * V, k: B, filled: &filled,
-                        scores: bestScores.pointer, indices: bestIndex.pointer)
-                }
-                for kept in 0..<B {
-                    let new = slot * B + kept
-                    let index = kept < filled ? bestIndex[kept] : 0
-                    parentRow[new] = Int32(slot * beamsPerImage + index / V)
-                    word[new] = Int32(index % V)
-                    newSums[new] = kept < filled ? bestScores[kept] : -.infinity
-                    if word[new] == 0 || t == L - 1 {
-                        let length = Double(t + 1)
-                        let sum = Double(newSums[new])
-                        let score: Double
-                        switch settings.lengthPenaltyRule {
-                        case .power: score = settings.lengthPenalty == 0 ? sum : sum / pow(length, settings.lengthPenalty)
-                        case .wu: score = sum / (pow(5 + length, settings.lengthPenalty) / pow(6, settings.lengthPenalty))
-                        case .average: score = sum / length
-                        }
-                        done[slot].append(Done(step: t, row: new, score: score, sum: newSums[new]))
-                        newSums[new] -= 1000
-                    }
-                }
-            }
-            parentTrace[t] = parentRow
-            wordTrace[t] = word
-            swap(&sums, &newSums)
+            trace.attention[t] = Array(UnsafeBufferPointer(start: stepper.attention, count: rows * K))
+            adjustLogProbs(rows: rows, previousWords: t > 0 ? trace.words[t - 1] : nil)
+            select(t: t, images: N, beamsPerImage: beamsPerImage, trace: &trace)
+            swap(&trace.sums, &trace.newSums)
             if t == L - 1 { break }
             rows = N * B
             beamsPerImage = B
             for row in 0..<rows {
                 images[row] = slots[row / B]
-                parents[row] = parentRow[row]
-                tokens[row] = word[row]
+                parents[row] = trace.parents[t][row]
+                tokens[row] = trace.words[t][row]
             }
             stepper.step(rows: rows, images: images.pointer, parents: parents.pointer, tokens: tokens.pointer)
             // upstream's second log_softmax (beam_search, after get_logprobs_state).
@@ -217,22 +158,75 @@ final class SelfCriticalDecoder: CaptionDecoding {
                 Kernels.logSoftmax(stepper.logProbs + row * V, bias: zeros.pointer, scratch: exponentials.pointer, count: V)
             }
         }
-        return (0..<N).map { slot in
-            var best = done[slot][0]
-            for entry in done[slot].dropFirst() where entry.score > best.score { best = entry }
-            var sequence = [Int](repeating: 0, count: best.step + 1)
-            var attention = [[Float]](repeating: [], count: best.step + 1)
-            let regions = batch.regionCounts[slots[slot]]
-            var row = best.row
-            var t = best.step
-            while t >= 0 {
-                sequence[t] = Int(wordTrace[t][row])
-                let parent = Int(parentTrace[t][row])
-                attention[t] = Array(attentionTrace[t][(parent * K)..<(parent * K + regions)])
-                row = parent
-                t -= 1
+        return (0..<N).map { slot in bestCaption(of: trace, slot: slot, regions: batch.regionCounts[slots[slot]], maxRegions: K) }
+    }
+
+    /// upstream's in-place edits of a step's log-probabilities, in its order: no end token after a
+    /// bad ending (`remove_bad_endings`, from the second iteration), then `suppress_UNK` (or the
+    /// options' `unk_idx`) lowered by 1000.
+    private func adjustLogProbs(rows: Int, previousWords: [Int32]?) {
+        let V = stepper.vocabularySize
+        for row in 0..<rows {
+            let lp = stepper.logProbs + row * V
+            if settings.removeBadEndings, let previousWords, vocabulary.isBadEnding[Int(previousWords[row])] {
+                lp[0] = -.infinity
             }
-            return caption(tokens: sequence, logProb: best.sum, attention: attention)
+            if settings.suppressUnknown && vocabulary.lastWordIsUnknown {
+                lp[V - 1] -= 1000
+            } else if let unknown = vocabulary.unknownIndex {
+                lp[unknown] -= 1000
+            }
         }
+    }
+
+    /// Iteration `t`'s selection: per image, the top B of `sum + logp` over its beams and all words;
+    /// a beam on the end token (or at the last iteration) is recorded and its sum lowered by 1000.
+    private func select(t: Int, images N: Int, beamsPerImage: Int, trace: inout BeamTrace) {
+        let V = stepper.vocabularySize, L = settings.maxLength, B = settings.beamSize
+        var parentRow = [Int32](repeating: 0, count: N * B)
+        var word = [Int32](repeating: 0, count: N * B)
+        for slot in 0..<N {
+            var filled = 0
+            for beam in 0..<beamsPerImage {
+                let row = slot * beamsPerImage + beam
+                let base = t == 0 ? 0 : trace.sums[row]
+                SearchKernels.offerTopK(
+                    base: base, stepper.logProbs + row * V, count: V, offset: beam * V, k: B, filled: &filled,
+                    scores: bestScores.pointer, indices: bestIndex.pointer)
+            }
+            for kept in 0..<B {
+                let new = slot * B + kept
+                let index = kept < filled ? bestIndex[kept] : 0
+                parentRow[new] = Int32(slot * beamsPerImage + index / V)
+                word[new] = Int32(index % V)
+                trace.newSums[new] = kept < filled ? bestScores[kept] : -.infinity
+                if word[new] == 0 || t == L - 1 {
+                    let score = settings.lengthPenaltyRule.score(
+                        sum: Double(trace.newSums[new]), length: Double(t + 1), alpha: settings.lengthPenalty)
+                    trace.done[slot].append(Done(step: t, row: new, score: score, sum: trace.newSums[new]))
+                    trace.newSums[new] -= 1000
+                }
+            }
+        }
+        trace.parents[t] = parentRow
+        trace.words[t] = word
+    }
+
+    /// The best recorded beam of an image (the earliest among equal scores), followed back to the start.
+    private func bestCaption(of trace: BeamTrace, slot: Int, regions: Int, maxRegions K: Int) -> GeneratedCaption {
+        var best = trace.done[slot][0]
+        for entry in trace.done[slot].dropFirst() where entry.score > best.score { best = entry }
+        var sequence = [Int](repeating: 0, count: best.step + 1)
+        var attention = [[Float]](repeating: [], count: best.step + 1)
+        var row = best.row
+        var t = best.step
+        while t >= 0 {
+            sequence[t] = Int(trace.words[t][row])
+            let parent = Int(trace.parents[t][row])
+            attention[t] = Array(trace.attention[t][(parent * K)..<(parent * K + regions)])
+            row = parent
+            t -= 1
+        }
+        return caption(tokens: sequence, logProb: best.sum, attention: attention)
     }
 }
