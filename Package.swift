@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "PythonFiles"),
         // Model families (one folder and one registry entry each) and their shared searches; README.md says where to start.
         .target(name: "Captioner", dependencies: ["HDF5", "CBLAS", "CKernels", "PythonFiles"], exclude: ["README.md"]),
-        .target(name: "CaptionMetrics", dependencies: ["ConcurrencyPrimitives", "CKernels"]),
+        .target(name: "CaptionMetrics", dependencies: ["ConcurrencyPrimitives", "CKernels", "CDeflate", "PythonFiles"]),
         .target(name: "ResultStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         // The report's pictures: decoded, scaled down and re-encoded as JPEG (libjpeg-turbo, libpng).
         .target(name: "Pictures", dependencies: ["CTurboJPEG", "CPNG"]),
