@@ -85,7 +85,7 @@ let package = Package(
         .testTarget(name: "NightcapCLITests", dependencies: ["nightcap", "CaptionMetrics", "Pipeline", "TestSupport"]),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["HDF5", "TestSupport", "ResultStore", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: ["HDF5", "TestSupport", "ResultStore", "CaptionMetrics", .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     swiftLanguageModes: [.v6]
 )
