@@ -52,7 +52,9 @@ let package = Package(
         .target(name: "PythonFiles"),
         // Model families (one folder and one registry entry each) and their shared searches; README.md says where to start.
         .target(name: "Captioner", dependencies: ["HDF5", "CBLAS", "CKernels", "PythonFiles"], exclude: ["README.md"]),
-        .target(name: "CaptionMetrics", dependencies: ["ConcurrencyPrimitives"]),
+        // Metrics as pycocoevalcap computes them; METEOR reads meteor-1.5.jar's data through PythonFiles' zip
+        // reader, inflates with libdeflate, and hashes the paraphrase table with CKernels' SHA-256.
+        .target(name: "CaptionMetrics", dependencies: ["ConcurrencyPrimitives", "CKernels", "CDeflate", "PythonFiles"]),
         .target(name: "ResultStore", dependencies: ["CaptionMetrics", .product(name: "GRDB", package: "GRDB.swift")]),
         // The report's pictures: decoded, scaled down and re-encoded as JPEG (libjpeg-turbo, libpng).
         .target(name: "Pictures", dependencies: ["CTurboJPEG", "CPNG"]),
@@ -93,7 +95,7 @@ let package = Package(
         .testTarget(
             name: "RunReportTests",
             dependencies: ["RunReport", "Pictures", "ResultStore", "CaptionMetrics", "TestSupport"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "HDF5", "RegionFeatures", "PythonFiles", "ResultStore", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "CaptionMetrics", "HDF5", "RegionFeatures", "PythonFiles", "ResultStore", "TestSupport"]),
         .testTarget(name: "NightcapCLITests", dependencies: ["nightcap", "CaptionMetrics", "Pipeline", "TestSupport"]),
         .testTarget(
             name: "EndToEndTests",

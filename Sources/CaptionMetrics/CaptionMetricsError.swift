@@ -5,6 +5,7 @@ public struct CaptionMetricsError: Error, CustomStringConvertible, Sendable, Equ
     public enum Kind: String, Sendable {
         case unreadableFile, malformedJSON, unexpectedStructure, unknownFormat, duplicateResult
         case imageIDTypeMismatch, noCommonImages, emptySplit
+        case meteorDataMissing, meteorDataDamaged
     }
 
     public var kind: Kind

@@ -41,6 +41,8 @@ public struct ImageEvaluation: Sendable, Codable {
     public var scores: MetricScores
     public var bleuStatistics: BleuStatistics
     public var hypothesisTokens: [String]
+    /// METEOR's statistics, when METEOR was computed; the image's score is `meteorStatistics.score`.
+    public var meteorStatistics: MeteorStatistics? = nil
 }
 
 /// The result of scoring a results file against references like pycocoevalcap's `COCOEvalCap`.
@@ -56,14 +58,18 @@ public struct CocoEvaluation: Sendable {
     public var resultsWithoutReferences: [ImageID]
     /// Reference images that have no result (not scored).
     public var referencesWithoutResults: [ImageID]
+    /// Corpus METEOR (from the images' summed statistics), when METEOR was computed.
+    public var meteor: Double? = nil
 
     /// Scores `results` against `references`.
     ///
     /// Throws `imageIDTypeMismatch` when result ids match reference ids only after changing their
     /// JSON type (`42` vs `"42"`), and `noCommonImages` when nothing can be scored.
     /// At most `parallelism` threads work at once; the scores do not depend on it.
+    /// With `meteor`, METEOR is computed too, on the same PTB tokens pycocoevalcap gives its `Meteor()`.
     public static func evaluate(
-        results: CaptionResults, references: CaptionReferences, parallelism: Int = ParallelWork.defaultWidth
+        results: CaptionResults, references: CaptionReferences, parallelism: Int = ParallelWork.defaultWidth,
+        meteor: Meteor? = nil
     ) throws -> CocoEvaluation {
         let resultSet = Set(results.imageIDs)
         let scoredIDs = references.imageIDs.filter { resultSet.contains($0) }
@@ -112,14 +118,14 @@ public struct CocoEvaluation: Sendable {
         }
         return score(imageIDs: scoredIDs, hypotheses: hypothesisTokens, references: grouped,
                      resultsWithoutReferences: missingReferences, referencesWithoutResults: missingResults,
-                     parallelism: parallelism)
+                     parallelism: parallelism, meteor: meteor)
     }
 
     /// Scores already tokenized captions: `hypotheses[i]` against `references[i]` for image `imageIDs[i]`.
     public static func score(
         imageIDs: [ImageID], hypotheses: [[String]], references: [[[String]]],
         resultsWithoutReferences: [ImageID] = [], referencesWithoutResults: [ImageID] = [],
-        parallelism: Int = ParallelWork.defaultWidth
+        parallelism: Int = ParallelWork.defaultWidth, meteor: Meteor? = nil
     ) -> CocoEvaluation {
         precondition(imageIDs.count == hypotheses.count && hypotheses.count == references.count)
         // Intern once: BLEU and CIDEr see Python's str.split() words, ROUGE-L sees split(" ").
@@ -186,8 +192,17 @@ public struct CocoEvaluation: Sendable {
         }
         let corpus = MetricScores(
             bleu: CorpusBleu.score(statistics), rougeL: NumericParity.numpyMean(rouge), cider: cider.corpus)
-        return CocoEvaluation(
+        var evaluation = CocoEvaluation(
             corpus: corpus, images: images, resultsWithoutReferences: resultsWithoutReferences,
             referencesWithoutResults: referencesWithoutResults)
+        if let meteor {
+            // pycocoevalcap hands METEOR each caption's tokens joined by single spaces.
+            let meteorStatistics = meteor.statistics(
+                hypotheses: hypotheses.map { $0.joined(separator: " ") },
+                references: references.map { $0.map { $0.joined(separator: " ") } }, parallelism: parallelism)
+            for i in evaluation.images.indices { evaluation.images[i].meteorStatistics = meteorStatistics[i] }
+            evaluation.meteor = MeteorStatistics.corpusScore(meteorStatistics)
+        }
+        return evaluation
     }
 }

@@ -1,3 +1,4 @@
+import CaptionMetrics
 import Foundation
 import RegionFeatures
 

@@ -10,8 +10,10 @@ extension Nightcap {
         static let configuration = CommandConfiguration(
             abstract: "Score a COCO results file, or a stored run, against reference captions like pycocoevalcap.",
             discussion: """
-                Prints Bleu_1..4, ROUGE_L and CIDEr (CIDEr-D) as pycocoevalcap computes them, after the same \
-                PTB tokenization. Only images present in both files are scored; the others are counted.
+                Prints Bleu_1..4, METEOR, ROUGE_L and CIDEr (CIDEr-D) as pycocoevalcap computes them, after the \
+                same PTB tokenization. Only images present in both files are scored; the others are counted. \
+                METEOR (with --results) needs meteor-1.5.jar and data/paraphrase-en.gz from pycocoevalcap \
+                (scripts/bootstrap installs them); leave it out with --metrics.
                 With a RUN instead of --results, scores a run stored in --db (one captioned without \
                 references) and writes its per-image and corpus metrics into the database, as a run with \
                 references would have had them; a run already scored against other references is \
@@ -51,6 +53,31 @@ extension Nightcap {
         @Option(help: "Threads for tokenizing and scoring (default: one per core).")
         var threads: Int?
 
+        @Option(
+            name: .long,
+            help: "With --results: metrics to print, comma-separated (Bleu, Bleu_1..Bleu_4, METEOR, ROUGE_L, CIDEr; default all). METEOR is computed only when listed.")
+        var metrics: String?
+
+        @Option(name: .long, help: "Folder holding meteor-1.5.jar and data/paraphrase-en.gz (default: where pip put pycocoevalcap).")
+        var meteorData: String?
+
+        /// Every name `--metrics` accepts, in pycocoevalcap's print order.
+        static let metricNames = ["Bleu_1", "Bleu_2", "Bleu_3", "Bleu_4", "METEOR", "ROUGE_L", "CIDEr"]
+
+        /// The metrics chosen with `--metrics`, in print order.
+        var chosenMetrics: [String] {
+            guard let metrics else { return Self.metricNames }
+            var chosen = Set<String>()
+            for name in metrics.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+                if name.caseInsensitiveCompare("Bleu") == .orderedSame {
+                    chosen.formUnion(Metric.bleu.map(\.rawValue))
+                } else if let known = Self.metricNames.first(where: { $0.caseInsensitiveCompare(name) == .orderedSame }) {
+                    chosen.insert(known)
+                }
+            }
+            return Self.metricNames.filter(chosen.contains)
+        }
+
         func validate() throws {
             if runReference == nil && results == nil {
                 throw ValidationError("Please give --results FILE to score a results file, or a RUN (with --db) to score a stored run.")
@@ -71,6 +98,21 @@ extension Nightcap {
             if let threads, threads < 1 {
                 throw ValidationError("Please give --threads a number of at least 1, not \(threads).")
             }
+            if let metrics {
+                let names = metrics.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+                for name in names where name.caseInsensitiveCompare("Bleu") != .orderedSame
+                    && !Self.metricNames.contains(where: { $0.caseInsensitiveCompare(name) == .orderedSame })
+                {
+                    throw ValidationError(
+                        "Please list metrics from Bleu, \(Self.metricNames.joined(separator: ", ")) in --metrics, not \(name.isEmpty ? "an empty name" : name).")
+                }
+                if runReference != nil {
+                    throw ValidationError("--metrics applies to --results; a stored run is scored with Bleu, ROUGE_L and CIDEr.")
+                }
+            }
+            if meteorData != nil && runReference != nil {
+                throw ValidationError("--meteor-data applies to --results; please drop it when scoring a stored run.")
+            }
         }
 
         func run() throws {
@@ -80,13 +122,20 @@ extension Nightcap {
             }
             guard let results else { return }
             do {
+                let chosen = chosenMetrics
+                // METEOR's data is found and loaded before any caption is read: missing data fails at once.
+                var meteor: Meteor? = nil
+                if chosen.contains("METEOR") {
+                    let location = try MeteorDataLocation.locate(explicit: meteorData)
+                    meteor = Meteor(resources: try MeteorResources.load(location))
+                }
                 let format: ReferenceFormat? = referencesFormat == .auto ? nil : ReferenceFormat(rawValue: referencesFormat.rawValue)
                 let refs = try CaptionFileReader.references(at: references, format: format, split: split)
                 let res = try CaptionFileReader.results(at: results)
                 let evaluation = try CocoEvaluation.evaluate(
-                    results: res, references: refs, parallelism: threads ?? ParallelWork.defaultWidth)
-                if let perImage { try writePerImage(evaluation, to: perImage) }
-                print(json ? Self.jsonReport(evaluation) : Self.textReport(evaluation, results: results, references: references))
+                    results: res, references: refs, parallelism: threads ?? ParallelWork.defaultWidth, meteor: meteor)
+                if let perImage { try writePerImage(evaluation, to: perImage, metrics: chosen) }
+                print(json ? Self.jsonReport(evaluation, metrics: chosen) : Self.textReport(evaluation, results: results, references: references, metrics: chosen))
             } catch let error as CaptionMetricsError {
                 throw CommandFailure(error.message)
             }
@@ -117,14 +166,22 @@ extension Nightcap {
             }
         }
 
-        static func textReport(_ e: CocoEvaluation, results: String, references: String) -> String {
+        /// The chosen corpus scores, in pycocoevalcap's order.
+        static func corpusScores(_ e: CocoEvaluation, metrics: [String]) -> [(name: String, value: Double)] {
+            var all: [String: Double] = [:]
+            for (metric, value) in e.corpus.named { all[metric.rawValue] = value }
+            if let meteor = e.meteor { all["METEOR"] = meteor }
+            return metrics.compactMap { name in all[name].map { (name: name, value: $0) } }
+        }
+
+        static func textReport(_ e: CocoEvaluation, results: String, references: String, metrics: [String] = metricNames) -> String {
             var lines = [
                 "Scored \(e.images.count) images: \(results) against \(references)",
                 "  result images without references: \(e.resultsWithoutReferences.count)\(examples(e.resultsWithoutReferences))",
                 "  reference images without results: \(e.referencesWithoutResults.count)\(examples(e.referencesWithoutResults))",
                 "",
             ]
-            lines.append(MetricTable.render(e.corpus.named))
+            lines.append(corpusScores(e, metrics: metrics).map { MetricTable.line(named: $0.name, $0.value) }.joined(separator: "\n"))
             return lines.joined(separator: "\n")
         }
 
@@ -134,9 +191,9 @@ extension Nightcap {
             return " (\(shown)\(ids.count > 5 ? ", ..." : ""))"
         }
 
-        static func jsonReport(_ e: CocoEvaluation) -> String {
+        static func jsonReport(_ e: CocoEvaluation, metrics: [String] = metricNames) -> String {
             var scores: [String: Double] = [:]
-            for (metric, value) in e.corpus.named { scores[metric.rawValue] = value }
+            for (name, value) in corpusScores(e, metrics: metrics) { scores[name] = value }
             let object: [String: Any] = [
                 "scores": scores,
                 "images_scored": e.images.count,
@@ -149,11 +206,15 @@ extension Nightcap {
 
         static func jsonID(_ id: ImageID) -> Any { id.kind == .integer ? (Int(id.value) ?? 0) as Any : id.value }
 
-        func writePerImage(_ e: CocoEvaluation, to path: String) throws {
+        func writePerImage(_ e: CocoEvaluation, to path: String, metrics: [String]) throws {
             var out = ""
             for image in e.images {
                 var row: [String: Any] = ["image_id": Self.jsonID(image.imageID)]
-                for (metric, value) in image.scores.named { row[metric.rawValue] = value }
+                for (metric, value) in image.scores.named where metrics.contains(metric.rawValue) { row[metric.rawValue] = value }
+                if let meteor = image.meteorStatistics {
+                    row["METEOR"] = meteor.score
+                    row["meteor_stats"] = meteor.values
+                }
                 let s = image.bleuStatistics
                 row["bleu_stats"] = ["testlen": s.testlen, "reflen": s.reflen, "guess": s.guess, "correct": s.correct]
                 row["tokens"] = image.hypothesisTokens.joined(separator: " ")

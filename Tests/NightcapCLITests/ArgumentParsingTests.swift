@@ -73,6 +73,15 @@ import Testing
             == "The value 'SPICE=0.2' is invalid for '--min <min>': Please use one of Bleu_1, Bleu_2, Bleu_3, Bleu_4, ROUGE_L, CIDEr in --min, not SPICE.")
         #expect(parseFailure(Nightcap.Score.self, ["--results", "r.json", "--references", "c.json", "--threads", "0"])
             == "Please give --threads a number of at least 1, not 0.")
+        #expect(parseFailure(Nightcap.Score.self, ["--results", "r.json", "--references", "c.json", "--metrics", "Bleu,SPICE"])
+            == "Please list metrics from Bleu, Bleu_1, Bleu_2, Bleu_3, Bleu_4, METEOR, ROUGE_L, CIDEr in --metrics, not SPICE.")
+        #expect(parseFailure(Nightcap.Score.self, ["1", "--references", "c.json", "--metrics", "CIDEr"])
+            == "--metrics applies to --results; a stored run is scored with Bleu, ROUGE_L and CIDEr.")
+        #expect(parseFailure(Nightcap.Score.self, ["1", "--references", "c.json", "--meteor-data", "m"])
+            == "--meteor-data applies to --results; please drop it when scoring a stored run.")
+        #expect((try? Nightcap.Score.parse(["--results", "r.json", "--references", "c.json", "--metrics", "bleu, cider"]))?.chosenMetrics
+            == ["Bleu_1", "Bleu_2", "Bleu_3", "Bleu_4", "CIDEr"])
+        #expect((try? Nightcap.Score.parse(["--results", "r.json", "--references", "c.json"]))?.chosenMetrics.contains("METEOR") == true)
         #expect(parseFailure(Nightcap.Run.self, ["p.toml"]) == nil)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import CaptionMetrics
 @testable import Pipeline
 import RegionFeatures
 import TestSupport

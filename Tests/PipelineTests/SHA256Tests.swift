@@ -1,3 +1,4 @@
+import CaptionMetrics
 import Foundation
 @testable import Pipeline
 import TestSupport

@@ -1,12 +1,12 @@
 import CKernels
 import Foundation
 
-/// SHA-256 (FIPS 180-4), for run fingerprints. Foundation on Linux has no digest API and the
+/// SHA-256 (FIPS 180-4), for run fingerprints and for naming cached data by its digest. Foundation on Linux has no digest API and the
 /// fingerprint needs only this one function, so it is written here rather than adding swift-crypto.
 /// Whole blocks go through the CPU's SHA extensions when it has them (`nightcap_sha256_blocks`, about
 /// ten times this loop's speed: a self-critical.pytorch checkpoint is 200 MB, hashed at every start);
 /// this loop is the reference and the fallback.
-struct SHA256 {
+public struct SHA256: Sendable {
     private var state: [UInt32] = [
         0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
     ]
@@ -16,7 +16,7 @@ struct SHA256 {
     /// The 64 round constants, shared with the SHA-extensions path (CKernels).
     private static var k: UnsafeBufferPointer<UInt32> { UnsafeBufferPointer(start: nightcap_sha256_round_constants(), count: 64) }
 
-    mutating func update<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
+    public mutating func update<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
         for byte in bytes {
             pending.append(byte)
             length &+= 1
@@ -27,7 +27,7 @@ struct SHA256 {
         }
     }
 
-    mutating func update(_ data: Data) {
+    public mutating func update(_ data: Data) {
         data.withUnsafeBytes { raw in
             var offset = 0
             let count = raw.count
@@ -46,9 +46,9 @@ struct SHA256 {
         }
     }
 
-    mutating func update(_ text: String) { update(Array(text.utf8)) }
+    public mutating func update(_ text: String) { update(Array(text.utf8)) }
 
-    mutating func finalize() -> String {
+    public mutating func finalize() -> String {
         let bitLength = length &* 8
         update(CollectionOfOne(0x80))
         while pending.count != 56 { update(CollectionOfOne(0)) }
@@ -62,8 +62,10 @@ struct SHA256 {
     }
 
     /// Whether whole blocks use the CPU's SHA extensions; tests turn it off to compare.
-    static let hardware: Bool = nightcap_cpu_has_sha() != 0
-    var useHardware = SHA256.hardware
+    public static let hardware: Bool = nightcap_cpu_has_sha() != 0
+    public var useHardware = SHA256.hardware
+
+    public init() {}
 
     private mutating func compress(blocks: Int, _ data: UnsafeRawPointer) {
         if useHardware {
@@ -111,17 +113,6 @@ struct SHA256 {
         }
         state[0] &+= a; state[1] &+= b; state[2] &+= c; state[3] &+= d
         state[4] &+= e; state[5] &+= f; state[6] &+= g; state[7] &+= h
-    }
-
-    /// The digest of a whole file, read in 1 MiB pieces.
-    static func file(_ path: String) throws -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw PipelineError(.validation, "\(path): cannot read the file to fingerprint it")
-        }
-        defer { try? handle.close() }
-        var digest = SHA256()
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { digest.update(chunk) }
-        return digest.finalize()
     }
 }
 
