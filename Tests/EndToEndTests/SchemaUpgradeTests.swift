@@ -51,9 +51,13 @@ import Testing
         let fixture = try RunFixture(images: 16)
         let path = fixture.path("old.sqlite")
         for beam in ["3", "1"] {
-            let run = try NightcapProcess.run(fixture.runArguments(database: path, extra: ["--beam-size", beam, "--name", "old"]))
+            let run = try NightcapProcess.run(fixture.runArguments(database: path, extra: ["--beam-size", beam, "--name", "old-\(beam)"]))
             #expect(run.status == 0, "\(run.standardError)")
         }
+        // Files of nightcap before unique names can hold one name twice, as this one then does.
+        let renaming = try DatabaseQueue(path: path)
+        try renaming.writeWithoutTransaction { db in try db.execute(sql: "UPDATE runs SET name = 'old'") }
+        try renaming.close()
         let before = try RunFixture.snapshot(database: path, runID: 2)
         let queue = try DatabaseQueue(path: path)
         try queue.writeWithoutTransaction { db in try Self.removeVersion4(db) }
@@ -72,7 +76,7 @@ import Testing
         #expect(try RunFixture.snapshot(database: path, runID: 2) == before)
 
         // A run started now records both beside them.
-        let new = try NightcapProcess.run(fixture.runArguments(database: path, extra: ["--beam-size", "2", "--name", "old", "--series", "old"]))
+        let new = try NightcapProcess.run(fixture.runArguments(database: path, extra: ["--beam-size", "2", "--name", "old-2", "--series", "old"]))
         #expect(new.status == 0, "\(new.standardError)")
         let after = try ResultDatabase(path: path, readOnly: true)
         defer { try? after.close() }

@@ -49,7 +49,7 @@ import Testing
         #expect(across.standardOutput.hasPrefix("A is the best run of series \(defaultSeries) (by Bleu_4): run 1, model.h5, Bleu_4 "), "\(across.standardOutput)")
         let notInSeries = try NightcapProcess.run(["compare", "--against", "previous", "2", "--series", defaultSeries, "--db", db])
         #expect(notInSeries.status == 1 && notInSeries.standardError.contains(
-            "run 2 (model, completed) is not a completed run of series \(defaultSeries), so it has no place in it"), "\(notInSeries.standardError)")
+            "run 2 (\(fixture.runName)#2, completed) is not a completed run of series \(defaultSeries), so it has no place in it"), "\(notInSeries.standardError)")
 
         let page = fixture.path("trend.html")
         let withRun = try NightcapProcess.run(["report", "--history", "1", "--db", db, "--out", page])

@@ -36,7 +36,7 @@ import Testing
         let outcome = try NightcapProcess.run(Self.arguments(fixture, split: split, database: whole))
         #expect(outcome.status == 0, "\(outcome.standardError)")
         #expect(
-            outcome.standardError.contains("run 1 (model): 100 images of split \"test\" (900 other images of the features file are not read) in 13 shards of 8"),
+            outcome.standardError.contains("run 1 (\(fixture.runName)): 100 images of split \"test\" (900 other images of the features file are not read) in 13 shards of 8"),
             "\(outcome.standardError)")
         #expect(outcome.standardOutput.contains("images: 100 captioned into 13 shards; 100 scored"), "\(outcome.standardOutput)")
         #expect(!outcome.standardOutput.contains("images without references"), "\(outcome.standardOutput)")
@@ -54,7 +54,7 @@ import Testing
             #expect(try database.shards(runID: 1).map(\.firstImage) == stride(from: 0, to: 100, by: 8).map { Self.testRows[$0] })
         }
         let shown = try NightcapProcess.run(["show", "1", "--db", whole])
-        #expect(shown.standardOutput.contains("images       100/100 done"), "\(shown.standardOutput)")
+        #expect(shown.standardOutput.contains("images       100/100 decoded, 0 failed"), "\(shown.standardOutput)")
 
         // Killed after 3 shards, then resumed: the same plan, the uninterrupted result.
         let killedDB = fixture.path("killed.sqlite")
@@ -63,7 +63,7 @@ import Testing
         #expect(killed.wasSignalled && killed.status == SIGKILL, "\(killed.standardError)")
         let resumed = try NightcapProcess.run(Self.arguments(fixture, split: split, database: killedDB))
         #expect(resumed.status == 0, "\(resumed.standardError)")
-        #expect(resumed.standardError.contains("resuming run 1 (model): 3/13 shards done"), "\(resumed.standardError)")
+        #expect(resumed.standardError.contains("resuming run 1 (\(fixture.runName)): 3/13 shards done"), "\(resumed.standardError)")
         #expect(resumed.standardOutput.contains("images: 100 captioned into 13 shards; 100 scored"))
         #expect(try RunFixture.snapshot(database: killedDB) == RunFixture.snapshot(database: whole))
         #expect(try MergeTests.layout(database: killedDB) == MergeTests.layout(database: whole))
@@ -71,7 +71,7 @@ import Testing
         // Another split of the same file is another run, over its own images.
         let other = try NightcapProcess.run(Self.arguments(fixture, split: split, database: killedDB, name: "val"))
         #expect(other.status == 0, "\(other.standardError)")
-        #expect(other.standardOutput.contains("run 2 (model) completed"), "\(other.standardOutput)")
+        #expect(other.standardOutput.contains("run 2 (\(fixture.runName)#2) completed"), "\(other.standardOutput)")
         #expect(other.standardOutput.contains("images: 100 captioned into 13 shards; 100 scored"))
         let database = try ResultDatabase(path: killedDB, readOnly: true)
         defer { try? database.close() }

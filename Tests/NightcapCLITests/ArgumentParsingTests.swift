@@ -55,7 +55,7 @@ import Testing
         #expect(parseFailure(Nightcap.Run.self, ["p.toml", "--beam", "5"])
             == "Unknown option '--beam'. Did you mean '--beam-size'? (--beam-size 5: the beam size; 1 is greedy)")
         #expect(parseFailure(Nightcap.Run.self, ["p.toml", "--beam-size", "5"]) == nil)
-        #expect(Nightcap.unknownHelpTopic(["help", "bogus"])?.hasPrefix("Error: 'nightcap bogus' is not a command; the commands are run, runs, show, rename,") == true)
+        #expect(Nightcap.unknownHelpTopic(["help", "bogus"])?.hasPrefix("Error: 'nightcap bogus' is not a command; the commands are run, runs, show, history, rename,") == true)
         #expect(Nightcap.unknownHelpTopic(["help", "show", "extra"]) == "Error: 'nightcap show extra' is not a command; `nightcap show --help` shows its options")
         #expect(Nightcap.unknownHelpTopic(["help", "show"]) == nil)
         #expect(Nightcap.unknownHelpTopic(["help"]) == nil)

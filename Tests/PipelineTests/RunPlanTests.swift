@@ -46,7 +46,9 @@ import Testing
         settings.name = nil
         let plan = try RunPlan(settings: settings)
         defer { try? plan.database.close() }
-        #expect(plan.name == "model")
+        // The model's folder and stem (a model outside the current folder).
+        let folder = URL(fileURLWithPath: settings.modelPath!).deletingLastPathComponent().resolvingSymlinksInPath().lastPathComponent
+        #expect(plan.name == folder + "/model")
     }
 
     @Test func aModelOfAnotherFeatureSizeFailsBeforeTheDatabaseIsMade() throws {
