@@ -128,6 +128,44 @@ public struct CocoEvaluation: Sendable {
         parallelism: Int = ParallelWork.defaultWidth, meteor: Meteor? = nil
     ) -> CocoEvaluation {
         precondition(imageIDs.count == hypotheses.count && hypotheses.count == references.count)
+        let (hw, rw, hr, rr) = intern(hypotheses: hypotheses, references: references, parallelism: parallelism)
+        // ROUGE-L runs beside the sequential n-gram interning that starts BLEU and CIDEr-D.
+        let (rouge, batch) = ParallelWork.both(
+            width: parallelism,
+            { (0..<imageIDs.count).map { i in RougeL.score(hypothesisIDs: hr[i], referenceIDs: rr[i]) } },
+            { BatchScorer.score(hypotheses: hw, references: rw, parallelism: parallelism) })
+        let statistics = batch.bleu
+        let cider = (corpus: batch.ciderMean, perImage: batch.cider)
+        var images: [ImageEvaluation] = []
+        images.reserveCapacity(imageIDs.count)
+        for i in imageIDs.indices {
+            images.append(
+                ImageEvaluation(
+                    imageID: imageIDs[i],
+                    scores: MetricScores(bleu: CorpusBleu.imageScores(statistics[i]), rougeL: rouge[i], cider: cider.perImage[i]),
+                    bleuStatistics: statistics[i], hypothesisTokens: hypotheses[i]))
+        }
+        let corpus = MetricScores(
+            bleu: CorpusBleu.score(statistics), rougeL: NumericParity.numpyMean(rouge), cider: cider.corpus)
+        var evaluation = CocoEvaluation(
+            corpus: corpus, images: images, resultsWithoutReferences: resultsWithoutReferences,
+            referencesWithoutResults: referencesWithoutResults)
+        if let meteor {
+            // pycocoevalcap hands METEOR each caption's tokens joined by single spaces.
+            let meteorStatistics = meteor.statistics(
+                hypotheses: hypotheses.map { $0.joined(separator: " ") },
+                references: references.map { $0.map { $0.joined(separator: " ") } }, parallelism: parallelism)
+            for i in evaluation.images.indices { evaluation.images[i].meteorStatistics = meteorStatistics[i] }
+            evaluation.meteor = MeteorStatistics.corpusScore(meteorStatistics)
+        }
+        return evaluation
+    }
+
+    /// Interns the captions' words: Python's str.split() words for BLEU and CIDEr, split(" ") for ROUGE-L
+    /// (hypothesis words, reference words, hypothesis ROUGE-L ids, reference ROUGE-L ids).
+    private static func intern(hypotheses: [[String]], references: [[[String]]], parallelism: Int)
+        -> ([[Int32]], [[[Int32]]], [[Int32]], [[[Int32]]])
+    {
         // Intern once: BLEU and CIDEr see Python's str.split() words, ROUGE-L sees split(" ").
         // Each chunk of images interns with its own vocabulary in parallel; the vocabularies are then
         // merged. Ids only serve as identities, so the scores do not depend on how chunks fall.
@@ -138,7 +176,7 @@ public struct CocoEvaluation: Sendable {
             var hypothesisRouge: [[Int32]] = []
             var referenceRouge: [[[Int32]]] = []
         }
-        let chunks = ParallelWork.chunks(imageIDs.count, width: parallelism) { range -> [Interned] in
+        let chunks = ParallelWork.chunks(hypotheses.count, width: parallelism) { range -> [Interned] in
             var part = Interned()
             let emptyWord = part.vocabulary.id("")
             func rougeIDs(_ tokens: [String], _ words: [Int32], _ vocabulary: inout TokenVocabulary) -> [Int32] {
@@ -173,36 +211,6 @@ public struct CocoEvaluation: Sendable {
             referenceWords += part.referenceWords.map { $0.map(remap) }
             referenceRouge += part.referenceRouge.map { $0.map(remap) }
         }
-        let hw = hypothesisWords, rw = referenceWords, hr = hypothesisRouge, rr = referenceRouge
-        // ROUGE-L runs beside the sequential n-gram interning that starts BLEU and CIDEr-D.
-        let (rouge, batch) = ParallelWork.both(
-            width: parallelism,
-            { (0..<imageIDs.count).map { i in RougeL.score(hypothesisIDs: hr[i], referenceIDs: rr[i]) } },
-            { BatchScorer.score(hypotheses: hw, references: rw, parallelism: parallelism) })
-        let statistics = batch.bleu
-        let cider = (corpus: batch.ciderMean, perImage: batch.cider)
-        var images: [ImageEvaluation] = []
-        images.reserveCapacity(imageIDs.count)
-        for i in imageIDs.indices {
-            images.append(
-                ImageEvaluation(
-                    imageID: imageIDs[i],
-                    scores: MetricScores(bleu: CorpusBleu.imageScores(statistics[i]), rougeL: rouge[i], cider: cider.perImage[i]),
-                    bleuStatistics: statistics[i], hypothesisTokens: hypotheses[i]))
-        }
-        let corpus = MetricScores(
-            bleu: CorpusBleu.score(statistics), rougeL: NumericParity.numpyMean(rouge), cider: cider.corpus)
-        var evaluation = CocoEvaluation(
-            corpus: corpus, images: images, resultsWithoutReferences: resultsWithoutReferences,
-            referencesWithoutResults: referencesWithoutResults)
-        if let meteor {
-            // pycocoevalcap hands METEOR each caption's tokens joined by single spaces.
-            let meteorStatistics = meteor.statistics(
-                hypotheses: hypotheses.map { $0.joined(separator: " ") },
-                references: references.map { $0.map { $0.joined(separator: " ") } }, parallelism: parallelism)
-            for i in evaluation.images.indices { evaluation.images[i].meteorStatistics = meteorStatistics[i] }
-            evaluation.meteor = MeteorStatistics.corpusScore(meteorStatistics)
-        }
-        return evaluation
+        return (hypothesisWords, referenceWords, hypothesisRouge, referenceRouge)
     }
 }

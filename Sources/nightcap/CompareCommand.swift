@@ -65,36 +65,11 @@ extension Nightcap {
                 throw refusal(error)
             }
             let intervals = Dictionary(uniqueKeysWithValues: comparison.metrics.map { ($0.metric, $0.interval) })
-            let percent = bootstrapOptions.confidence * 100
-            let level = percent == percent.rounded() ? String(Int(percent)) : String(format: "%.1f", percent)
-            var rows = [["metric", "A", "B", "B - A", "\(level)% interval", "verdict"]]
-            var metricObjects: [[String: Any]] = []
-            for metric in Metric.allCases {
-                guard metricsA[metric] != nil || metricsB[metric] != nil else { continue }
-                let delta = metricsA[metric].flatMap { x in metricsB[metric].map { $0 - x } }
-                let interval = intervals[metric] ?? nil
-                rows.append([
-                    metric.rawValue, format(metricsA[metric]), format(metricsB[metric]), delta.map { String(format: "%+.3f", $0) } ?? "-",
-                    interval.map { String(format: "[%+.3f, %+.3f]", $0.lower, $0.upper) } ?? "-",
-                    interval.map { $0.verdict } ?? "",
-                ])
-                metricObjects.append([
-                    "metric": metric.rawValue, "a": JSONOutput.orNull(metricsA[metric]), "b": JSONOutput.orNull(metricsB[metric]),
-                    "delta": JSONOutput.orNull(delta), "lower": JSONOutput.orNull(interval?.lower),
-                    "upper": JSONOutput.orNull(interval?.upper), "verdict": JSONOutput.orNull(interval?.verdict),
-                ])
-            }
+            let (rows, metricObjects) = metricRows(metricsA: metricsA, metricsB: metricsB, intervals: intervals)
             lines.append(table(rows))
             lines.append(comparison.methodDescription)
 
-            let imagesA = Dictionary(uniqueKeysWithValues: try results.captionsWithMetrics(runID: a.runID).map { ($0.imageID, $0) })
-            let imagesB = try results.captionsWithMetrics(runID: b.runID)
-            let changed = imagesB.compactMap { image -> (id: String, a: CaptionWithMetrics, b: CaptionWithMetrics, delta: Double)? in
-                guard let before = imagesA[image.imageID] else { return nil }
-                let delta = (image.metrics[by] ?? 0) - (before.metrics[by] ?? 0)
-                guard delta != 0 || before.caption != image.caption else { return nil }
-                return (image.imageID, before, image, delta)
-            }.sorted { abs($0.delta) > abs($1.delta) || (abs($0.delta) == abs($1.delta) && $0.id < $1.id) }
+            let (changed, imagesB) = try changedImages(results, a: a, b: b)
             lines.append("")
             lines.append("\(changed.count) of \(imagesB.count) images changed caption or \(by); the \(min(top, changed.count)) that changed most:")
             for item in changed.prefix(top) {
@@ -103,37 +78,7 @@ extension Nightcap {
                 lines.append("    B: \(item.b.caption)")
             }
 
-            var failed: [String] = [], notes: [String] = []
-            for gate in maxDrop {
-                guard let before = metricsA[gate.metric], let after = metricsB[gate.metric] else {
-                    failed.append("\(gate.metric): " + Self.missingMetric(gate.metric, a: a, metricsA: metricsA, b: b, metricsB: metricsB))
-                    continue
-                }
-                if before - after > gate.value {
-                    let drop = "\(gate.metric) dropped by \(String(format: "%.4f", before - after)), more than \(gate.value)"
-                    if significant {
-                        guard let interval = intervals[gate.metric] ?? nil else {
-                            failed.append("\(drop); no interval (the runs share no image with per-image scores)")
-                            continue
-                        }
-                        let bounds = String(format: "[%+.4f, %+.4f]", interval.lower, interval.upper)
-                        if interval.upper < 0 {
-                            failed.append("\(drop), and its interval \(bounds) excludes zero")
-                        } else {
-                            notes.append("\(drop), but its interval \(bounds) includes zero: not significant, passed")
-                        }
-                    } else {
-                        failed.append(drop)
-                    }
-                }
-            }
-            for gate in minimum {
-                guard let after = metricsB[gate.metric] else {
-                    failed.append("\(gate.metric): " + Self.missingMetric(gate.metric, a: a, metricsA: metricsA, b: b, metricsB: metricsB))
-                    continue
-                }
-                if after < gate.value { failed.append("\(gate.metric) is \(String(format: "%.4f", after)), below \(gate.value)") }
-            }
+            let (failed, notes) = checkGates(a: a, metricsA: metricsA, b: b, metricsB: metricsB, intervals: intervals)
             if !maxDrop.isEmpty || !minimum.isEmpty {
                 lines.append("")
                 lines.append(failed.isEmpty ? "gates: all passed" : "gates failed:\n" + failed.map { "  \($0)" }.joined(separator: "\n"))
@@ -200,3 +145,87 @@ struct MetricGate: Sendable, Equatable {
 }
 
 extension Metric: ExpressibleByArgument {}
+
+extension Nightcap.Compare {
+    /// An image whose caption or --by score changed between the runs.
+    typealias ChangedImage = (id: String, a: CaptionWithMetrics, b: CaptionWithMetrics, delta: Double)
+
+    /// The metric table's rows (with its header) and the JSON's metric objects.
+    func metricRows(metricsA: [Metric: Double], metricsB: [Metric: Double], intervals: [Metric: DeltaInterval?])
+        -> (rows: [[String]], objects: [[String: Any]])
+    {
+        let percent = bootstrapOptions.confidence * 100
+        let level = percent == percent.rounded() ? String(Int(percent)) : String(format: "%.1f", percent)
+        var rows = [["metric", "A", "B", "B - A", "\(level)% interval", "verdict"]]
+        var metricObjects: [[String: Any]] = []
+        for metric in Metric.allCases {
+            guard metricsA[metric] != nil || metricsB[metric] != nil else { continue }
+            let delta = metricsA[metric].flatMap { x in metricsB[metric].map { $0 - x } }
+            let interval = intervals[metric] ?? nil
+            rows.append([
+                metric.rawValue, format(metricsA[metric]), format(metricsB[metric]), delta.map { String(format: "%+.3f", $0) } ?? "-",
+                interval.map { String(format: "[%+.3f, %+.3f]", $0.lower, $0.upper) } ?? "-",
+                interval.map { $0.verdict } ?? "",
+            ])
+            metricObjects.append([
+                "metric": metric.rawValue, "a": JSONOutput.orNull(metricsA[metric]), "b": JSONOutput.orNull(metricsB[metric]),
+                "delta": JSONOutput.orNull(delta), "lower": JSONOutput.orNull(interval?.lower),
+                "upper": JSONOutput.orNull(interval?.upper), "verdict": JSONOutput.orNull(interval?.verdict),
+            ])
+        }
+        return (rows, metricObjects)
+    }
+
+    /// The images that changed caption or --by score, most changed first, and run B's images.
+    func changedImages(_ results: ResultDatabase, a: RunRecord, b: RunRecord) throws
+        -> (changed: [ChangedImage], imagesB: [CaptionWithMetrics])
+    {
+        let imagesA = Dictionary(uniqueKeysWithValues: try results.captionsWithMetrics(runID: a.runID).map { ($0.imageID, $0) })
+        let imagesB = try results.captionsWithMetrics(runID: b.runID)
+        let changed = imagesB.compactMap { image -> ChangedImage? in
+            guard let before = imagesA[image.imageID] else { return nil }
+            let delta = (image.metrics[by] ?? 0) - (before.metrics[by] ?? 0)
+            guard delta != 0 || before.caption != image.caption else { return nil }
+            return (image.imageID, before, image, delta)
+        }.sorted { abs($0.delta) > abs($1.delta) || (abs($0.delta) == abs($1.delta) && $0.id < $1.id) }
+        return (changed, imagesB)
+    }
+
+    /// The --max-drop and --min gates: the ones that failed, and notes on drops that were not significant.
+    func checkGates(
+        a: RunRecord, metricsA: [Metric: Double], b: RunRecord, metricsB: [Metric: Double], intervals: [Metric: DeltaInterval?]
+    ) -> (failed: [String], notes: [String]) {
+        var failed: [String] = [], notes: [String] = []
+        for gate in maxDrop {
+            guard let before = metricsA[gate.metric], let after = metricsB[gate.metric] else {
+                failed.append("\(gate.metric): " + Self.missingMetric(gate.metric, a: a, metricsA: metricsA, b: b, metricsB: metricsB))
+                continue
+            }
+            if before - after > gate.value {
+                let drop = "\(gate.metric) dropped by \(String(format: "%.4f", before - after)), more than \(gate.value)"
+                if significant {
+                    guard let interval = intervals[gate.metric] ?? nil else {
+                        failed.append("\(drop); no interval (the runs share no image with per-image scores)")
+                        continue
+                    }
+                    let bounds = String(format: "[%+.4f, %+.4f]", interval.lower, interval.upper)
+                    if interval.upper < 0 {
+                        failed.append("\(drop), and its interval \(bounds) excludes zero")
+                    } else {
+                        notes.append("\(drop), but its interval \(bounds) includes zero: not significant, passed")
+                    }
+                } else {
+                    failed.append(drop)
+                }
+            }
+        }
+        for gate in minimum {
+            guard let after = metricsB[gate.metric] else {
+                failed.append("\(gate.metric): " + Self.missingMetric(gate.metric, a: a, metricsA: metricsA, b: b, metricsB: metricsB))
+                continue
+            }
+            if after < gate.value { failed.append("\(gate.metric) is \(String(format: "%.4f", after)), below \(gate.value)") }
+        }
+        return (failed, notes)
+    }
+}

@@ -131,6 +131,71 @@ enum ParaphraseIndexFile {
 
     /// Builds the index bytes from the decompressed table text.
     static func build(text: [UInt8], sourceDigest: String, path: String) throws(MeteorDataProblem) -> [UInt8] {
+        let table = try parse(text: text, path: path)
+        let vocabulary = table.vocabulary, edges = table.edges, nodeCount = table.nodeCount, terminal = table.terminal
+        let paraphraseStarts = table.paraphraseStarts, paraphraseWords = table.paraphraseWords
+
+        // Emits: entries grouped by their phrase's node, in file order within a node.
+        let nodes = Int(nodeCount)
+        var nodeEmits = [UInt32](repeating: 0, count: nodes + 1)
+        for node in terminal { nodeEmits[Int(node) + 1] += 1 }
+        for k in 0..<nodes { nodeEmits[k + 1] += nodeEmits[k] }
+        var emits = [UInt32](repeating: 0, count: terminal.count)
+        var fill = nodeEmits
+        for (entry, node) in terminal.enumerated() {
+            emits[Int(fill[Int(node)])] = UInt32(entry)
+            fill[Int(node)] += 1
+        }
+        // Edges sorted by (parent, word).
+        let sortedKeys = edges.keys.sorted()
+        var nodeEdges = [UInt32](repeating: 0, count: nodes + 1)
+        var edgeWords = [UInt32](), edgeChildren = [UInt32]()
+        edgeWords.reserveCapacity(sortedKeys.count)
+        edgeChildren.reserveCapacity(sortedKeys.count)
+        for key in sortedKeys {
+            nodeEdges[Int(key >> 32) + 1] += 1
+            edgeWords.append(UInt32(truncatingIfNeeded: key))
+            edgeChildren.append(edges[key]!)
+        }
+        for k in 0..<nodes { nodeEdges[k + 1] += nodeEdges[k] }
+
+        let header = Header(
+            entries: UInt32(terminal.count), vocabulary: UInt32(vocabulary.count), stringBytes: UInt32(vocabulary.bytes.count),
+            slotCount: UInt32(vocabulary.slots.count), nodes: nodeCount, edges: UInt32(edgeWords.count),
+            paraphraseWordCount: UInt32(paraphraseWords.count), sourceDigest: sourceDigest)
+        var out = header.encoded()
+        out.reserveCapacity(header.layout.end)
+        func append(_ words: [UInt32]) {
+            words.withUnsafeBytes { out.append(contentsOf: $0) }  // little-endian hosts only (x86-64, arm64)
+        }
+        func pad() { while out.count % 4 != 0 { out.append(0) } }
+        append(vocabulary.offsets)
+        out.append(contentsOf: vocabulary.bytes)
+        pad()
+        append(vocabulary.slots)
+        append(nodeEmits)
+        append(nodeEdges)
+        append(edgeWords)
+        append(edgeChildren)
+        append(emits)
+        append(paraphraseStarts)
+        append(paraphraseWords)
+        precondition(out.count == header.layout.end, "paraphrase index layout mismatch")
+        return out
+    }
+
+    /// The phrase trie and paraphrases read from the table text, in file order.
+    private struct ParsedTable {
+        var vocabulary: VocabularyBuilder
+        var edges: [UInt64: UInt32]  // parent << 32 | word -> child
+        var nodeCount: UInt32
+        var terminal: [UInt32]
+        var paraphraseStarts: [UInt32]
+        var paraphraseWords: [UInt32]
+    }
+
+    /// Reads the table text's three-line entries into the phrase trie and the paraphrase word lists.
+    private static func parse(text: [UInt8], path: String) throws(MeteorDataProblem) -> ParsedTable {
         var vocabulary = VocabularyBuilder()
         var edges: [UInt64: UInt32] = [:]  // parent << 32 | word -> child
         var nodeCount: UInt32 = 1
@@ -189,54 +254,9 @@ enum ParaphraseIndexFile {
             }
         }
         guard !terminal.isEmpty else { throw .damaged(path, "it has no entries") }
-
-        // Emits: entries grouped by their phrase's node, in file order within a node.
-        let nodes = Int(nodeCount)
-        var nodeEmits = [UInt32](repeating: 0, count: nodes + 1)
-        for node in terminal { nodeEmits[Int(node) + 1] += 1 }
-        for k in 0..<nodes { nodeEmits[k + 1] += nodeEmits[k] }
-        var emits = [UInt32](repeating: 0, count: terminal.count)
-        var fill = nodeEmits
-        for (entry, node) in terminal.enumerated() {
-            emits[Int(fill[Int(node)])] = UInt32(entry)
-            fill[Int(node)] += 1
-        }
-        // Edges sorted by (parent, word).
-        let sortedKeys = edges.keys.sorted()
-        var nodeEdges = [UInt32](repeating: 0, count: nodes + 1)
-        var edgeWords = [UInt32](), edgeChildren = [UInt32]()
-        edgeWords.reserveCapacity(sortedKeys.count)
-        edgeChildren.reserveCapacity(sortedKeys.count)
-        for key in sortedKeys {
-            nodeEdges[Int(key >> 32) + 1] += 1
-            edgeWords.append(UInt32(truncatingIfNeeded: key))
-            edgeChildren.append(edges[key]!)
-        }
-        for k in 0..<nodes { nodeEdges[k + 1] += nodeEdges[k] }
-
-        let header = Header(
-            entries: UInt32(terminal.count), vocabulary: UInt32(vocabulary.count), stringBytes: UInt32(vocabulary.bytes.count),
-            slotCount: UInt32(vocabulary.slots.count), nodes: nodeCount, edges: UInt32(edgeWords.count),
-            paraphraseWordCount: UInt32(paraphraseWords.count), sourceDigest: sourceDigest)
-        var out = header.encoded()
-        out.reserveCapacity(header.layout.end)
-        func append(_ words: [UInt32]) {
-            words.withUnsafeBytes { out.append(contentsOf: $0) }  // little-endian hosts only (x86-64, arm64)
-        }
-        func pad() { while out.count % 4 != 0 { out.append(0) } }
-        append(vocabulary.offsets)
-        out.append(contentsOf: vocabulary.bytes)
-        pad()
-        append(vocabulary.slots)
-        append(nodeEmits)
-        append(nodeEdges)
-        append(edgeWords)
-        append(edgeChildren)
-        append(emits)
-        append(paraphraseStarts)
-        append(paraphraseWords)
-        precondition(out.count == header.layout.end, "paraphrase index layout mismatch")
-        return out
+        return ParsedTable(
+            vocabulary: vocabulary, edges: edges, nodeCount: nodeCount, terminal: terminal,
+            paraphraseStarts: paraphraseStarts, paraphraseWords: paraphraseWords)
     }
 
     private static func isDelimiter(_ byte: UInt8) -> Bool { byte == 32 || byte == 9 || byte == 10 || byte == 13 || byte == 12 }
