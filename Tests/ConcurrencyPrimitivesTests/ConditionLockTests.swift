@@ -2,7 +2,8 @@ import ConcurrencyPrimitives
 import Testing
 
 /// The monitor under `SubBatchScheduler`: state changed only under the lock, waiting until the state
-/// is ready, and both ways of waking a waiter. A waiter that is never woken fails by the time limit.
+/// is ready, and both ways of waking a waiter. A waiter that is never woken fails by the time limit
+/// (generous: on a loaded 2-core machine a test may wait minutes for a thread of the test pool).
 @Suite struct ConditionLockTests {
     private struct Counter: Sendable {
         var value = 0
@@ -31,13 +32,13 @@ import Testing
         #expect(lock.withLock { $0.value } == 1)
     }
 
-    @Test(.timeLimit(.minutes(1))) func readyStateDoesNotWait() {
+    @Test(.timeLimit(.minutes(10))) func readyStateDoesNotWait() {
         let lock = ConditionLock(Counter(value: 3))
         let seen = lock.withLock(waitingUntil: { $0.value == 3 }) { $0.value }
         #expect(seen == 3)
     }
 
-    @Test(.timeLimit(.minutes(1))) func broadcastReleasesAWaiterOnlyWhenReady() {
+    @Test(.timeLimit(.minutes(10))) func broadcastReleasesAWaiterOnlyWhenReady() {
         struct Gate: Sendable {
             var value = 0
             var open = false
@@ -61,7 +62,7 @@ import Testing
         #expect(lock.withLock { $0.seen } == 42)
     }
 
-    @Test(.timeLimit(.minutes(1))) func signalWakesAWaiter() {
+    @Test(.timeLimit(.minutes(10))) func signalWakesAWaiter() {
         let lock = ConditionLock(Counter())
         let waiter = WorkerThread(name: "test-waiter") {
             lock.withLock(waitingUntil: { $0.value > 0 }) { $0.value *= 10 }
@@ -73,7 +74,7 @@ import Testing
     }
 
     /// Two threads take turns through the state alone: the log alternates whatever the scheduling.
-    @Test(.timeLimit(.minutes(1))) func waitersTakeTurnsInStateOrder() {
+    @Test(.timeLimit(.minutes(10))) func waitersTakeTurnsInStateOrder() {
         struct Turns: Sendable {
             var turn = 0
             var log: [Int] = []
