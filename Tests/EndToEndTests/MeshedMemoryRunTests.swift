@@ -43,22 +43,8 @@ struct MeshedMemoryRunTests {
              "--references", try references(in: folder, ids: Array(expected.keys)), "--db", folder.path("r.sqlite"), "--threads", "2",
              "--quiet", "--beam-size", beam, "--max-length", maxLength, "--shard-size", "5"])
         #expect(outcome.status == 0, "\(outcome.standardError)")
-        let store = try ResultDatabase(path: folder.path("r.sqlite"), readOnly: true)
-        defer { try? store.close() }
-        let captions = try store.captions(runID: 1)
-        #expect(captions.count == expected.count)
-        var largest = 0.0
-        for caption in captions {
-            let want = try #require(expected[caption.imageID])
-            #expect(caption.caption == want.caption, "image \(caption.imageID)")
-            let rows = try store.attention(runID: 1, imageID: caption.imageID)
-            #expect(rows.count == want.attention.count, "image \(caption.imageID)")
-            for (row, wantRow) in zip(rows, want.attention) {
-                #expect(row.weights.count == want.detections)
-                for (a, b) in zip(row.weights, wantRow) { largest = max(largest, abs(Double(a) - b)) }
-            }
-        }
-        #expect(largest <= 1e-5)
+        let upstream = expected.mapValues { (caption: $0.caption, attention: $0.attention) }
+        #expect(try largestAttentionDifference(database: folder.path("r.sqlite"), expected: upstream) { expected[$0]!.detections } <= 1e-5)
     }
 
     /// Greedy and beam 3 store the same bytes with 1 and 2 decoder threads, over several shards.

@@ -44,22 +44,7 @@ struct TransformerRunTests {
         let outcome = try run(["--beam-size", "5", "--max-length", "16"], model: Self.golden("log_zip/model-best.pth"), folder: folder)
         #expect(outcome.status == 0, "\(outcome.standardError)")
         let expected = try Self.expected("beam5")
-        let store = try ResultDatabase(path: folder.path("r.sqlite"), readOnly: true)
-        defer { try? store.close() }
-        let captions = try store.captions(runID: 1)
-        #expect(captions.count == expected.count)
-        var largest = 0.0
-        for caption in captions {
-            let want = try #require(expected[caption.imageID])
-            #expect(caption.caption == want.caption, "image \(caption.imageID)")
-            let rows = try store.attention(runID: 1, imageID: caption.imageID)
-            #expect(rows.count == want.attention.count, "image \(caption.imageID)")
-            for (row, wantRow) in zip(rows, want.attention) {
-                #expect(row.weights.count == wantRow.count)
-                for (a, b) in zip(row.weights, wantRow) { largest = max(largest, abs(Double(a) - b)) }
-            }
-        }
-        #expect(largest <= 1e-5)
+        #expect(try largestAttentionDifference(database: folder.path("r.sqlite"), expected: expected) <= 1e-5)
     }
 
     /// Greedy (sub-batches of 256 images, the Transformer's own) and beam 3 (passes, caches indexed by
